@@ -10,25 +10,28 @@ from __future__ import annotations
 import os
 import random
 import sys
+from collections.abc import Mapping
 
 TINY_ENV = "COURSE_TINY"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
-def is_tiny() -> bool:
-    """Return True when ``COURSE_TINY`` asks for tiny mode.
+def is_tiny(environ: Mapping[str, str] | None = None) -> bool:
+    """Return True when ``COURSE_TINY`` asks for tiny mode (unset means full mode).
 
-    Accepts 1/true/yes/on and 0/false/no/off (any case); anything else is an error,
-    so that a typo never silently starts a multi-hour full run.
+    environ: the environment to read (default ``os.environ``). Accepts 1/true/yes/on and
+    0/false/no/off (any case); anything else is an error, so that a typo never silently
+    starts a multi-hour full run.
     """
-    value = os.environ.get(TINY_ENV, "").strip().lower()
+    raw = (os.environ if environ is None else environ).get(TINY_ENV, "")
+    value = raw.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
     raise ValueError(
-        f"{TINY_ENV}={os.environ[TINY_ENV]!r} is not understood: "
+        f"{TINY_ENV}={raw!r} is not understood: "
         f"set {TINY_ENV}=1 for tiny (offline) mode or {TINY_ENV}=0 for full mode."
     )
 
@@ -57,3 +60,22 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
+
+
+def report_environment(needs_gpu: bool = False) -> str:
+    """Print and return one line: the mode, and the device; advice when a GPU is needed but absent.
+
+    needs_gpu: True for notebooks whose full mode trains a model (the lab).
+    """
+    import torch
+
+    device = f"GPU ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "CPU only"
+    line = f"mode: {mode_name()} | device: {device}"
+    if needs_gpu and not is_tiny() and not torch.cuda.is_available():
+        line += (
+            "\nNo GPU found: full mode would take hours on a CPU. In Colab choose "
+            "Runtime > Change runtime type > T4 GPU, then run again; or set COURSE_TINY=1 "
+            "(os.environ['COURSE_TINY'] = '1') before this cell for the small offline version."
+        )
+    print(line)
+    return line

@@ -1,0 +1,24 @@
+# Two commands from a fresh clone (each sets up .venv on first use):
+#   make keys   execute every master in answers/, render the keys, regenerate notebooks/ (tiny mode;
+#               COURSE_TINY=0 make keys for full mode)
+#   make test   the whole test suite: unit tests, nbval over the masters, handouts up to date
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.installed
+
+.PHONY: keys test clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --editable ".[dev]"
+	touch $(STAMP)
+
+keys: $(STAMP)
+	$(BIN)/course-utils keys
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,150 @@
+"""The answer-key pipeline: markers, handouts, determinism, --check, execution."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.cli import main
+from course_utils.keys import build, make_handout
+from course_utils.solutions import MarkerError, strip_code
+
+ROOT = Path(__file__).resolve().parents[1]
+new_code, new_md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+
+
+def write_master(folder: Path, name: str, cells: list) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook(cells=cells)
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+PROBE_CELLS = [
+    new_md("# Probe\nWhat is $6 \\times 7$?"),
+    new_code("def answer(x):\n    # BEGIN SOLUTION\n    secret_block = x * 7\n    return secret_block\n    # END SOLUTION\n"),
+    new_code("value = secret_line(6)  # SOLUTION\ntyped: int = secret_annotated()  # SOLUTION\n"
+             "total += secret_aug  # SOLUTION\nsecret_call()  # SOLUTION\nprint(value)"),
+    new_code("for i in range(3):\n    # BEGIN SOLUTION\n    secret_indented(i)\n    # END SOLUTION\n    pass"),
+    new_md("The secret_markdown answer is 42.", metadata={"tags": ["solution", "keep-me"]}),
+]
+
+
+def test_every_marker_form_hides_its_secret(tmp_path):
+    write_master(tmp_path / "answers", "01_probe", PROBE_CELLS)
+    result = build(tmp_path / "answers", tmp_path / "notebooks", run=False)
+    assert not result.errors
+    text = (tmp_path / "notebooks" / "01_probe.ipynb").read_text()
+    assert "secret" not in text and "SOLUTION" not in text
+    cells = nbformat.read(tmp_path / "notebooks" / "01_probe.ipynb", as_version=4).cells
+    assert cells[3].source == "def answer(x):\n    ...\n"
+    assert cells[4].source == "value = ...\ntyped: int = ...\ntotal += ...\n...\nprint(value)"
+    assert cells[5].source == "for i in range(3):\n    ...\n    pass"
+    assert cells[6].source == "**YOUR ANSWER HERE**" and cells[6].metadata.tags == ["keep-me"]
+    nbformat.validate(nbformat.read(tmp_path / "notebooks" / "01_probe.ipynb", as_version=4))
+
+
+def test_handout_starts_with_generated_note_and_colab_setup():
+    master = nbformat.v4.new_notebook(cells=[new_code("x = 1")], metadata={"course": {"gpu": True}})
+    first, setup, *_ = make_handout(master, "04_lab").cells
+    assert "Generated file" in first.source and "answers/04_lab.ipynb" in first.source
+    assert 'if "google.colab" in sys.modules' in setup.source and "pip" in setup.source
+    assert "report_environment(needs_gpu=True)" in setup.source
+
+
+def test_non_ascii_assignment_target_keeps_its_name():
+    assert strip_code("größe = 3 * 4  # SOLUTION") == "größe = ..."
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("# BEGIN SOLUTION\nsecret = 1\n", "never closed"),
+        ("secret = 1\n# END SOLUTION\n", "without a matching"),
+        ("# BEGIN SOLUTION\n# BEGIN SOLUTION\nsecret = 1\n# END SOLUTION\n# END SOLUTION", "cannot nest"),
+        ('s = """\n# BEGIN SOLUTION\n"""\nsecret = 1\n# END SOLUTION\n', "inside a string literal"),
+        ('s = "x  # SOLUTION"\n', "inside a string literal"),
+        ("# BEGIN SOLUTION NO PROMPT\nsecret = 1\n# END SOLUTION\n", "unsupported marker"),
+        ("secret = (1 +  # SOLUTION\n  2)\n", "complete one-line statement"),
+        ("# BEGIN SOLUTION\nx = 1  # SOLUTION\n# END SOLUTION\n", "inside a solution block"),
+        ("x = 1  # BEGIN SOLUTION\nsecret = 2\n# END SOLUTION\n", "unsupported marker"),
+    ],
+)
+def test_malformed_markers_are_errors(source, message):
+    with pytest.raises(MarkerError, match=message):
+        strip_code(source)
+
+
+def test_malformed_master_names_notebook_and_cell_and_writes_nothing(tmp_path, capsys):
+    answers, notebooks = tmp_path / "answers", tmp_path / "notebooks"
+    write_master(answers, "01_good", [new_code("x = 1  # SOLUTION")])
+    bad = write_master(answers, "02_bad", [new_md("# Bad"), new_code("# BEGIN SOLUTION\nsecret = 1\n")])
+    before = bad.read_bytes()
+    code = main(["keys", "--no-execute", "--answers", str(answers), "--notebooks", str(notebooks)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "answers/02_bad.ipynb, cell 2 (code)" in err and "never closed" in err
+    assert (notebooks / "01_good.ipynb").exists()
+    assert not (notebooks / "02_bad.ipynb").exists() and not (answers / "02_bad.md").exists()
+    assert bad.read_bytes() == before
+
+
+def test_markdown_with_code_marker_must_use_the_tag(tmp_path):
+    write_master(tmp_path / "a", "01_x", [new_md("# BEGIN SOLUTION\nsecret\n# END SOLUTION")])
+    result = build(tmp_path / "a", tmp_path / "n", run=False)
+    assert result.errors and "tag the cell 'solution'" in result.errors[0]
+
+
+def test_regenerating_twice_changes_no_byte(tmp_path):
+    answers, notebooks = tmp_path / "answers", tmp_path / "notebooks"
+    write_master(answers, "01_probe", PROBE_CELLS)
+    first = build(answers, notebooks, run=False)
+    snapshot = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    second = build(answers, notebooks, run=False)
+    assert first.changed and not second.changed
+    assert snapshot == {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+
+def test_check_reports_stale_handouts_and_edited_masters(tmp_path, capsys):
+    answers, notebooks = tmp_path / "answers", tmp_path / "notebooks"
+    master = write_master(answers, "01_probe", PROBE_CELLS)
+    args = ["keys", "--answers", str(answers), "--notebooks", str(notebooks)]
+    assert main([*args, "--no-execute"]) == 0
+    handout = notebooks / "01_probe.ipynb"
+    handout.write_text(handout.read_text().replace("Probe", "Edited by hand"))
+    assert main([*args, "--check"]) == 1
+    assert f"stale: {handout}" in capsys.readouterr().err
+    assert main([*args, "--no-execute"]) == 0 and main([*args, "--check"]) == 1  # never executed
+    assert "code changed since it was executed" in capsys.readouterr().err
+    assert handout.read_text().count("Edited by hand") == 0 and master.exists()
+
+
+def test_execution_stores_outputs_and_mode(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_TINY", raising=False)  # the main job defaults to tiny mode
+    answers = tmp_path / "answers"
+    write_master(answers, "01_run", [
+        new_code("from course_utils import mode\nTINY = mode.is_tiny()", metadata={"tags": ["parameters"]}),
+        new_code("print('tiny' if TINY else 'full', 6 * 7)  # SOLUTION"),
+    ])
+    assert main(["keys", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 0
+    nb = nbformat.read(answers / "01_run.ipynb", as_version=4)
+    assert nb.cells[1].outputs[0].text == "tiny 42\n"
+    assert [c.execution_count for c in nb.cells] == [1, 2]
+    assert nb.metadata.course.mode == "tiny"
+    assert main(["keys", "--check", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 0
+    key = (answers / "01_run.md").read_text()
+    assert "tiny 42" in key and "mode: tiny" in key
+    handout = json.loads((tmp_path / "nb" / "01_run.ipynb").read_text())
+    assert all(not c.get("outputs") for c in handout["cells"])
+
+
+def test_committed_keys_and_handouts_are_up_to_date():
+    result = build(ROOT / "answers", ROOT / "notebooks", check=True)
+    assert not result.errors, result.errors
+    assert not result.changed, f"stale (run `course-utils keys`): {result.changed}"
