@@ -1,0 +1,355 @@
+"""Q1 demos: a small CNN and a row-by-row GRU classifying the same synthetic images.
+
+The GRU reads an image of shape (1, H, W) as a sequence of H rows, each a vector of W pixels.
+Each function below backs one claim of the Q1 answer:
+
+- ``make_images``: the shared task (seeded, balanced, no downloads);
+- ``SmallCNN`` / ``RowGRU``, ``train_classifier``, ``accuracy``: both models solve it;
+- ``count_parameters``, ``sequential_steps``, ``measure_latency``: cost and parallelism;
+- ``RowGRU.stream``, ``forward_or_error``: variable-height and streaming input;
+- ``rows_seen``, ``conv_layers_to_span``: receptive field of one layer;
+- ``shift``, ``shift_error``, ``rotation_error``: translation equivariance and its limits.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CLASS_NAMES = ("horizontal bar", "vertical bar", "box", "diagonal")
+N_CLASSES = len(CLASS_NAMES)
+MIN_SIDE = 6  # the smallest image that fits every shape
+
+
+def _draw(canvas: torch.Tensor, label: int, gen: torch.Generator) -> None:
+    """Draw one shape of class ``label`` in place. canvas: (H, W)."""
+    height, width = canvas.shape
+
+    def randint(low: int, high: int) -> int:  # inclusive bounds
+        return int(torch.randint(low, high + 1, (1,), generator=gen))
+
+    length = randint(4, min(height, width) - 2)
+    top, left = randint(0, height - length), randint(0, width - length)
+    if label == 0:
+        canvas[top, left : left + length] = 1.0
+    elif label == 1:
+        canvas[top : top + length, left] = 1.0
+    elif label == 2:
+        canvas[top : top + length, left : left + length] = 1.0
+        canvas[top + 1 : top + length - 1, left + 1 : left + length - 1] = 0.0
+    else:
+        steps = torch.arange(length)
+        canvas[top + steps, left + steps] = 1.0
+
+
+def make_images(
+    n: int, height: int = 16, width: int = 16, seed: int = 0, noise: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded, balanced images of one shape each (see ``CLASS_NAMES``) plus Gaussian noise.
+
+    n: number of images; height, width: pixels (at least ``MIN_SIDE``); noise: pixel std.
+    Returns images: (n, 1, height, width) float32 and labels: (n,) int64 in [0, N_CLASSES);
+    each class appears n // N_CLASSES or that plus one times. Uses its own generator, so the
+    global random state is neither read nor changed.
+    """
+    if n < 1:
+        raise ValueError(f"n={n}: ask for at least one image")
+    if min(height, width) < MIN_SIDE:
+        raise ValueError(f"height={height}, width={width}: both must be at least {MIN_SIDE} pixels")
+    gen = torch.Generator().manual_seed(seed)
+    labels = (torch.arange(n) % N_CLASSES)[torch.randperm(n, generator=gen)]
+    images = torch.zeros(n, 1, height, width)
+    for canvas, label in zip(images[:, 0], labels.tolist()):
+        _draw(canvas, label, gen)
+    images += noise * torch.randn(images.shape, generator=gen)
+    return images, labels
+
+
+class SmallCNN(nn.Module):
+    """Two 3x3 conv + ReLU + 2x2 max-pool blocks, then a linear head.
+
+    The default channels (4, 8) cost 4*9 + 8*4*9/4 = 108 multiply-adds per pixel, close to the
+    default RowGRU's 3*32*(W + 32)/W (108 at W = 256), so latencies compare structure, not work.
+
+    head="pool": global max pooling, so any image size of at least 4x4 works;
+    head="flatten": flatten the feature map, which fixes the input to ``image_size`` = (H, W).
+    """
+
+    def __init__(
+        self,
+        n_classes: int = N_CLASSES,
+        channels: tuple[int, int] = (4, 8),
+        kernel_size: int = 3,
+        head: str = "pool",
+        image_size: tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__()
+        c1, c2 = channels
+        pad = kernel_size // 2
+        self.features = nn.Sequential(
+            nn.Conv2d(1, c1, kernel_size, padding=pad), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, kernel_size, padding=pad), nn.ReLU(), nn.MaxPool2d(2),
+        )  # fmt: skip
+        if head == "pool":
+            self.head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(c2, n_classes))
+        elif head == "flatten":
+            if image_size is None:
+                raise ValueError('head="flatten" needs image_size=(height, width) to size its linear layer')
+            h, w = image_size
+            self.head = nn.Sequential(nn.Flatten(), nn.Linear(c2 * (h // 4) * (w // 4), n_classes))
+        else:
+            raise ValueError(f'head={head!r}: use "pool" (any size) or "flatten" (fixed size)')
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images: (N, 1, H, W) -> logits: (N, n_classes)."""
+        return self.head(self.features(images))
+
+
+class RowGRU(nn.Module):
+    """A one-layer GRU that reads an image row by row (input size W), then a linear head."""
+
+    def __init__(self, width: int = 16, hidden_dim: int = 32, n_classes: int = N_CLASSES) -> None:
+        super().__init__()
+        self.width, self.hidden_dim = width, hidden_dim
+        self.rnn = nn.GRU(width, hidden_dim, batch_first=True)
+        self.head = nn.Linear(hidden_dim, n_classes)
+
+    def _rows(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dim() != 4 or images.shape[1] != 1 or images.shape[3] != self.width:
+            raise ValueError(
+                f"expected images of shape (N, 1, H, {self.width}), got {tuple(images.shape)}: "
+                f"the row width is the GRU's input size; build RowGRU(width={images.shape[-1]}) for this width"
+            )
+        return images[:, 0]  # (N, H, W): H time steps of W features
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images: (N, 1, H, W), any H >= 1 -> logits: (N, n_classes) from the last hidden state."""
+        _, last = self.rnn(self._rows(images))  # last: (1, N, hidden_dim)
+        return self.head(last[0])
+
+    def step(self, row: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """One GRU update with the module's own weights. row: (N, W), state: (N, hidden) -> (N, hidden)."""
+        rnn = self.rnn
+        i_r, i_z, i_n = F.linear(row, rnn.weight_ih_l0, rnn.bias_ih_l0).chunk(3, dim=-1)
+        h_r, h_z, h_n = F.linear(state, rnn.weight_hh_l0, rnn.bias_hh_l0).chunk(3, dim=-1)
+        reset, update = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+        candidate = torch.tanh(i_n + reset * h_n)
+        return (1 - update) * candidate + update * state
+
+    def stream(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Read rows one at a time, keeping only the state; a prediction after every row.
+
+        images: (N, 1, H, W) -> (logits after each row: (N, H, n_classes), final state: (N, hidden)).
+        """
+        rows = self._rows(images)
+        state = rows.new_zeros(rows.shape[0], self.hidden_dim)
+        logits = []
+        for t in range(rows.shape[1]):
+            state = self.step(rows[:, t], state)
+            logits.append(self.head(state))
+        return torch.stack(logits, dim=1), state
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars in ``model`` (shared tensors counted once)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+_CNN_STAGES = (nn.Conv2d, nn.MaxPool2d, nn.AdaptiveMaxPool2d, nn.Linear)
+
+
+def sequential_steps(model: nn.Module, height: int) -> int:
+    """Layer applications that must run one after another to classify one image of ``height`` rows.
+
+    Elementwise activations and reshapes are folded into the stage before them. SmallCNN: its
+    conv, pooling and linear stages, the same for every height (each is parallel over pixels).
+    RowGRU: ``height`` recurrent steps (step t needs the state of step t - 1) plus the head.
+    """
+    if isinstance(model, RowGRU):
+        return model.rnn.num_layers * height + 1
+    if isinstance(model, SmallCNN):
+        return sum(isinstance(m, _CNN_STAGES) for m in model.modules())
+    raise TypeError(f"sequential_steps knows SmallCNN and RowGRU, not {type(model).__name__}")
+
+
+def forward_or_error(model: nn.Module, images: torch.Tensor) -> str:
+    """Run ``model`` on images: (N, 1, H, W); describe the logits' shape, or the error's type."""
+    try:
+        with torch.inference_mode():
+            return f"logits {tuple(model(images).shape)}"
+    except (RuntimeError, ValueError) as err:
+        return f"fails with {type(err).__name__}"
+
+
+def train_classifier(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+    epochs: int = 8, batch_size: int = 64, lr: float = 1e-2,
+) -> list[float]:  # fmt: skip
+    """Train with Adam and cross-entropy; shuffles with the global RNG (seed it with ``mode.set_seed``).
+
+    images: (N, 1, H, W), labels: (N,) -> mean training loss of each epoch, in nats.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        total = 0.0
+        for idx in torch.randperm(len(labels)).split(batch_size):
+            loss = F.cross_entropy(model(images[idx]), labels[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        losses.append(total / len(labels))
+    model.eval()
+    return losses
+
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction in [0, 1] of correct argmax predictions. logits: (N, C), labels: (N,)."""
+    return (logits.argmax(dim=-1) == labels).float().mean().item()
+
+
+@dataclass
+class Latency:
+    """Median forward latencies: sizes (S,) in pixels per side; cnn_ms, gru_ms: (S,) in milliseconds."""
+
+    sizes: list[int]
+    cnn_ms: list[float]
+    gru_ms: list[float]
+    batch_size: int
+    threads: int
+
+    def ratio_at_largest(self) -> float:
+        """CNN median latency / GRU median latency at the largest size (< 1: the CNN is faster)."""
+        return self.cnn_ms[-1] / self.gru_ms[-1]
+
+
+def _median_ms(model: nn.Module, images: torch.Tensor, n_repeats: int) -> float:
+    model(images)  # warm-up: first-call allocations and kernel selection
+    times = []
+    for _ in range(n_repeats):
+        start = time.perf_counter()
+        model(images)
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def measure_latency(
+    sizes: tuple[int, ...] = (16, 32, 64, 128, 256), batch_size: int = 1, n_repeats: int = 9, threads: int = 1
+) -> Latency:
+    """Median forward latency of SmallCNN and RowGRU on square images of each size, same process.
+
+    Both models run under ``torch.inference_mode`` with ``threads`` intra-op threads (restored
+    afterwards), alternating CNN and GRU at each size so that machine noise hits both alike.
+    Timings are machine-dependent: never compare them exactly.
+    """
+    if min(sizes) < 4 or n_repeats < 1 or batch_size < 1 or threads < 1:
+        raise ValueError("sizes must be >= 4 pixels; n_repeats, batch_size and threads >= 1")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    cnn_ms, gru_ms = [], []
+    try:
+        with torch.inference_mode():
+            for size in sizes:
+                images = torch.zeros(batch_size, 1, size, size)
+                cnn, gru = SmallCNN().eval(), RowGRU(width=size).eval()
+                cnn_ms.append(_median_ms(cnn, images, n_repeats))
+                gru_ms.append(_median_ms(gru, images, n_repeats))
+    finally:
+        torch.set_num_threads(previous)
+    return Latency(list(sizes), cnn_ms, gru_ms, batch_size, threads)
+
+
+def plot_latency(*results: Latency):
+    """Log-log plots of median latency vs image side, one panel per result; returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6), squeeze=False)
+    for ax, result in zip(axes[0], results):
+        ax.loglog(result.sizes, result.cnn_ms, "o-", label="SmallCNN (fixed depth)")
+        ax.loglog(result.sizes, result.gru_ms, "s-", label="RowGRU (H sequential steps)")
+        ax.set_xticks(result.sizes, [str(s) for s in result.sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("image side H = W (pixels)")
+        ax.set_ylabel("median forward latency (ms)")
+        ax.set_title(f"batch {result.batch_size}, {result.threads} thread(s)")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def rows_seen(model: str, height: int, width: int = 8, kernel_size: int = 3) -> int:
+    """Input rows that influence one output of a single layer, found from the gradient.
+
+    model="conv": the centre pixel of one Conv2d(1, 1, kernel_size) layer's output;
+    model="gru": the last hidden state of one GRU layer reading the rows. Returns a count in [1, height].
+    """
+    x = torch.randn(1, 1, height, width, dtype=torch.float64, requires_grad=True)
+    if model == "conv":
+        conv = nn.Conv2d(1, 1, kernel_size, padding=kernel_size // 2).double()
+        conv(x)[0, 0, height // 2, width // 2].backward()
+    elif model == "gru":
+        _, last = nn.GRU(width, 4, batch_first=True).double()(x[:, 0])
+        last.sum().backward()
+    else:
+        raise ValueError(f'model={model!r}: use "conv" or "gru"')
+    return int((x.grad[0, 0].abs().sum(dim=1) > 0).sum())
+
+
+def conv_layers_to_span(height: int, kernel_size: int = 3) -> int:
+    """Stride-1 k x k conv layers before the central output sees all ``height`` rows: ceil((H - 1) / (k - 1)).
+
+    Each layer widens the receptive field by k - 1 rows; outputs nearer a border need more layers.
+    """
+    return math.ceil((height - 1) / (kernel_size - 1))
+
+
+def shift(x: torch.Tensor, k: int, dim: int = -1) -> torch.Tensor:
+    """Translate ``x`` by ``k`` positions along ``dim`` (positive: towards higher index), filling with zeros."""
+    out = torch.zeros_like(x)
+    n = x.shape[dim]
+    if abs(k) < n:
+        src = x.narrow(dim, max(0, -k), n - abs(k))
+        out.narrow(dim, max(0, k), n - abs(k)).copy_(src)
+    return out
+
+
+def _interior(x: torch.Tensor, margin: int) -> torch.Tensor:
+    return x[..., margin : x.shape[-2] - margin, margin : x.shape[-1] - margin]
+
+
+def shift_error(layer: nn.Module, x: torch.Tensor, k: int, stride: int = 1, margin: int | None = None) -> float:
+    """max |shift(layer(x), k / stride) - layer(shift(x, k))| over the interior, shifting along width.
+
+    x: (N, C, H, W); stride: the layer's total downsampling (2 after one 2x2 pooling). When k is not
+    a multiple of stride, no output shift matches exactly: the smaller error of the two nearest
+    whole output shifts is returned. margin: output pixels dropped at each border before comparing
+    (default |k| // stride + 2; 0 compares everything, borders included).
+    """
+    margin = abs(k) // stride + 2 if margin is None else margin
+    with torch.no_grad():
+        y, y_of_shifted = layer(x), layer(shift(x, k))
+    candidates = {math.floor(k / stride), math.ceil(k / stride)}
+    return min(_interior(shift(y, s) - y_of_shifted, margin).abs().max().item() for s in candidates)
+
+
+def rotation_error(conv: nn.Conv2d, x: torch.Tensor, rotate_kernel: bool = False) -> float:
+    """Relative error ||rot90(conv(x)) - conv'(rot90(x))|| / ||conv(x)||, bias removed.
+
+    conv' is ``conv`` itself, or with its kernel rotated by 90 degrees too if ``rotate_kernel``.
+    x: (N, C, H, W) with H == W. A large value means convolution is not rotation-equivariant.
+    """
+    weight = conv.weight.detach()
+    pad = conv.padding
+    with torch.no_grad():
+        y = F.conv2d(x, weight, padding=pad)
+        rotated_weight = torch.rot90(weight, 1, dims=(-2, -1)) if rotate_kernel else weight
+        y_rot = F.conv2d(torch.rot90(x, 1, dims=(-2, -1)), rotated_weight, padding=pad)
+        return ((torch.rot90(y, 1, dims=(-2, -1)) - y_rot).norm() / y.norm()).item()

@@ -1,0 +1,219 @@
+"""Tests for the Q1 demos: CNN vs row-by-row GRU on synthetic images."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils import cnn_vs_rnn as q1
+from course_utils.mode import set_seed
+
+
+def cnn_params_by_hand(c1: int, c2: int, k: int, n_classes: int) -> int:
+    """Weights + biases of conv(1->c1, kxk), conv(c1->c2, kxk) and linear(c2->n_classes)."""
+    return (1 * c1 * k * k + c1) + (c1 * c2 * k * k + c2) + (c2 * n_classes + n_classes)
+
+
+def gru_params_by_hand(width: int, hidden: int, n_classes: int) -> int:
+    """Three gates (reset, update, candidate), each W_i: hidden x width, W_h: hidden x hidden, two biases."""
+    return 3 * (hidden * width + hidden * hidden + 2 * hidden) + (hidden * n_classes + n_classes)
+
+
+@pytest.mark.parametrize(("c1", "c2", "k", "n_classes"), [(4, 8, 3, 4), (5, 7, 5, 3)])
+def test_cnn_parameter_count_matches_layer_arithmetic(c1, c2, k, n_classes):
+    model = q1.SmallCNN(n_classes=n_classes, channels=(c1, c2), kernel_size=k)
+    assert q1.count_parameters(model) == cnn_params_by_hand(c1, c2, k, n_classes)
+
+
+@pytest.mark.parametrize(("width", "hidden", "n_classes"), [(16, 32, 4), (11, 6, 3)])
+def test_gru_parameter_count_matches_gate_arithmetic(width, hidden, n_classes):
+    model = q1.RowGRU(width=width, hidden_dim=hidden, n_classes=n_classes)
+    assert q1.count_parameters(model) == gru_params_by_hand(width, hidden, n_classes)
+
+
+def test_default_models_counts():
+    assert q1.count_parameters(q1.SmallCNN()) == 372
+    assert q1.count_parameters(q1.RowGRU(width=16)) == 4932
+
+
+def test_gru_parameters_grow_with_image_width():
+    gru_16, gru_64 = (q1.count_parameters(q1.RowGRU(width=w)) for w in (16, 64))
+    assert gru_64 - gru_16 == 3 * 32 * (64 - 16)  # the three input matrices gain 48 columns
+
+
+def test_flatten_head_grows_with_image_size_and_fails_on_other_sizes():
+    small = q1.SmallCNN(head="flatten", image_size=(16, 16))
+    large = q1.SmallCNN(head="flatten", image_size=(32, 32))
+    assert q1.count_parameters(large) - q1.count_parameters(small) == 8 * (64 - 16) * 4
+    assert q1.forward_or_error(small, torch.zeros(2, 1, 16, 16)) == "logits (2, 4)"
+    assert q1.forward_or_error(small, torch.zeros(2, 1, 40, 16)) == "fails with RuntimeError"
+    assert q1.forward_or_error(q1.SmallCNN(), torch.zeros(2, 1, 40, 16)) == "logits (2, 4)"
+    with pytest.raises(ValueError, match="image_size"):
+        q1.SmallCNN(head="flatten")
+
+
+def _hook_count(model: nn.Module, images: torch.Tensor, kinds: tuple[type, ...]) -> int:
+    calls = []
+    handles = [m.register_forward_hook(lambda *_: calls.append(1)) for m in model.modules() if isinstance(m, kinds)]
+    with torch.no_grad():
+        model(images)
+    for handle in handles:
+        handle.remove()
+    return len(calls)
+
+
+@pytest.mark.parametrize("height", [8, 16, 40])
+def test_step_counts(height, monkeypatch):
+    cnn, gru = q1.SmallCNN(), q1.RowGRU(width=12)
+    images = torch.randn(3, 1, height, 12)
+    assert q1.sequential_steps(cnn, height) == 6
+    assert _hook_count(cnn, images, (nn.Conv2d, nn.MaxPool2d, nn.AdaptiveMaxPool2d, nn.Linear)) == 6
+    assert q1.sequential_steps(gru, height) == height + 1
+    steps = []
+    step = gru.step
+    monkeypatch.setattr(gru, "step", lambda row, state: steps.append(1) or step(row, state))
+    with torch.no_grad():
+        gru.stream(images)
+    assert len(steps) == height
+
+
+@pytest.mark.parametrize("height", [1, 8, 16, 40])
+def test_gru_reads_any_height_and_streaming_matches_fused_gru(height):
+    set_seed(0)
+    gru = q1.RowGRU(width=12, hidden_dim=7, n_classes=5)
+    images = torch.randn(3, 1, height, 12)
+    with torch.no_grad():
+        logits = gru(images)
+        per_row, state = gru.stream(images)
+    assert logits.shape == (3, 5)
+    assert per_row.shape == (3, height, 5) and state.shape == (3, 7)
+    torch.testing.assert_close(per_row[:, -1], logits, atol=1e-5, rtol=1e-5)
+
+
+def test_gru_rejects_wrong_width_with_a_fix():
+    with pytest.raises(ValueError, match=r"RowGRU\(width=9\)"):
+        q1.RowGRU(width=12)(torch.zeros(2, 1, 5, 9))
+
+
+def test_synthetic_data_is_deterministic_balanced_and_leaves_global_rng_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    images, labels = q1.make_images(101, height=10, width=14, seed=5)
+    assert torch.equal(torch.get_rng_state(), before)
+    again, labels_again = q1.make_images(101, height=10, width=14, seed=5)
+    other, _ = q1.make_images(101, height=10, width=14, seed=6)
+    assert images.shape == (101, 1, 10, 14) and images.dtype == torch.float32
+    assert labels.shape == (101,) and labels.dtype == torch.int64
+    assert torch.equal(images, again) and torch.equal(labels, labels_again)
+    assert not torch.equal(images, other)
+    assert sorted(torch.bincount(labels, minlength=q1.N_CLASSES).tolist()) == [25, 25, 25, 26]
+
+
+def test_synthetic_shapes_have_the_class_geometry():
+    images, labels = q1.make_images(40, height=12, width=12, seed=0, noise=0.0)
+    for image, label in zip(images[:, 0], labels.tolist()):
+        rows, cols = torch.nonzero(image, as_tuple=True)
+        if label == 0:
+            assert rows.unique().numel() == 1 and cols.numel() >= 4
+        elif label == 1:
+            assert cols.unique().numel() == 1 and rows.numel() >= 4
+        elif label == 3:
+            assert torch.equal(rows - rows.min(), cols - cols.min())
+        else:  # a hollow square: side L has 4L - 4 pixels
+            side = int(rows.max() - rows.min() + 1)
+            assert side == int(cols.max() - cols.min() + 1) and rows.numel() == 4 * side - 4
+
+
+def test_make_images_rejects_tiny_images():
+    with pytest.raises(ValueError, match="at least 6"):
+        q1.make_images(4, height=4, width=16)
+
+
+def test_shift_moves_content_and_fills_zeros():
+    x = torch.arange(1.0, 6.0).reshape(1, 5)
+    assert q1.shift(x, 2).tolist() == [[0, 0, 1, 2, 3]]
+    assert q1.shift(x, -1).tolist() == [[2, 3, 4, 5, 0]]
+    assert q1.shift(x, 7).tolist() == [[0] * 5]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, -2])
+def test_convolution_is_exactly_translation_equivariant_away_from_borders(k):
+    set_seed(0)
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    x = torch.randn(2, 2, 20, 24)
+    assert q1.shift_error(conv, x, k) < 1e-6
+    assert q1.shift_error(conv, x, k, margin=0) > 1e-2  # borders: padding and content shifted out
+
+
+def test_strided_pooling_is_equivariant_only_for_multiples_of_the_stride():
+    set_seed(0)
+    layer = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.MaxPool2d(2))
+    x = torch.randn(2, 1, 24, 24)
+    assert q1.shift_error(layer, x, 2, stride=2) < 1e-6
+    assert q1.shift_error(layer, x, 4, stride=2) < 1e-6
+    assert q1.shift_error(layer, x, 1, stride=2) > 0.1
+    assert q1.shift_error(layer, x, 3, stride=2) > 0.1
+
+
+def test_rotation_is_not_equivariant_unless_the_kernel_rotates_too():
+    conv = nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [0.0, 0.0, 0.5]]))
+    x = torch.zeros(1, 1, 10, 10)
+    x[0, 0, 3:7, 4] = 1.0  # a vertical bar away from the borders
+    assert q1.rotation_error(conv, x) > 0.5
+    assert q1.rotation_error(conv, x, rotate_kernel=True) < 1e-6
+    symmetric = nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    with torch.no_grad():
+        symmetric.weight.copy_(torch.tensor([[0.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 0.0]]))
+    assert q1.rotation_error(symmetric, x) < 1e-6  # only a rotation-symmetric kernel commutes
+
+
+@pytest.mark.parametrize("height", [5, 16, 33])
+def test_receptive_field_of_one_layer(height):
+    set_seed(0)
+    assert q1.rows_seen("conv", height) == 3
+    assert q1.rows_seen("conv", height, kernel_size=5) == 5
+    assert q1.rows_seen("gru", height) == height
+
+
+@pytest.mark.parametrize(("height", "k"), [(16, 3), (17, 3), (40, 5)])
+def test_conv_layers_to_span_by_gradient(height, k):
+    n = q1.conv_layers_to_span(height, k)
+
+    def rows_covered(n_layers: int) -> int:
+        stack = nn.Sequential(*[nn.Conv2d(1, 1, k, padding=k // 2) for _ in range(n_layers)]).double()
+        x = torch.randn(1, 1, height, 3, dtype=torch.float64, requires_grad=True)
+        stack(x)[0, 0, height // 2, 1].backward()  # the central output sees furthest both ways
+        return int((x.grad[0, 0].abs().sum(dim=1) > 0).sum())
+
+    set_seed(0)
+    assert rows_covered(n) == height
+    assert rows_covered(n - 1) < height
+
+
+def test_latency_returns_positive_medians_of_the_right_shape():
+    threads = torch.get_num_threads()
+    result = q1.measure_latency(sizes=(8, 12), batch_size=2, n_repeats=2, threads=1)
+    assert result.sizes == [8, 12]
+    assert len(result.cnn_ms) == len(result.gru_ms) == 2
+    assert all(t > 0 for t in result.cnn_ms + result.gru_ms)
+    assert result.ratio_at_largest() == pytest.approx(result.cnn_ms[-1] / result.gru_ms[-1])
+    assert torch.get_num_threads() == threads  # restored
+
+
+def test_training_reaches_high_accuracy_on_held_out_images():
+    set_seed(0)
+    train_x, train_y = q1.make_images(512, 12, 12, seed=1)
+    test_x, test_y = q1.make_images(128, 12, 12, seed=2)
+    model = q1.SmallCNN()
+    losses = q1.train_classifier(model, train_x, train_y, epochs=8)
+    assert len(losses) == 8 and losses[-1] < losses[0]
+    with torch.no_grad():
+        assert q1.accuracy(model(test_x), test_y) > 0.8
+
+
+def test_accuracy_is_a_fraction():
+    logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [5.0, 1.0], [0.0, 1.0]])
+    assert q1.accuracy(logits, torch.tensor([0, 1, 1, 0])) == 0.5
