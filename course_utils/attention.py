@@ -173,6 +173,14 @@ class CopySweep:
         """(n_beta,) measured max_i ||y_i - x_i||."""
         return self.error.amax(dim=1)
 
+    def summary(self) -> str:
+        """A table: beta, measured max error, its closed form, the leading term, measured / leading."""
+        rows = [f"{'beta':>6} {'measured':>10} {'closed form':>11} {'leading':>10} {'ratio':>7}"]
+        for beta, measured, exact, leading in zip(self.betas.tolist(), self.max_error.tolist(),
+                                                  self.exact.amax(dim=1).tolist(), self.leading[:, 1].tolist()):
+            rows.append(f"{beta:>6g} {measured:>10.3e} {exact:>11.3e} {leading:>10.3e} {measured / leading:>7.4f}")
+        return "\n".join(rows)
+
 
 def copy_error_sweep(betas: Sequence[float], dim: int = 4, seed: int = 0) -> CopySweep:
     """Run self-attention on the Q3 tokens for each beta; measure ||y_i - x_i|| and predict it.

@@ -160,6 +160,13 @@ def test_copy_error_matches_closed_form_and_decreases() -> None:
     ratio = sweep.exact / sweep.leading
     assert (ratio[-1] - 1).abs().max() < 1e-10  # the leading term takes over at large beta
     assert ((ratio[1:] - 1).abs() <= (ratio[:-1] - 1).abs()).all()
+    rows = sweep.summary().splitlines()[1:]
+    assert len(rows) == len(betas)
+    for row, beta, measured, leading in zip(rows, betas, sweep.max_error, sweep.leading[:, 1]):
+        fields = [float(f) for f in row.split()]
+        assert fields[0] == beta
+        assert math.isclose(fields[1], measured, rel_tol=1e-3) and math.isclose(fields[3], leading, rel_tol=1e-3)
+        assert math.isclose(fields[4], measured / leading, rel_tol=1e-3)
 
 
 def test_predicted_rate_matches_direct_derivation() -> None:
