@@ -1,0 +1,170 @@
+"""Student self-checks: right answers pass, wrong ones get their hint, no answer ever leaks.
+
+The oracles are the published figures (DESIGN.md, the original lab's printed outputs) and
+closed forms worked out by hand here, independent of the package code that built the registry.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from course_utils import checks
+
+ROOT = Path(__file__).resolve().parents[1]
+X1, X2, X3, X4 = sp.symbols("x1:5")
+BETA = sp.Symbol("beta", positive=True)
+
+
+def _softmax(row: list[float]) -> list[float]:
+    exps = [math.exp(v) for v in row]
+    return [e / sum(exps) for e in exps]
+
+
+def _accuracy(logits, labels) -> float:
+    return ((logits > 0).float() == labels).float().mean().item()
+
+
+def _count_correct(logits, labels) -> float:  # the classic slip: a count, not a fraction
+    return ((logits > 0).float() == labels).float().sum().item()
+
+
+# (question, right answer, wrong answer); both modes
+COMMON = [
+    ("q2.final_hidden", X2 + X4 - X1 - X3, X1 - X2 + X3 - X4),
+    ("q2.final_hidden", sp.Symbol("x_2") + sp.Symbol("x_4") - sp.Symbol("x_1") - sp.Symbol("x_3"), X4 - X3),
+    ("q2.tie_output", 0.5, 1.0),  # sigmoid(1000 - h): the seed's bias of 1000
+    ("q2.even_larger_output", 1 / (1 + math.exp(-1000)), 0.5),
+    ("q3.norms", [3 * math.sqrt(2), 3.0, 3 * math.sqrt(2)], [6.0, 3.0, 6.0]),
+    ("q3.norms", [3 * sp.sqrt(2), 3, 3 * sp.sqrt(2)], [18, 9, 18]),  # squared norms
+    ("q3.weights", [_softmax([2, 0, 1]), _softmax([0, 1, 0]), _softmax([1, 0, 2])],
+     [_softmax([v / 2 for v in r]) for r in ([2, 0, 1], [0, 1, 0], [1, 0, 2])]),  # 1/sqrt(d) scaling
+    ("q3.error_order", sp.exp(-BETA**2), sp.exp(-BETA)),
+    ("q3.error_order", sp.sqrt(2) * BETA * sp.exp(-BETA**2), sp.exp(-2 * BETA**2)),
+    ("lab.special_ids", [101, 102, 0, 100], [100, 101, 102, 0]),
+    ("lab.label_vocab", {"neg": 0, "pos": 1}, {"pos": 0, "neg": 1}),
+    ("lab.binary_accuracy", _accuracy, _count_correct),
+]
+FULL = [
+    ("lab.vocab_size", 30522, 30000),
+    ("lab.token_ids", [7592, 2088, 2129, 2024, 2017, 1029], [101, 7592, 2088, 2129, 2024, 2017, 1029, 102]),
+    ("lab.split_sizes", (17500, 7500, 25000), (7500, 17500, 25000)),
+    ("lab.n_params", 112241409, 109482240),
+    ("lab.n_trainable", 2759169, 2759168),
+]
+
+
+def _tiny_answers() -> list[tuple]:
+    """Tiny-mode right answers, worked out here from the tiny preset's sizes (closed-form counts)."""
+    from course_utils.sentiment import config, model, text
+
+    vocab = text.load_tokenizer(tiny=True).get_vocab()
+    ids = [vocab[w] for w in ("hello", "world", "how", "are", "you", "?")]
+    b = model.TINY_BERT
+    h, i, n_pos = b["hidden_size"], b["intermediate_size"], b["max_position_embeddings"]
+    layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h  # attention, norms, feed-forward
+    bert = h * (len(vocab) + n_pos + b["type_vocab_size"]) + 2 * h + b["num_hidden_layers"] * layer + h * h + h
+    cfg = config.LabConfig.tiny()
+    g = cfg.hidden_dim  # 2 layers, 2 directions, 3 gates of (input + hidden weights + 2 biases)
+    gru = 2 * 3 * g * (h + g + 2) + 2 * 3 * g * (2 * g + g + 2)
+    head = 2 * g + 1
+    n_train = 2 * cfg.n_synthetic  # n_synthetic reviews per class
+    split = [round(cfg.train_fraction * n_train), n_train - round(cfg.train_fraction * n_train), n_train]
+    return [
+        ("lab.vocab_size", len(vocab), len(vocab) - 1),
+        ("lab.token_ids", ids, ids[::-1]),
+        ("lab.split_sizes", split, split[::-1]),
+        ("lab.n_params", bert + gru + head, gru + head),
+        ("lab.n_trainable", gru + head, bert + gru + head),
+    ]
+
+
+def _assert_right_and_wrong(question, right, wrong) -> None:
+    ok = checks.verify(question, right)
+    assert ok.ok and ok.message == f"{question}: correct.", ok.message
+    bad = checks.verify(question, wrong)
+    assert not bad.ok
+    assert bad.message.startswith(f"{question}: ") and bad.message.endswith("Hint: " + checks.SPECS[question].hint)
+
+
+@pytest.mark.parametrize("question,right,wrong", COMMON + FULL, ids=lambda v: v if isinstance(v, str) else "")
+def test_full_mode(monkeypatch: pytest.MonkeyPatch, question, right, wrong) -> None:
+    monkeypatch.setenv("COURSE_TINY", "0")
+    _assert_right_and_wrong(question, right, wrong)
+
+
+def test_tiny_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COURSE_TINY", "1")
+    for question, right, wrong in COMMON + _tiny_answers():
+        _assert_right_and_wrong(question, right, wrong)
+    # a full-mode answer is wrong in tiny mode
+    assert not checks.verify("lab.vocab_size", 30522).ok
+
+
+def test_floats_pass_within_one_unit_of_the_last_decimal_only() -> None:
+    norm = 3 * math.sqrt(2)  # 4.2426...: rounds to 4.243
+    assert checks.verify("q3.norms", [norm + 0.0009, 3.0009, norm - 0.0009]).ok
+    assert not checks.verify("q3.norms", [norm + 0.0025, 3.0, norm]).ok
+    assert checks.verify("q2.tie_output", 0.4995).ok and not checks.verify("q2.tie_output", 0.498).ok
+
+
+def test_shape_and_type_mistakes_are_explained(capsys: pytest.CaptureFixture) -> None:
+    assert "expected 3 value(s), got 2" in checks.verify("q3.norms", [1.0, 2.0]).message
+    assert "cannot read this answer" in checks.verify("lab.vocab_size", "many").message
+    assert "cannot read this answer" in checks.verify("lab.vocab_size", 3.5).message
+    checks.check("q2.tie_output", 0.5)
+    assert capsys.readouterr().out == "q2.tie_output: correct.\n"
+    with pytest.raises(KeyError, match="unknown check 'q9'"):
+        checks.verify("q9", 1)
+
+
+def _answer_texts(value) -> list[str]:
+    """Ways an answer could be spelled in a message: each number and its rounded forms."""
+    if callable(value) or isinstance(value, (sp.Basic, dict)):
+        return [str(value)]
+    flat = checks._flat(value) if isinstance(value, (list, tuple)) else [value]
+    texts = []
+    for v in flat:
+        v = float(v)
+        texts += [f"{v:.3f}", f"{v:.2f}"] if not v.is_integer() else [str(int(v))]
+    return [t for t in texts if len(t) > 1]  # single digits occur in "entries 0, 2 of 0..2"
+
+
+@pytest.mark.parametrize("mode_value", ["0", "1"])
+def test_messages_never_contain_the_answer(monkeypatch: pytest.MonkeyPatch, mode_value: str) -> None:
+    monkeypatch.setenv("COURSE_TINY", mode_value)
+    cases = COMMON + (FULL if mode_value == "0" else _tiny_answers())
+    for question, right, wrong in cases:
+        for value in (right, wrong):
+            message = checks.verify(question, value).message
+            leaked = [t for t in _answer_texts(right) if t in message]
+            assert not leaked, (question, message, leaked)
+
+
+def test_committed_registry_is_what_the_package_computes() -> None:
+    assert checks.build_registry() == checks.load_registry()
+    assert checks.REGISTRY.read_text(encoding="utf-8") == checks.dump_registry(checks.load_registry())
+
+
+def test_pinned_entries_can_only_be_set_for_pinned_questions() -> None:
+    registry = checks.load_registry()
+    assert checks.pin(registry, "lab.token_ids", "full", [7592, 2088, 2129, 2024, 2017, 1029]) == registry
+    with pytest.raises(ValueError, match="computed, not pinned"):
+        checks.pin(registry, "lab.n_params", "full", 1)
+
+
+LEAKS = ["112241409", "112,241,409", "2759169", "2,759,169", "30522", "30,522", "7592", "2088, 2129", "17500"]
+
+
+def test_no_answer_literal_in_the_package_or_the_handouts() -> None:
+    files = [p for p in (ROOT / "course_utils").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files += sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert any(p.name == "checks.json" for p in files)
+    pattern = re.compile("|".join(map(re.escape, LEAKS)))
+    found = {str(p.relative_to(ROOT)): pattern.findall(p.read_text(encoding="utf-8", errors="replace"))
+             for p in files}
+    assert {k: v for k, v in found.items() if v} == {}
