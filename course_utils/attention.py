@@ -19,18 +19,19 @@ if TYPE_CHECKING:  # heavy or optional imports happen inside the functions that 
     import sympy
     from matplotlib.figure import Figure
 
-Scale = Union[float, str]
+Scale = Union[float, str, None]
 TOKEN_NAMES = ("x1 = d + b", "x2 = a", "x3 = c + b")
 SCORE_PATTERN = ((2, 0, 1), (0, 1, 0), (1, 0, 2))  # X X^T / beta^2
 
 
 def _scale_factor(scale: Scale, dim: int) -> float:
-    """The number that multiplies the scores: 1.0, a given positive float, or 1/sqrt(dim)."""
+    """The number that multiplies the scores: 1.0 for None, a given positive float, or 1/sqrt(dim).
+
+    Note: torch's scaled_dot_product_attention reads scale=None as 1/sqrt(dim); this course's
+    weight-free attention is unscaled, so here None means 1.0 and "sqrt" asks for 1/sqrt(dim).
+    """
     if scale is None:
-        raise TypeError(
-            "scale=None is ambiguous (torch's scaled_dot_product_attention reads it as 1/sqrt(dim)): "
-            "pass scale=1.0 for this course's unscaled attention or scale='sqrt' for 1/sqrt(dim)."
-        )
+        return 1.0
     if isinstance(scale, str):
         if scale == "sqrt":
             return 1.0 / math.sqrt(dim)
@@ -40,12 +41,12 @@ def _scale_factor(scale: Scale, dim: int) -> float:
     return float(scale)
 
 
-def attention(queries: Tensor, keys: Tensor, values: Tensor, scale: Scale = 1.0) -> tuple[Tensor, Tensor]:
+def attention(queries: Tensor, keys: Tensor, values: Tensor, scale: Scale = None) -> tuple[Tensor, Tensor]:
     """Softmax attention: weights = softmax(scale * Q K^T) row by row, outputs = weights @ V.
 
     queries: (n_queries, dim); keys: (n_keys, dim); values: (n_keys, dim_v), floating point.
-    scale: 1.0 (this course's default: unscaled), any positive float, or "sqrt" for
-    1/sqrt(dim) (the Transformer convention and the default of torch's SDPA).
+    scale: None (this course's default: unscaled, i.e. 1.0), any positive float, or "sqrt" for
+    1/sqrt(dim) (the Transformer convention, and what torch's SDPA does for scale=None).
     Returns (outputs (n_queries, dim_v), weights (n_queries, n_keys)); weight rows sum to 1.
     Stable for any magnitude: each row's maximum score is subtracted before exponentiating,
     so the largest term is exp(0) = 1 and nothing overflows (beta = 1000 gives exact copies).
@@ -66,11 +67,11 @@ def attention(queries: Tensor, keys: Tensor, values: Tensor, scale: Scale = 1.0)
     return weights @ values, weights
 
 
-def self_attention(X: Tensor, scale: Scale = 1.0) -> tuple[Tensor, Tensor]:
+def self_attention(X: Tensor, scale: Scale = None) -> tuple[Tensor, Tensor]:
     """Weight-free self-attention: queries, keys and values are the tokens X themselves.
 
     X: (n_tokens, dim), rows are tokens (float64 recommended, float32 accepted).
-    scale: 1.0 (default, unscaled as in this course), a positive float, or "sqrt" for 1/sqrt(dim).
+    scale: None (default: unscaled, as in this course), a positive float, or "sqrt" for 1/sqrt(dim).
     Returns (Y (n_tokens, dim), weights (n_tokens, n_tokens)) with Y = weights @ X.
     """
     return attention(X, X, X, scale)

@@ -92,7 +92,12 @@ def test_sqrt_scale_equals_sdpa_default(beta: float) -> None:
     assert not torch.allclose(Y, self_attention(X)[0])  # and it is not the course's unscaled default
 
 
-@pytest.mark.parametrize("bad, error", [(None, TypeError), ("sqrtd", ValueError), (0.0, ValueError),
+def test_scale_none_means_unscaled_unlike_sdpa() -> None:
+    _, X = orthogonal_tokens(1.0)
+    torch.testing.assert_close(self_attention(X, scale=None)[0], self_attention(X, scale=1.0)[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("bad, error", [("sqrtd", ValueError), (0.0, ValueError),
                                         (-1.0, ValueError), (math.inf, ValueError), (True, ValueError)])
 def test_bad_scale_is_rejected(bad: object, error: type) -> None:
     _, X = orthogonal_tokens(1.0)
