@@ -8,8 +8,9 @@ Comparison is *lax*: the outputs of the answer cells, the code cells whose first
 ``# NBVAL_CHECK_OUTPUT`` (as in the masters), must equal a fresh run after the sanitizers;
 every other cell must only run without raising. Before the run the grader removes, in the
 scratch copy, the markers a submission could use to dodge the checks (``NBVAL_SKIP``,
-``NBVAL_IGNORE_OUTPUT``, ``NBVAL_RAISES_EXCEPTION`` and their tags). ``--compare full``
-compares every code cell instead.
+``NBVAL_IGNORE_OUTPUT``, ``NBVAL_RAISES_EXCEPTION`` and their tags); with ``--handouts DIR`` a
+submission that has fewer ``# NBVAL_CHECK_OUTPUT`` cells than its handout fails (markers deleted
+to dodge the comparison). ``--compare full`` compares every code cell instead.
 
 This module is also the pytest plugin (``-p course_utils.grading``) that logs, per cell,
 whether its output was compared and how the cell ended, to the file named by ``$GRADE_LOG_ENV``.
@@ -22,7 +23,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +36,7 @@ GRADE_LOG_ENV = "COURSE_GRADE_LOG"
 SANITIZE_FILE = Path(__file__).resolve().parent.parent / "tests" / "nbval_sanitize.cfg"
 DODGE_MARKERS = ("NBVAL_SKIP", "NBVAL_IGNORE_OUTPUT", "NBVAL_RAISES_EXCEPTION")
 _DODGE_TAGS = {m.lower().replace("_", "-") for m in DODGE_MARKERS} | {"raises-exception"}
+_CHECK_LINE = re.compile(r"^\s*#+\s*NBVAL_CHECK_OUTPUT\s*$", re.MULTILINE)
 _DODGE_LINE = re.compile(r"^(\s*#+\s*)(" + "|".join(DODGE_MARKERS) + r")\s*$", re.MULTILINE)
 
 
@@ -73,6 +74,9 @@ def grade_arguments(parser: argparse.ArgumentParser) -> None:
                         help="full mode (COURSE_TINY=0: hub model, real data); default: tiny mode")
     parser.add_argument("--compare", choices=("lax", "full"), default="lax",
                         help="lax: compare only '# NBVAL_CHECK_OUTPUT' cells (default); full: every cell")
+    parser.add_argument("--handouts", type=Path, default=None,
+                        help="folder of the handouts: a submission whose name contains a handout's name and "
+                             "that has fewer '# NBVAL_CHECK_OUTPUT' cells than it fails (markers removed)")
     parser.add_argument("--sanitize-with", type=Path, default=SANITIZE_FILE,
                         help=f"nbval sanitizer file (default: {SANITIZE_FILE})")
 
@@ -81,6 +85,9 @@ def grade(args: argparse.Namespace) -> int:
     """Grade every ``DIR/*.ipynb``; write the report; 0 when the batch finished, 2 on usage errors."""
     if not args.dir.is_dir():
         print(f"course-utils grade: {args.dir} is not a folder of notebooks", file=sys.stderr)
+        return 2
+    if args.handouts is not None and not args.handouts.is_dir():
+        print(f"course-utils grade: --handouts {args.handouts} is not a folder", file=sys.stderr)
         return 2
     if args.timeout <= 0 or args.jobs < 1:
         print("course-utils grade: --timeout must be > 0 and --jobs >= 1", file=sys.stderr)
@@ -94,11 +101,12 @@ def grade(args: argparse.Namespace) -> int:
         print(f"course-utils grade: warning: no sanitizer file {args.sanitize_with}; comparing raw outputs",
               file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
+        expected = _expected_markers(args.handouts)
         jobs = [(nb, Path(scratch) / f"{i:04d}") for i, nb in enumerate(notebooks)]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             rows = list(pool.map(lambda job: grade_notebook(
-                job[0], job[1], timeout=args.timeout, tiny=not args.full,
-                compare=args.compare, sanitize=sanitize), jobs))
+                job[0], job[1], timeout=args.timeout, tiny=not args.full, compare=args.compare,
+                sanitize=sanitize, expected_markers=_match(job[0].stem, expected)), jobs))
     write_report(rows, args.report)
     for row in rows:
         print(f"{row.status:7s} {row.file}  compared={row.cells_compared} differ={row.cells_differ} "
@@ -107,17 +115,18 @@ def grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def grade_notebook(path: Path, workdir: Path, timeout: float, tiny: bool = True,
-                   compare: str = "lax", sanitize: Path | None = None) -> Row:
+def grade_notebook(path: Path, workdir: Path, timeout: float, tiny: bool = True, compare: str = "lax",
+                   sanitize: Path | None = None, expected_markers: int | None = None) -> Row:
     """Run one submission in ``workdir`` (created) with nbval; return its report row.
 
     timeout: seconds for the whole notebook, kernel start included; past it the pytest
     process, its kernel and their children are killed.
+    expected_markers: the handout's number of ``# NBVAL_CHECK_OUTPUT`` cells, if known.
     """
     start = time.monotonic()
     workdir.mkdir(parents=True)
     try:
-        notebook = _disarm(path.read_text(encoding="utf-8"))
+        notebook, markers = _disarm(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         return Row(path.name, "error", detail=f"not a valid notebook: {_one_line(exc)}")
     copy = workdir / path.name
@@ -145,6 +154,10 @@ def grade_notebook(path: Path, workdir: Path, timeout: float, tiny: bool = True,
     row = _summarise(path.name, _read_log(log), proc.returncode, timed_out,
                      output.decode("utf-8", "replace"))
     row.seconds = round(time.monotonic() - start, 2)
+    if expected_markers is not None and markers < expected_markers:
+        row.status = "fail" if row.status == "pass" else row.status
+        removed = f"{expected_markers - markers} NBVAL_CHECK_OUTPUT marker(s) removed"
+        row.detail = f"{row.detail}; {removed}" if row.detail else removed
     return row
 
 
@@ -157,8 +170,24 @@ def write_report(rows: list[Row], report: Path) -> None:
         writer.writerows(astuple(row) for row in rows)
 
 
-def _disarm(text: str) -> str:
-    """Parse a notebook (ValueError if it is not one) and strip the markers that skip checks."""
+def _expected_markers(handouts: Path | None) -> dict[str, int]:
+    """Handout name (stem) -> its number of ``# NBVAL_CHECK_OUTPUT`` cells."""
+    if handouts is None:
+        return {}
+    return {path.stem: _disarm(path.read_text(encoding="utf-8"))[1] for path in sorted(handouts.glob("*.ipynb"))}
+
+
+def _match(stem: str, expected: dict[str, int]) -> int | None:
+    """The marker count of the longest handout name contained in the submission's name, if any."""
+    names = [name for name in expected if name in stem]
+    return expected[max(names, key=len)] if names else None
+
+
+def _disarm(text: str) -> tuple[str, int]:
+    """Parse a notebook (ValueError if it is not one) and strip the markers that skip checks.
+
+    Returns the disarmed notebook's JSON text and its number of ``# NBVAL_CHECK_OUTPUT`` cells.
+    """
     import nbformat
 
     try:
@@ -173,7 +202,8 @@ def _disarm(text: str) -> str:
         tags = cell.metadata.get("tags")
         if isinstance(tags, list):
             cell.metadata["tags"] = [t for t in tags if t not in _DODGE_TAGS]
-    return nbformat.writes(nb)
+    checked = sum(bool(_CHECK_LINE.search(cell.source)) for cell in nb.cells if cell.cell_type == "code")
+    return nbformat.writes(nb), checked
 
 
 def _summarise(name: str, cells: list[dict], returncode: int | None, timed_out: bool, output: str) -> Row:
@@ -233,7 +263,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _one_line(exc: BaseException) -> str:
-    return _last_line(str(exc))[:200]
+    return " ".join(str(exc).replace("\\n", " ").split())[:160]
 
 
 def _last_line(text: str) -> str:

@@ -1,8 +1,10 @@
 """``course-utils grade`` on a folder of tricky submissions (fixtures in tests/fixtures/grading/).
 
 honest: every saved output is real; fabricated: the answer cells' saved outputs were typed in
-(one also hides behind ``# NBVAL_IGNORE_OUTPUT``); raises: a cell raises (hidden behind
-``# NBVAL_RAISES_EXCEPTION``); hangs: ``time.sleep(1000)``; truncated: not JSON.
+(one also hides behind ``# NBVAL_IGNORE_OUTPUT``); honest_stripped: a typed-in answer whose
+``# NBVAL_CHECK_OUTPUT`` lines were deleted (caught against ``handouts/honest.ipynb``); raises: a
+cell raises (hidden behind ``# NBVAL_RAISES_EXCEPTION``); hangs: ``time.sleep(1000)``;
+truncated: not JSON.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "course_utils", "grade", str(subs), "--report", str(report),
-         "--timeout", str(TIMEOUT), "--jobs", "4"],
+         "--timeout", str(TIMEOUT), "--jobs", "4", "--handouts", str(subs / "handouts")],
         cwd=root, env=dict(os.environ, TMPDIR=str(scratch)), capture_output=True, text=True, timeout=120)
     elapsed = time.monotonic() - start
     with report.open(newline="", encoding="utf-8") as handle:
@@ -68,7 +70,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_batch_finishes_with_exit_zero_within_its_timeouts(batch: dict) -> None:
     assert batch["proc"].returncode == 0, batch["proc"].stderr
-    # 4 notebooks on 4 workers: the slowest is the hanging one, killed at TIMEOUT
+    # 5 notebooks (one not JSON) on 4 workers: the slowest is the hanging one, killed at TIMEOUT
     assert TIMEOUT <= batch["elapsed"] < TIMEOUT + 25, batch["elapsed"]
 
 
@@ -92,6 +94,12 @@ def test_fabricated_outputs_are_caught_even_behind_an_ignore_marker(batch: dict)
     row = batch["rows"]["fabricated.ipynb"]
     assert _counts(row) == ("fail", 2, 2, 0)
     assert row["detail"] == "cell 1: differ; cell 3: differ"
+
+
+def test_removed_check_markers_are_caught_against_the_handout(batch: dict) -> None:
+    row = batch["rows"]["honest_stripped.ipynb"]
+    assert _counts(row) == ("fail", 0, 0, 0)
+    assert row["detail"] == "2 NBVAL_CHECK_OUTPUT marker(s) removed"
 
 
 def test_a_raising_cell_fails_even_behind_a_raises_marker(batch: dict) -> None:
@@ -118,7 +126,8 @@ def test_nothing_is_written_in_the_submissions_folder_and_scratch_is_removed(bat
     assert list(batch["scratch"].iterdir()) == []
 
 
-@pytest.mark.parametrize("argv", [["does-not-exist"], [".", "--timeout", "0"], [".", "--jobs", "0"]])
+@pytest.mark.parametrize("argv", [["does-not-exist"], [".", "--timeout", "0"], [".", "--jobs", "0"],
+                                  [".", "--handouts", "missing"]])
 def test_usage_errors_exit_two(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
     from course_utils.cli import main
 
@@ -131,7 +140,9 @@ def test_disarm_removes_dodge_markers_but_keeps_the_check_marker() -> None:
     text = (FIXTURES / "fabricated.ipynb").read_text(encoding="utf-8")
     import nbformat
 
-    cells = nbformat.reads(grading._disarm(text), as_version=4).cells
+    disarmed, n_checked = grading._disarm(text)
+    assert n_checked == 2
+    cells = nbformat.reads(disarmed, as_version=4).cells
     assert cells[-1].source.splitlines()[:2] == ["# NBVAL_CHECK_OUTPUT", "# removed by grader: NBVAL_IGNORE_OUTPUT"]
     with pytest.raises(ValueError):
         grading._disarm((FIXTURES / "truncated.ipynb").read_text(encoding="utf-8"))
