@@ -95,6 +95,8 @@ def verify(question: str, value: Any, registry: dict | None = None) -> CheckResu
     hashes = entry.get(mode.mode_name()) or entry.get("any")
     if hashes is None:
         return CheckResult(False, f"{question}: no check registered for {mode.mode_name()} mode.")
+    if value is Ellipsis:
+        return CheckResult(False, f"{question}: no answer yet: replace the ... above with your answer.")
     try:
         candidates = candidate_forms(spec, value)
     except (TypeError, ValueError, ArithmeticError) as exc:
