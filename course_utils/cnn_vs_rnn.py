@@ -71,6 +71,22 @@ def make_images(
     return images, labels
 
 
+def plot_examples(images: torch.Tensor, labels: torch.Tensor, per_class: int = 4):
+    """Grid of the first ``per_class`` images of each class. images: (N, 1, H, W), labels: (N,)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(N_CLASSES, per_class, figsize=(1.3 * per_class, 1.3 * N_CLASSES), squeeze=False)
+    for label, row in enumerate(axes):
+        picked = images[labels == label][:per_class, 0]
+        for ax, image in zip(row, picked):
+            ax.imshow(image, cmap="gray_r")
+        for ax in row:
+            ax.set_xticks([]), ax.set_yticks([])
+        row[0].set_ylabel(CLASS_NAMES[label], rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig
+
+
 class SmallCNN(nn.Module):
     """Two 3x3 conv + ReLU + 2x2 max-pool blocks, then a linear head.
 
@@ -187,6 +203,30 @@ def forward_or_error(model: nn.Module, images: torch.Tensor) -> str:
         return f"fails with {type(err).__name__}"
 
 
+def peak_activation(model: nn.Module, images: torch.Tensor) -> int:
+    """Largest output of any layer of ``model``, in floats per image, measured with forward hooks.
+
+    images: (N, 1, H, W). For SmallCNN this is the first conv's (channels, H, W) feature map.
+    """
+    sizes: list[int] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel())) for m in model.modules()
+             if not list(m.children()) and not isinstance(m, nn.RNNBase)]  # fmt: skip
+    try:
+        with torch.inference_mode():
+            model(images)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return max(sizes) // images.shape[0]
+
+
+def accuracy_after_each_row(model: RowGRU, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
+    """Accuracy of the streamed prediction after reading rows 1..H. images: (N, 1, H, W), labels: (N,)."""
+    with torch.inference_mode():
+        per_row, _ = model.stream(images)  # (N, H, n_classes)
+    return [accuracy(per_row[:, t], labels) for t in range(per_row.shape[1])]
+
+
 def train_classifier(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     epochs: int = 8, batch_size: int = 64, lr: float = 1e-2,
@@ -285,6 +325,22 @@ def plot_latency(*results: Latency):
     return fig
 
 
+def plot_accuracy_by_rows(accuracies: list[float]):
+    """Accuracy (0..1) against the number of rows read so far; returns the matplotlib Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    rows = range(1, len(accuracies) + 1)
+    ax.plot(rows, accuracies, "o-", label="RowGRU, prediction after each row")
+    ax.axhline(1 / N_CLASSES, color="gray", linestyle=":", label="chance")
+    ax.set_xlabel("rows read so far")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 def rows_seen(model: str, height: int, width: int = 8, kernel_size: int = 3) -> int:
     """Input rows that influence one output of a single layer, found from the gradient.
 
@@ -336,6 +392,8 @@ def shift_error(layer: nn.Module, x: torch.Tensor, k: int, stride: int = 1, marg
     margin = abs(k) // stride + 2 if margin is None else margin
     with torch.no_grad():
         y, y_of_shifted = layer(x), layer(shift(x, k))
+    if min(y.shape[-2:]) <= 2 * margin:
+        raise ValueError(f"a {tuple(y.shape[-2:])} output has no interior beyond margin={margin}: use larger images")
     candidates = {math.floor(k / stride), math.ceil(k / stride)}
     return min(_interior(shift(y, s) - y_of_shifted, margin).abs().max().item() for s in candidates)
 

@@ -10,6 +10,15 @@ from course_utils import cnn_vs_rnn as q1
 from course_utils.mode import set_seed
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one intra-op thread is faster, and far faster on a busy shared machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def cnn_params_by_hand(c1: int, c2: int, k: int, n_classes: int) -> int:
     """Weights + biases of conv(1->c1, kxk), conv(c1->c2, kxk) and linear(c2->n_classes)."""
     return (1 * c1 * k * k + c1) + (c1 * c2 * k * k + c2) + (c2 * n_classes + n_classes)
@@ -194,13 +203,13 @@ def test_conv_layers_to_span_by_gradient(height, k):
 
 
 def test_latency_returns_positive_medians_of_the_right_shape():
-    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
     result = q1.measure_latency(sizes=(8, 12), batch_size=2, n_repeats=2, threads=1)
     assert result.sizes == [8, 12]
     assert len(result.cnn_ms) == len(result.gru_ms) == 2
     assert all(t > 0 for t in result.cnn_ms + result.gru_ms)
     assert result.ratio_at_largest() == pytest.approx(result.cnn_ms[-1] / result.gru_ms[-1])
-    assert torch.get_num_threads() == threads  # restored
+    assert torch.get_num_threads() == 2  # restored
 
 
 def test_training_reaches_high_accuracy_on_held_out_images():
@@ -217,3 +226,25 @@ def test_training_reaches_high_accuracy_on_held_out_images():
 def test_accuracy_is_a_fraction():
     logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [5.0, 1.0], [0.0, 1.0]])
     assert q1.accuracy(logits, torch.tensor([0, 1, 1, 0])) == 0.5
+
+
+@pytest.mark.parametrize(("height", "width"), [(16, 16), (40, 24)])
+def test_cnn_peak_activation_is_the_first_feature_map(height, width):
+    model = q1.SmallCNN(channels=(5, 3))
+    assert q1.peak_activation(model, torch.zeros(2, 1, height, width)) == 5 * height * width
+
+
+def test_accuracy_after_each_row_ends_at_the_full_image_accuracy():
+    set_seed(0)
+    gru = q1.RowGRU(width=10, hidden_dim=6)
+    images, labels = q1.make_images(32, height=9, width=10, seed=3)
+    curve = q1.accuracy_after_each_row(gru, images, labels)
+    assert len(curve) == 9 and all(0.0 <= a <= 1.0 for a in curve)
+    with torch.no_grad():
+        assert curve[-1] == q1.accuracy(gru(images), labels)
+
+
+def test_shift_error_refuses_an_empty_interior():
+    layer = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))
+    with pytest.raises(ValueError, match="larger images"):
+        q1.shift_error(layer, torch.randn(1, 1, 16, 16), 4, stride=2)
