@@ -3,11 +3,12 @@
 The GRU reads an image of shape (1, H, W) as a sequence of H rows, each a vector of W pixels.
 Each function below backs one claim of the Q1 answer:
 
-- ``make_images``: the shared task (seeded, balanced, no downloads);
+- ``make_images``, ``plot_examples``: the shared task (seeded, balanced, no downloads);
 - ``SmallCNN`` / ``RowGRU``, ``train_classifier``, ``accuracy``: both models solve it;
-- ``count_parameters``, ``sequential_steps``, ``measure_latency``: cost and parallelism;
-- ``RowGRU.stream``, ``forward_or_error``: variable-height and streaming input;
-- ``rows_seen``, ``conv_layers_to_span``: receptive field of one layer;
+- ``count_parameters``, ``sequential_steps``, ``measure_latency``, ``plot_latency``: cost and parallelism;
+- ``RowGRU.stream``, ``forward_or_error``, ``peak_activation``: variable-height, streaming input;
+- ``rows_seen``, ``conv_layers_to_span``: the receptive field of one layer;
+- ``accuracy_after_each_row``, ``plot_accuracy_by_rows``: a prediction from a partial image;
 - ``shift``, ``shift_error``, ``rotation_error``: translation equivariance and its limits.
 """
 
@@ -207,7 +208,10 @@ def peak_activation(model: nn.Module, images: torch.Tensor) -> int:
     """Largest output of any layer of ``model``, in floats per image, measured with forward hooks.
 
     images: (N, 1, H, W). For SmallCNN this is the first conv's (channels, H, W) feature map.
+    Recurrent models are refused: what a streaming RNN holds is its state, (N, hidden_dim).
     """
+    if any(isinstance(m, nn.RNNBase) for m in model.modules()):
+        raise TypeError("peak_activation measures feed-forward models; a streaming RNN holds (N, hidden_dim)")
     sizes: list[int] = []
     hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel())) for m in model.modules()
              if not list(m.children()) and not isinstance(m, nn.RNNBase)]  # fmt: skip

@@ -232,6 +232,8 @@ def test_accuracy_is_a_fraction():
 def test_cnn_peak_activation_is_the_first_feature_map(height, width):
     model = q1.SmallCNN(channels=(5, 3))
     assert q1.peak_activation(model, torch.zeros(2, 1, height, width)) == 5 * height * width
+    with pytest.raises(TypeError, match="hidden_dim"):
+        q1.peak_activation(q1.RowGRU(width=width), torch.zeros(2, 1, height, width))
 
 
 def test_accuracy_after_each_row_ends_at_the_full_image_accuracy():
