@@ -34,7 +34,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 GRADE_LOG_ENV = "COURSE_GRADE_LOG"
-SANITIZE_FILE = Path(__file__).resolve().parent.parent / "tests" / "nbval_sanitize.cfg"
+SANITIZE_FILE = Path(__file__).resolve().parent / "data" / "nbval_sanitize.cfg"
 DODGE_MARKERS = ("NBVAL_SKIP", "NBVAL_IGNORE_OUTPUT", "NBVAL_RAISES_EXCEPTION")
 _DODGE_TAGS = {m.lower().replace("_", "-") for m in DODGE_MARKERS} | {"raises-exception"}
 _CHECK_LINE = re.compile(r"^\s*#+\s*NBVAL_CHECK_OUTPUT\s*$", re.MULTILINE)
