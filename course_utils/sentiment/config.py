@@ -1,0 +1,71 @@
+"""One configuration for the BERT-GRU sentiment lab, with a full and a tiny preset."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from course_utils import mode
+
+CACHE_ENV = "COURSE_UTILS_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """Where downloads and generated data live: ``$COURSE_UTILS_CACHE`` or ``~/.cache/course_utils``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "course_utils")
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """Every number of the lab in one place.
+
+    The defaults are the original lab (full mode): ``bert-base-uncased``, a 70/30 split of the
+    25,000 training reviews, a 2-layer bidirectional GRU with hidden size 256 and dropout 0.25,
+    Adam, 2 epochs, batch 128. ``LabConfig.tiny()`` keeps the same code path at small sizes.
+    """
+
+    tiny_mode: bool = False
+    seed: int = 1234
+    train_fraction: float = 0.7  # of the training reviews; the rest is the validation set
+    max_length: int = 512  # tokens per review including [CLS] and [SEP]
+    batch_size: int = 128
+    epochs: int = 2
+    lr: float = 1e-3  # Adam's default learning rate
+    hidden_dim: int = 256
+    output_dim: int = 1
+    n_layers: int = 2
+    bidirectional: bool = True
+    dropout: float = 0.25
+    bert_name: str = "bert-base-uncased"
+    n_synthetic: int = 0  # reviews per split and class of the synthetic set (tiny mode only)
+
+    @classmethod
+    def tiny(cls) -> "LabConfig":
+        """The tiny preset: synthetic reviews, a small random BERT, a small GRU; seconds on a CPU."""
+        return cls(tiny_mode=True, batch_size=32, lr=1e-2, hidden_dim=64, bert_name="tiny-bert", n_synthetic=2500)
+
+    @classmethod
+    def for_mode(cls, tiny: bool | None = None) -> "LabConfig":
+        """The preset for ``tiny`` (default: ``course_utils.mode.is_tiny()``, i.e. ``COURSE_TINY``)."""
+        tiny = mode.is_tiny() if tiny is None else tiny
+        return cls.tiny() if tiny else cls()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (numbers, strings, bools) for checkpoints."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "LabConfig":
+        """Inverse of ``to_dict``; unknown keys are an error naming them."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown LabConfig fields {unknown}: was this checkpoint written by another version?")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "LabConfig":
+        """A copy with some fields changed (e.g. ``epochs`` from the command line)."""
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,60 @@
+"""P(positive) for new reviews, and for every review of a data set."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence, overload
+
+import torch
+from torch import nn
+from transformers import PreTrainedTokenizerBase
+
+from course_utils.sentiment.batching import collate
+from course_utils.sentiment.text import encode
+from course_utils.sentiment.train import batch_logits
+
+
+def _check_texts(texts: Sequence[object]) -> list[str]:
+    """The texts if all are non-blank strings; otherwise a TypeError/ValueError naming the fix."""
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"review {i} is a {type(text).__name__}, not a str: pass the review's text")
+        if not text.strip():
+            raise ValueError(f"review {i} is empty or only whitespace: pass some text to classify")
+    return list(texts)
+
+
+@overload
+def predict_sentiment(model: nn.Module, tokenizer: PreTrainedTokenizerBase, sentence: str) -> float: ...
+@overload
+def predict_sentiment(model: nn.Module, tokenizer: PreTrainedTokenizerBase, sentence: list[str]) -> list[float]: ...
+
+
+def predict_sentiment(model, tokenizer, sentence):
+    """P(positive) of one review (a float) or of a list of reviews (a list, computed as one batch).
+
+    Reviews longer than the model's limit are cut to 510 word pieces plus [CLS] and [SEP];
+    padding is masked, so a review's probability does not depend on the others in its batch.
+    """
+    single = isinstance(sentence, str)
+    if not single and not isinstance(sentence, (list, tuple)):
+        raise TypeError(f"sentence must be a str or a list of str, not {type(sentence).__name__}")
+    texts = _check_texts([sentence] if single else sentence)
+    if not texts:
+        return []
+    ids = encode(tokenizer, texts)
+    batch = collate([(x, 0) for x in ids], pad_id=tokenizer.pad_token_id)
+    model.eval()
+    with torch.no_grad():
+        probs = torch.sigmoid(batch_logits(model, batch)).tolist()
+    return probs[0] if single else probs
+
+
+def predict_batches(model: nn.Module, batches: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
+    """P(positive) and labels of every review in ``batches`` (token or feature batches): two (N,) tensors."""
+    model.eval()
+    probs, labels = [], []
+    with torch.no_grad():
+        for batch in batches:
+            probs.append(torch.sigmoid(batch_logits(model, batch)).cpu())
+            labels.append(batch.labels.cpu().float())
+    return torch.cat(probs), torch.cat(labels)

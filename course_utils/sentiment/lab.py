@@ -1,0 +1,139 @@
+"""The lab's workflow in a few calls: data, model, training, test, reload.
+
+Each function does one step of the original lab, so that a notebook cell or the
+``course-utils lab`` command is a single call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from transformers import PreTrainedTokenizerBase
+
+from course_utils.mode import set_seed
+from course_utils.sentiment.batching import EncodedReviews, bucket_loader
+from course_utils.sentiment.checkpoint import CheckpointError, load_checkpoint, load_model_state
+from course_utils.sentiment.config import LabConfig, default_cache_dir
+from course_utils.sentiment.data import ReviewSet, fetch_imdb, load_split, split_train_valid, synthetic_imdb
+from course_utils.sentiment.model import BERTGRUSentiment, build_model, load_bert
+from course_utils.sentiment.text import encode, load_tokenizer, tokenizer_from_vocabulary, vocabulary_of
+from course_utils.sentiment.train import BEST_NAME, evaluate, fit
+
+
+@dataclass
+class LabData:
+    """The three review sets, the tokenizer, and a bucketed loader of ``TokenBatch`` for each set."""
+
+    tokenizer: PreTrainedTokenizerBase
+    train: ReviewSet
+    valid: ReviewSet
+    test: ReviewSet
+    train_batches: DataLoader
+    valid_batches: DataLoader
+    test_batches: DataLoader
+
+
+def device() -> torch.device:
+    """CUDA if available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def start(config: LabConfig) -> torch.device:
+    """Seed everything with ``config.seed``; in tiny mode on a CPU use one thread (tiny models
+    gain nothing from more, and lose a lot on a shared machine). Returns the device."""
+    set_seed(config.seed)
+    if config.tiny_mode and device().type == "cpu":
+        torch.set_num_threads(1)
+    return device()
+
+
+def locate_data(config: LabConfig, data_dir: Path | None = None, cache_dir: Path | None = None,
+                progress: bool = True) -> Path:
+    """The ``aclImdb`` folder: ``data_dir`` if given, else the synthetic set (tiny) or the downloaded archive."""
+    if data_dir is not None:
+        return Path(data_dir)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if config.tiny_mode:
+        return synthetic_imdb(cache, config.n_synthetic, config.seed)
+    return fetch_imdb(cache, progress=progress)
+
+
+def prepare_data(config: LabConfig, data_dir: Path | None = None, cache_dir: Path | None = None,
+                 progress: bool = True) -> LabData:
+    """Load, split (seeded), tokenize and batch the reviews as ``config`` says."""
+    root = locate_data(config, data_dir, cache_dir, progress)
+    tokenizer = load_tokenizer(config.tiny_mode, config.bert_name)
+    train_full, test = load_split(root, "train"), load_split(root, "test")
+    train, valid = split_train_valid(train_full, config.train_fraction, config.seed)
+
+    def loader(reviews: ReviewSet, shuffle: bool) -> DataLoader:
+        ids = encode(tokenizer, reviews.texts, config.max_length)
+        return bucket_loader(EncodedReviews(ids, reviews.labels), config.batch_size, shuffle,
+                             seed=config.seed, pad_id=tokenizer.pad_token_id)
+
+    return LabData(tokenizer, train, valid, test, loader(train, True), loader(valid, False), loader(test, False))
+
+
+def build_lab_model(config: LabConfig, tokenizer: PreTrainedTokenizerBase) -> BERTGRUSentiment:
+    """BERT (tiny or pre-trained) with BERT frozen under the configured GRU head, on ``device()``."""
+    bert = load_bert(config.tiny_mode, vocab_size=len(tokenizer), seed=config.seed, name=config.bert_name)
+    model = build_model(bert, config.hidden_dim, config.output_dim, config.n_layers, config.bidirectional,
+                        config.dropout, seed=config.seed)
+    return model.to(device())
+
+
+def run_meta(config: LabConfig, tokenizer: PreTrainedTokenizerBase) -> dict[str, Any]:
+    """What a checkpoint stores to rebuild the model: the config (less ``epochs``, so a run can be
+    extended) and, in tiny mode, the tokenizer's vocabulary."""
+    values = {k: v for k, v in config.to_dict().items() if k != "epochs"}
+    return {"config": values, "vocabulary": vocabulary_of(tokenizer) if config.tiny_mode else None}
+
+
+def train_lab(model: nn.Module, data: LabData, config: LabConfig, out_dir: Path, progress: bool = True,
+              log: Callable[[str], None] = print) -> dict[str, list]:
+    """Adam + ``BCEWithLogitsLoss`` for ``config.epochs``; best and resume checkpoints in ``out_dir``."""
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
+    return fit(model, data.train_batches, data.valid_batches, config.epochs, optimizer=optimizer,
+               out_dir=out_dir, meta=run_meta(config, data.tokenizer), save_bert=config.tiny_mode,
+               progress=progress, log=log)
+
+
+def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBase, LabConfig]:
+    """Rebuild (model, tokenizer, config) from a ``best.pt`` written by ``train_lab``; model in eval mode."""
+    state = load_checkpoint(path)
+    try:
+        meta = state["meta"]
+        config = LabConfig.from_dict(meta["config"])
+        tokenizer = (tokenizer_from_vocabulary(meta["vocabulary"]) if config.tiny_mode
+                     else load_tokenizer(False, config.bert_name))
+        model = build_lab_model(config, tokenizer)
+        load_model_state(model, state["model_state"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"checkpoint {path} does not hold a lab model: {err}") from err
+    return model.eval(), tokenizer, config
+
+
+def test_best(out_dir: Path, data: LabData, progress: bool = True) -> tuple[BERTGRUSentiment, float, float]:
+    """Reload the best checkpoint from ``out_dir`` and return (model, test loss, test accuracy in [0, 1])."""
+    model, _, _ = load_lab_model(Path(out_dir) / BEST_NAME)
+    loss, acc = evaluate(model, data.test_batches, nn.BCEWithLogitsLoss(), progress)
+    return model, loss, acc
+
+
+def run_lab(config: LabConfig, out_dir: Path, data_dir: Path | None = None, cache_dir: Path | None = None,
+            progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The whole lab: seed, data, model, training, test of the best model. Returns the numbers."""
+    start(config)
+    data = prepare_data(config, data_dir, cache_dir, progress)
+    log(f"Reviews: train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)}")
+    model = build_lab_model(config, data.tokenizer)
+    history = train_lab(model, data, config, out_dir, progress, log)
+    _, test_loss, test_acc = test_best(out_dir, data, progress)
+    log(f"Test Loss: {test_loss:.3f} | Test Acc: {test_acc * 100:.2f}%")
+    return {"history": history, "test_loss": test_loss, "test_acc": test_acc,
+            "checkpoint": Path(out_dir) / BEST_NAME}
