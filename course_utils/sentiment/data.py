@@ -60,16 +60,17 @@ def download(dest: Path, url: str = IMDB_URL, md5: str = IMDB_MD5, progress: boo
     fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
-        digest = hashlib.md5()
+        digest, received = hashlib.md5(), 0
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
                 for chunk in iter(lambda: response.read(_CHUNK), b""):
                     out.write(chunk)
                     digest.update(chunk)
+                    received += len(chunk)
                     bar.update(len(chunk))
-            if total is not None and bar.n != total:
-                raise OSError(f"download of {url} stopped after {bar.n} of {total} bytes; run again to retry")
+            if total is not None and received != total:
+                raise OSError(f"download of {url} stopped after {received} of {total} bytes; run again to retry")
         if digest.hexdigest() != md5:
             raise ValueError(
                 f"MD5 of {url} is {digest.hexdigest()}, expected {md5}: the file is corrupt or changed; "
@@ -153,15 +154,16 @@ def load_split(data_dir: Path, split: str) -> ReviewSet:
     that names the path and how to fix it.
     """
     data_dir = Path(data_dir)
+    for name in LABEL_VOCAB:
+        if not (data_dir / split / name).is_dir():
+            raise FileNotFoundError(
+                f"missing folder {data_dir / split / name}: --data-dir must be an aclImdb folder with "
+                "train/pos, train/neg, test/pos and test/neg (omit --data-dir to download it)"
+            )
     texts: list[str] = []
     labels: list[int] = []
     for name, label in LABEL_VOCAB.items():
         folder = data_dir / split / name
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"missing folder {folder}: --data-dir must be an aclImdb folder with "
-                "train/pos, train/neg, test/pos and test/neg (omit --data-dir to download it)"
-            )
         files = sorted(folder.glob("*.txt"), key=_review_key)
         if not files:
             raise FileNotFoundError(f"no reviews (*.txt) in {folder}: is the aclImdb folder complete?")
