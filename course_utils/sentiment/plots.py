@@ -31,7 +31,7 @@ def plot_confusion(probs: torch.Tensor, labels: torch.Tensor, threshold: float =
     counts = confusion_matrix(probs, labels, threshold)
     fig = Figure(figsize=(4, 3.6), layout="constrained")
     ax = fig.subplots()
-    ax.imshow(counts, cmap="Blues")
+    ax.imshow(counts.numpy(), cmap="Blues")
     for (i, j), n in zip([(0, 0), (0, 1), (1, 0), (1, 1)], counts.flatten().tolist()):
         ax.text(j, i, f"{n}", ha="center", va="center",
                 color="white" if n > counts.max().item() / 2 else "black", fontsize=12)

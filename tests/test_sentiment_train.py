@@ -1,0 +1,160 @@
+"""Accuracy, epoch metrics weighted by batch size, token and feature batches, fit with best checkpoint and resume."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils.sentiment import batching, synthetic, text
+from course_utils.sentiment.checkpoint import load_checkpoint
+from course_utils.sentiment.model import build_model, load_bert
+from course_utils.sentiment.train import (BEST_NAME, RESUME_NAME, batch_logits, binary_accuracy, evaluate, fit,
+                                          train_epoch)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run faster on one thread, and the machine is shared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _loaders(n: int = 96, batch_size: int = 16):
+    tok = text.load_tokenizer(tiny=True)
+    rng = random.Random(0)
+    labels = [i % 2 for i in range(n)]
+    ids = text.encode(tok, [synthetic.make_review(rng, y) for y in labels])
+    train = batching.bucket_loader(batching.EncodedReviews(ids[: n * 3 // 4], labels[: n * 3 // 4]), batch_size, True, seed=1)
+    valid = batching.bucket_loader(batching.EncodedReviews(ids[n * 3 // 4:], labels[n * 3 // 4:]), batch_size, False)
+    return tok, train, valid
+
+
+def _model(vocab_size: int):
+    return build_model(load_bert(tiny=True, vocab_size=vocab_size, seed=0), hidden_dim=9, seed=0)
+
+
+def test_binary_accuracy_is_a_fraction():
+    logits = torch.tensor([2.0, -1.0, 0.5, -3.0, 0.1])
+    labels = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0])
+    assert binary_accuracy(logits, labels) == pytest.approx(3 / 5)
+    assert binary_accuracy(logits[:, None], labels) == pytest.approx(3 / 5)
+    assert binary_accuracy(logits, (logits > 0).float()) == 1.0
+    assert binary_accuracy(logits, (logits <= 0).float()) == 0.0
+
+
+@dataclass
+class FeatureBatch:
+    features: torch.Tensor
+    lengths: torch.Tensor
+    labels: torch.Tensor
+
+
+def test_metrics_are_weighted_by_batch_size_and_feature_batches_match():
+    tok, _, _ = _loaders()
+    model = _model(len(tok)).eval()
+    rng = random.Random(1)
+    items = [(text.encode(tok, [synthetic.make_review(rng, i % 2)])[0], i % 2) for i in range(9)]
+    big, small = batching.collate(items[:8]), batching.collate(items[8:])  # batch sizes 8 and 1
+    criterion = nn.BCEWithLogitsLoss()
+    loss, acc = evaluate(model, [big, small], criterion, progress=False)
+    with torch.no_grad():
+        logits = torch.cat([batch_logits(model, big), batch_logits(model, small)])
+        labels = torch.cat([big.labels, small.labels])
+        oracle_loss = nn.functional.binary_cross_entropy_with_logits(logits, labels).item()
+        oracle_acc = ((logits > 0).float() == labels).float().mean().item()
+    assert loss == pytest.approx(oracle_loss, rel=1e-6)
+    assert acc == pytest.approx(oracle_acc)
+    # The same reviews as cached features give the same logits and metrics.
+    with torch.no_grad():
+        feats = [FeatureBatch(model.embed(b.input_ids, b.attention_mask).half(), b.lengths, b.labels) for b in (big, small)]
+        assert torch.allclose(batch_logits(model, feats[0]), batch_logits(model, big), atol=1e-2)
+        full = [FeatureBatch(model.embed(b.input_ids, b.attention_mask), b.lengths, b.labels) for b in (big, small)]
+    assert evaluate(model, full, criterion, progress=False) == pytest.approx((loss, acc), rel=1e-6)
+
+
+def test_train_epoch_learns_and_reports_fractions():
+    tok, train, valid = _loaders()
+    model = _model(len(tok))
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    before = [p.detach().clone() for p in model.bert.parameters()]
+    losses = [train_epoch(model, train, opt, nn.BCEWithLogitsLoss(), progress=False) for _ in range(3)]
+    assert all(0.0 <= acc <= 1.0 for _, acc in losses)
+    assert losses[-1][0] < losses[0][0]
+    assert all(torch.equal(a, b) for a, b in zip(before, model.bert.parameters()))  # BERT untouched
+
+
+def _final_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("bert.")}
+
+
+def _without_times(history: dict) -> dict:
+    return {k: v for k, v in history.items() if k != "epoch_time"}
+
+
+def _run(out_dir, epochs, meta=None, log=None):
+    tok, train, valid = _loaders()
+    torch.manual_seed(0)
+    random.seed(0)
+    model = _model(len(tok))
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    history = fit(model, train, valid, epochs, optimizer=opt, out_dir=out_dir, meta=meta, progress=False,
+                  log=log or (lambda line: None))
+    return model, history
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    straight, h_straight = _run(tmp_path / "a", 3)
+    _run(tmp_path / "b", 1)  # stops after epoch 1, as if Colab disconnected
+    lines: list[str] = []
+    resumed, h_resumed = _run(tmp_path / "b", 3, log=lines.append)
+    assert lines[0].startswith("Resuming from") and "1 epoch(s) done" in lines[0]
+    assert _without_times(h_resumed) == _without_times(h_straight)
+    for k, v in _final_state(straight).items():
+        assert torch.equal(v, _final_state(resumed)[k]), k
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_interrupted_inside_an_epoch_resumes_from_the_last_complete_one(tmp_path, monkeypatch):
+    straight, h_straight = _run(tmp_path / "a", 2)
+    from course_utils.sentiment import train as train_mod
+
+    real = train_mod.train_epoch
+    calls = []
+
+    def crash_in_epoch_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise _Interrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_epoch", crash_in_epoch_2)
+    with pytest.raises(_Interrupt):
+        _run(tmp_path / "b", 2)
+    monkeypatch.setattr(train_mod, "train_epoch", real)
+    resumed, h_resumed = _run(tmp_path / "b", 2)
+    assert _without_times(h_resumed) == _without_times(h_straight)
+    for k, v in _final_state(straight).items():
+        assert torch.equal(v, _final_state(resumed)[k]), k
+
+
+def test_best_checkpoint_is_the_lowest_validation_loss_and_safe_to_load(tmp_path):
+    model, history = _run(tmp_path, 3, meta={"name": "x"})
+    best = torch.load(tmp_path / BEST_NAME, weights_only=True)  # plain data only
+    epoch = min(range(3), key=lambda i: history["valid_loss"][i])
+    assert best["epoch"] == history["epoch"][epoch]
+    assert best["valid_loss"] == history["valid_loss"][epoch]
+    assert best["meta"] == {"name": "x"} and not any(k.startswith("bert.") for k in best["model_state"])
+    resume = load_checkpoint(tmp_path / RESUME_NAME)
+    assert resume["history"]["epoch"] == [1, 2, 3]
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())  # atomic writes leave no temporaries
+    with pytest.raises(ValueError, match="another run"):
+        _run(tmp_path, 4, meta={"name": "y"})
