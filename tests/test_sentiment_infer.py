@@ -76,6 +76,11 @@ def test_predict_batches_returns_probabilities_and_labels(model_and_tokenizer):
 
 
 def test_confusion_matrix_counts_and_plots():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     probs = torch.tensor([0.9, 0.2, 0.7, 0.4, 0.6, 0.1])
     labels = torch.tensor([1.0, 1.0, 0.0, 0.0, 1.0, 0.0])
     assert confusion_matrix(probs, labels).tolist() == [[2, 1], [1, 2]]
@@ -86,3 +91,4 @@ def test_confusion_matrix_counts_and_plots():
     fig = plot_history(history)
     assert [len(ax.lines) for ax in fig.axes] == [2, 2]
     assert list(fig.axes[0].lines[1].get_ydata()) == [0.5, 0.4]
+    plt.close("all")

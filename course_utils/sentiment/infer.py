@@ -58,3 +58,20 @@ def predict_batches(model: nn.Module, batches: Iterable) -> tuple[torch.Tensor, 
             probs.append(torch.sigmoid(batch_logits(model, batch)).cpu())
             labels.append(batch.labels.cpu().float())
     return torch.cat(probs), torch.cat(labels)
+
+
+def padding_effect(model: nn.Module, tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> dict[str, float]:
+    """Largest change of a logit when a review is batched with longer ones (padded) instead of alone.
+
+    ``masked``: the model as built (attention mask for BERT, packed GRU): should be ~1e-6.
+    ``unmasked``: the same weights, but BERT attends to [PAD] and the GRU reads the padding.
+    """
+    ids = encode(tokenizer, _check_texts(texts))
+    batch = collate([(x, 0) for x in ids], pad_id=tokenizer.pad_token_id)
+    full = torch.full_like(batch.lengths, batch.input_ids.shape[1])
+    model.eval()
+    with torch.no_grad():
+        alone = torch.cat([model(torch.tensor([x]), torch.ones(1, len(x), dtype=torch.long)) for x in ids])
+        masked = model(batch.input_ids, batch.attention_mask)
+        unmasked = model.classify(model.embed(batch.input_ids, torch.ones_like(batch.input_ids)), full)
+    return {"masked": (masked - alone).abs().max().item(), "unmasked": (unmasked - alone).abs().max().item()}

@@ -6,6 +6,7 @@ Each function does one step of the original lab, so that a notebook cell or the
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -50,6 +51,14 @@ def start(config: LabConfig) -> torch.device:
     if config.tiny_mode and device().type == "cpu":
         torch.set_num_threads(1)
     return device()
+
+
+def default_out_dir(config: LabConfig) -> Path:
+    """Where the notebook keeps checkpoints: ``runs/lab`` (full mode: a rerun after a disconnect
+    resumes there), or a fresh temporary folder (tiny mode: every run trains from scratch)."""
+    if config.tiny_mode:
+        return Path(tempfile.mkdtemp(prefix="course-utils-lab-"))
+    return Path("runs/lab")
 
 
 def locate_data(config: LabConfig, data_dir: Path | None = None, cache_dir: Path | None = None,

@@ -1,16 +1,22 @@
-"""Figures of the lab: training curves and a confusion matrix."""
+"""Figures of the lab: training curves and a confusion matrix (pyplot figures, shown inline in notebooks)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-def plot_history(history: dict[str, list]) -> Figure:
+def plot_history(history: dict[str, list]) -> "Figure":
     """Loss and accuracy per epoch, training vs validation, from ``fit``'s history."""
-    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
     epochs = history["epoch"]
-    for ax, key, title in zip(fig.subplots(1, 2), ("loss", "acc"), ("loss (BCE on logits)", "accuracy")):
+    for ax, key, title in zip(axes, ("loss", "acc"), ("loss (BCE on logits)", "accuracy")):
         ax.plot(epochs, history[f"train_{key}"], "o-", label="train")
         ax.plot(epochs, history[f"valid_{key}"], "s--", label="validation")
         ax.set(xlabel="epoch", title=title, xticks=epochs)
@@ -26,11 +32,12 @@ def confusion_matrix(probs: torch.Tensor, labels: torch.Tensor, threshold: float
     return torch.bincount(truth * 2 + predicted, minlength=4).reshape(2, 2)
 
 
-def plot_confusion(probs: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5) -> Figure:
+def plot_confusion(probs: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5) -> "Figure":
     """The confusion matrix as an annotated image, with the accuracy in the title."""
+    import matplotlib.pyplot as plt
+
     counts = confusion_matrix(probs, labels, threshold)
-    fig = Figure(figsize=(4, 3.6), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = plt.subplots(figsize=(4, 3.6), constrained_layout=True)
     ax.imshow(counts.numpy(), cmap="Blues")
     for (i, j), n in zip([(0, 0), (0, 1), (1, 0), (1, 1)], counts.flatten().tolist()):
         ax.text(j, i, f"{n}", ha="center", va="center",
