@@ -99,3 +99,10 @@ def test_lab_with_a_malformed_data_dir_names_what_is_missing(tmp_path, capsys):
 def test_lab_rejects_bad_numbers(tmp_path, capsys):
     assert main(["lab", "--epochs", "0", "--out", str(tmp_path)]) == 2
     assert "--epochs must be at least 1" in capsys.readouterr().err
+
+
+def test_lab_with_an_unknown_mode_says_how_to_set_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_TINY", "maybe")
+    assert main(["lab", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "COURSE_TINY=1" in err

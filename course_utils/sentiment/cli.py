@@ -27,15 +27,14 @@ def lab(args: argparse.Namespace) -> int:
     from course_utils.sentiment.config import LabConfig
     from course_utils.sentiment.lab import run_lab
 
-    config = LabConfig.for_mode()
     changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
     for name, value in changes.items():
         if value < 1:
             print(f"course-utils lab: --{name.replace('_', '-')} must be at least 1, got {value}", file=sys.stderr)
             return 2
-    config = config.replace(**changes)
-    print(f"Mode: {mode.mode_name()} (set COURSE_TINY=1 for the offline tiny lab, COURSE_TINY=0 for the full lab)")
     try:
+        config = LabConfig.for_mode().replace(**changes)
+        print(f"Mode: {mode.mode_name()} (COURSE_TINY=1: the offline tiny lab; unset or 0: the full lab)")
         result = run_lab(config, args.out, data_dir=args.data_dir, cache_dir=args.cache_dir,
                          progress=not args.no_progress)
     except (FileNotFoundError, ValueError) as err:

@@ -29,7 +29,8 @@ def predict_sentiment(model: nn.Module, tokenizer: PreTrainedTokenizerBase, sent
 def predict_sentiment(model: nn.Module, tokenizer: PreTrainedTokenizerBase, sentence: list[str]) -> list[float]: ...
 
 
-def predict_sentiment(model, tokenizer, sentence):
+def predict_sentiment(model: nn.Module, tokenizer: PreTrainedTokenizerBase,
+                      sentence: str | list[str]) -> float | list[float]:
     """P(positive) of one review (a float) or of a list of reviews (a list, computed as one batch).
 
     Reviews longer than the model's limit are cut to 510 word pieces plus [CLS] and [SEP];
