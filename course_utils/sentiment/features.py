@@ -132,7 +132,7 @@ class OnTheFlyFeatures:
         self.model, self.ids, self.device, self.pad_id = model, ids, torch.device(device), pad_id
         self.lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
         self.bert_reviews = 0
-        self.bert_seconds = 0.0  # time inside BERT, for the overhead measurement
+        self.bert_seconds = self.extract_seconds = 0.0  # time inside BERT (for the overhead); nothing extracted
 
     def padded(self, indices: Sequence[int]) -> torch.Tensor:
         """Features of the reviews ``indices``: (B, T, E) on the device, zero after each length."""
@@ -165,6 +165,7 @@ class CachedFeatures:
                  storage: str, bert_reviews: int = 0, path: Path | None = None) -> None:
         self.data, self.starts, self.lengths = data, starts, lengths
         self.device, self.storage, self.bert_reviews, self.path = torch.device(device), storage, bert_reviews, path
+        self.bert_seconds = self.extract_seconds = 0.0  # set by extract_features: BERT's and the whole extraction's time
 
     def rows(self, i: int) -> torch.Tensor:
         """Features of review i: (lengths[i], E), in the storage's dtype and place."""
@@ -225,7 +226,6 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     if verbose:
         print(f"features: storage={storage} ({why}; {total:,} tokens x {width} x {str(dtype).split('.')[-1]})")
     if storage == "none":
-        source.extract_seconds = 0.0
         return source
     start = time.perf_counter()
     starts = torch.zeros(len(ids), dtype=torch.long)
@@ -235,9 +235,7 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
         tmp = file.with_name(file.name + f".tmp{os.getpid()}")
         raw, data = _memmap(tmp, (total, width), dtype, "w+")
     else:
-        on_gpu = storage == "gpu"
-        data = torch.empty(total, width, dtype=dtype, device=device if on_gpu else "cpu",
-                           pin_memory=device.type == "cuda" and not on_gpu)
+        data = torch.empty(total, width, dtype=dtype, device=device if storage == "gpu" else "cpu")
     filled = 0
     for batch in BucketBatchSampler(lengths.tolist(), batch_size, shuffle=False):
         feats = source.padded(batch)  # (B, T, E) on the device
