@@ -1,7 +1,7 @@
 """``course-utils bench``: the lab's pipeline against a seed-faithful one, on the same synthetic work.
 
 Workload: ``--reviews`` synthetic reviews whose lengths in BERT tokens follow a log-normal with
-median 230 and sigma 0.73 (mean about 300), cut at 512 like the tokenizer does (about 14% of the
+median 230 and sigma 0.73 (mean about 300; 263 after the cut), cut at 512 like the tokenizer does (14% of the
 reviews land on 512). The numbers are approximate published summary statistics of IMDB
 (aclImdb, Maas et al. 2011): about 230 words per review on average with a long right tail, and
 roughly 1.3 WordPiece tokens per word; they were not measured here (the data set cannot be
