@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from course_utils.sentiment import text
-from course_utils.sentiment.infer import predict_batches, predict_sentiment
+from course_utils.sentiment.infer import padding_effect, predict_batches, predict_sentiment
 from course_utils.sentiment.model import build_model, load_bert
 from course_utils.sentiment.plots import confusion_matrix, plot_confusion, plot_history
 
@@ -92,3 +92,10 @@ def test_confusion_matrix_counts_and_plots():
     assert [len(ax.lines) for ax in fig.axes] == [2, 2]
     assert list(fig.axes[0].lines[1].get_ydata()) == [0.5, 0.4]
     plt.close("all")
+
+
+def test_padding_effect_is_nil_with_mask_and_packing_and_large_without(model_and_tokenizer):
+    model, tok = model_and_tokenizer
+    effect = padding_effect(model, tok, ["good", "the plot was not good . i found the music quite dull .", "bad ."])
+    assert effect["masked"] < 1e-5
+    assert effect["unmasked"] > 1e-3

@@ -6,8 +6,14 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from course_utils.sentiment import batching, model as model_mod
-from course_utils.sentiment.model import BERTGRUSentiment, count_parameters, freeze_bert, load_bert
+from course_utils.sentiment import batching
+from course_utils.sentiment import model as model_mod
+from course_utils.sentiment.model import (
+    BERTGRUSentiment,
+    count_parameters,
+    freeze_bert,
+    load_bert,
+)
 
 VOCAB = 153  # every size different from the others
 TINY = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,

@@ -12,8 +12,15 @@ from torch import nn
 from course_utils.sentiment import batching, synthetic, text
 from course_utils.sentiment.checkpoint import load_checkpoint
 from course_utils.sentiment.model import build_model, load_bert
-from course_utils.sentiment.train import (BEST_NAME, RESUME_NAME, batch_logits, binary_accuracy, evaluate, fit,
-                                          train_epoch)
+from course_utils.sentiment.train import (
+    BEST_NAME,
+    RESUME_NAME,
+    batch_logits,
+    binary_accuracy,
+    evaluate,
+    fit,
+    train_epoch,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -30,8 +37,9 @@ def _loaders(n: int = 96, batch_size: int = 16):
     rng = random.Random(0)
     labels = [i % 2 for i in range(n)]
     ids = text.encode(tok, [synthetic.make_review(rng, y) for y in labels])
-    train = batching.bucket_loader(batching.EncodedReviews(ids[: n * 3 // 4], labels[: n * 3 // 4]), batch_size, True, seed=1)
-    valid = batching.bucket_loader(batching.EncodedReviews(ids[n * 3 // 4:], labels[n * 3 // 4:]), batch_size, False)
+    cut = n * 3 // 4
+    train = batching.bucket_loader(batching.EncodedReviews(ids[:cut], labels[:cut]), batch_size, True, seed=1)
+    valid = batching.bucket_loader(batching.EncodedReviews(ids[cut:], labels[cut:]), batch_size, False)
     return tok, train, valid
 
 
@@ -72,7 +80,8 @@ def test_metrics_are_weighted_by_batch_size_and_feature_batches_match():
     assert acc == pytest.approx(oracle_acc)
     # The same reviews as cached features give the same logits and metrics.
     with torch.no_grad():
-        feats = [FeatureBatch(model.embed(b.input_ids, b.attention_mask).half(), b.lengths, b.labels) for b in (big, small)]
+        feats = [FeatureBatch(model.embed(b.input_ids, b.attention_mask).half(), b.lengths, b.labels)
+                 for b in (big, small)]
         assert torch.allclose(batch_logits(model, feats[0]), batch_logits(model, big), atol=1e-2)
         full = [FeatureBatch(model.embed(b.input_ids, b.attention_mask), b.lengths, b.labels) for b in (big, small)]
     assert evaluate(model, full, criterion, progress=False) == pytest.approx((loss, acc), rel=1e-6)

@@ -124,7 +124,8 @@ class _Collate:
         return collate(items, self.pad_id)
 
 
-def bucket_loader(dataset: EncodedReviews, batch_size: int, shuffle: bool, seed: int = 0, pad_id: int = 0) -> DataLoader:
+def bucket_loader(dataset: EncodedReviews, batch_size: int, shuffle: bool, seed: int = 0,
+                  pad_id: int = 0) -> DataLoader:
     """A DataLoader of ``TokenBatch`` over ``dataset`` with a ``BucketBatchSampler``."""
     sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle=shuffle, seed=seed)
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=_Collate(pad_id))

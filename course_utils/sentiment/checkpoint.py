@@ -45,7 +45,8 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for corrupt files
-        raise CheckpointError(f"checkpoint {path} cannot be read ({type(err).__name__}): re-create it with 'course-utils lab'") from err
+        raise CheckpointError(f"checkpoint {path} cannot be read ({type(err).__name__}): "
+                              "re-create it with 'course-utils lab'") from err
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} was not written by course_utils.sentiment ({FORMAT})")
     return obj
@@ -62,7 +63,8 @@ def load_model_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     result = model.load_state_dict(state, strict=False)
     missing = [k for k in result.missing_keys if not k.startswith(FROZEN_PREFIX)]
     if missing or result.unexpected_keys:
-        raise CheckpointError(f"checkpoint does not fit the model: missing {missing}, unexpected {result.unexpected_keys}")
+        raise CheckpointError(f"checkpoint does not fit the model: missing {missing}, "
+                              f"unexpected {result.unexpected_keys}")
 
 
 def rng_state() -> dict[str, Any]:

@@ -14,9 +14,9 @@ def lab_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="epochs to train (default: 2)")
     parser.add_argument("--batch-size", type=int, default=None, help="reviews per batch (default: 128; tiny: 32)")
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="an existing aclImdb folder (default: download it, or make the synthetic one in tiny mode)")
+                        help="an existing aclImdb folder (default: download it; tiny mode: make the synthetic one)")
     parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="where downloads and generated data go (default: $COURSE_UTILS_CACHE or ~/.cache/course_utils)")
+                        help="downloads and generated data (default: $COURSE_UTILS_CACHE or ~/.cache/course_utils)")
     parser.add_argument("--out", type=Path, default=Path("runs/lab"),
                         help="folder for best.pt and resume.pt (default: runs/lab); a rerun resumes there")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

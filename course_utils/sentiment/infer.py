@@ -69,10 +69,11 @@ def padding_effect(model: nn.Module, tokenizer: PreTrainedTokenizerBase, texts: 
     """
     ids = encode(tokenizer, _check_texts(texts))
     batch = collate([(x, 0) for x in ids], pad_id=tokenizer.pad_token_id)
-    full = torch.full_like(batch.lengths, batch.input_ids.shape[1])
+    device = next(model.parameters()).device
+    input_ids, everything = batch.input_ids.to(device), torch.ones_like(batch.input_ids, device=device)
     model.eval()
     with torch.no_grad():
-        alone = torch.cat([model(torch.tensor([x]), torch.ones(1, len(x), dtype=torch.long)) for x in ids])
-        masked = model(batch.input_ids, batch.attention_mask)
-        unmasked = model.classify(model.embed(batch.input_ids, torch.ones_like(batch.input_ids)), full)
+        alone = torch.cat([batch_logits(model, collate([(x, 0)])) for x in ids])
+        masked = batch_logits(model, batch)
+        unmasked = model.classify(model.embed(input_ids, everything), everything.sum(dim=1)).squeeze(-1)
     return {"masked": (masked - alone).abs().max().item(), "unmasked": (unmasked - alone).abs().max().item()}

@@ -15,7 +15,8 @@ from pathlib import Path
 
 SUBJECTS = ("the acting", "the plot", "the story", "the music", "the ending", "the cast",
             "the dialogue", "the director", "the script", "this film", "the movie", "the effects")
-POSITIVE = ("good", "great", "excellent", "wonderful", "brilliant", "superb", "enjoyable", "funny", "beautiful", "clever")
+POSITIVE = ("good", "great", "excellent", "wonderful", "brilliant", "superb", "enjoyable", "funny", "beautiful",
+            "clever")
 NEGATIVE = ("bad", "terrible", "awful", "boring", "dull", "weak", "poor", "horrible", "clumsy", "stupid")
 INTENSIFIERS = ("very", "really", "truly", "extremely", "quite")
 NEGATORS = ("not", "never")
@@ -39,8 +40,8 @@ MIXED_RATE = 0.35  # reviews with 3 opinions that have one opinion against the o
 N_OPINIONS = (1, 2, 3)
 N_FILLERS = (0, 1, 2)  # neutral sentences
 VERDICT_RATE = 0.5  # reviews that end with "overall <opinion> ."
-LABELS = ("neg", "pos")
-SYNTHETIC_VERSION = 1  # part of the cache folder's name: bump it whenever the reviews change  # fixed ids: neg = 0, pos = 1
+LABELS = ("neg", "pos")  # fixed ids: neg = 0, pos = 1
+SYNTHETIC_VERSION = 1  # part of the cache folder's name: bump it whenever the reviews change
 
 
 def vocabulary() -> list[str]:

@@ -17,7 +17,8 @@ def tiny_vocabulary() -> list[str]:
     [PAD]=0, [unused0..98]=1..99, [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103 (the ids of
     bert-base-uncased), then the synthetic reviews' words in sorted order.
     """
-    return ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"] + synthetic.vocabulary()
+    specials = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    return specials + synthetic.vocabulary()
 
 
 def tokenizer_from_vocabulary(words: list[str]) -> PreTrainedTokenizerBase:

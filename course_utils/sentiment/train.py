@@ -17,8 +17,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from course_utils.sentiment.checkpoint import (FORMAT, load_checkpoint, load_model_state, model_state,
-                                               rng_state, save_atomic, set_rng_state)
+from course_utils.sentiment.checkpoint import (
+    FORMAT,
+    load_checkpoint,
+    load_model_state,
+    model_state,
+    rng_state,
+    save_atomic,
+    set_rng_state,
+)
 
 BEST_NAME = "best.pt"
 RESUME_NAME = "resume.pt"
