@@ -16,8 +16,6 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from course_utils.sentiment.synthetic import LABELS, SYNTHETIC_VERSION, write_synthetic_imdb
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -53,6 +51,8 @@ def download(dest: Path, url: str = IMDB_URL, md5: str = IMDB_MD5, progress: boo
     download is complete and verified: an interrupted or corrupt download leaves no ``dest`` behind.
     An existing ``dest`` with the right MD5 is reused.
     """
+    from tqdm.auto import tqdm  # imported on use: without ipywidgets, tqdm.auto warns in notebooks
+
     dest = Path(dest)
     if dest.exists() and md5sum(dest) == md5:
         return dest

@@ -15,7 +15,6 @@ from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from course_utils.sentiment.checkpoint import (
     FORMAT,
@@ -57,7 +56,11 @@ def _run_epoch(model: nn.Module, batches: Iterable, criterion: nn.Module,
     device = next(model.parameters()).device
     total_loss = total_correct = 0.0
     count = 0
-    for batch in tqdm(batches, desc=desc, leave=False, disable=not progress):
+    if progress:
+        from tqdm.auto import tqdm  # imported on use: without ipywidgets, tqdm.auto warns in notebooks
+
+        batches = tqdm(batches, desc=desc, leave=False)
+    for batch in batches:
         logits = batch_logits(model, batch)
         labels = batch.labels.to(device).float()
         loss = criterion(logits, labels)
