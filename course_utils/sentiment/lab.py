@@ -127,7 +127,7 @@ def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBas
     return model.eval(), tokenizer, config
 
 
-def test_best(out_dir: Path, data: LabData, progress: bool = True) -> tuple[BERTGRUSentiment, float, float]:
+def evaluate_best(out_dir: Path, data: LabData, progress: bool = True) -> tuple[BERTGRUSentiment, float, float]:
     """Reload the best checkpoint from ``out_dir`` and return (model, test loss, test accuracy in [0, 1])."""
     model, _, _ = load_lab_model(Path(out_dir) / BEST_NAME)
     loss, acc = evaluate(model, data.test_batches, nn.BCEWithLogitsLoss(), progress)
@@ -142,7 +142,7 @@ def run_lab(config: LabConfig, out_dir: Path, data_dir: Path | None = None, cach
     log(f"Reviews: train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)}")
     model = build_lab_model(config, data.tokenizer)
     history = train_lab(model, data, config, out_dir, progress, log)
-    _, test_loss, test_acc = test_best(out_dir, data, progress)
+    _, test_loss, test_acc = evaluate_best(out_dir, data, progress)
     log(f"Test Loss: {test_loss:.3f} | Test Acc: {test_acc * 100:.2f}%")
     return {"history": history, "test_loss": test_loss, "test_acc": test_acc,
             "checkpoint": Path(out_dir) / BEST_NAME}

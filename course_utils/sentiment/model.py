@@ -7,6 +7,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 from transformers import BertConfig, BertModel
 
+from course_utils.sentiment.text import tiny_vocabulary
+
 # The tiny BERT: every size different, so that a swapped axis fails loudly.
 TINY_BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
                  max_position_embeddings=512, type_vocab_size=2)
@@ -81,13 +83,14 @@ def load_bert(tiny: bool, vocab_size: int | None = None, seed: int = 0,
               name: str = "bert-base-uncased") -> BertModel:
     """The lab's BERT: random tiny weights (seeded, tiny mode) or ``BertModel.from_pretrained(name)``.
 
-    vocab_size: the tiny tokenizer's vocabulary size (tiny mode only). The tiny weights depend only
-    on ``seed`` and ``vocab_size``; the global random state is left as it was.
+    vocab_size: the tiny tokenizer's vocabulary size (tiny mode only; default: that of
+    ``text.tiny_vocabulary()``). The tiny weights depend only on ``seed`` and ``vocab_size``; the
+    global random state is left as it was.
     """
     if not tiny:
         return BertModel.from_pretrained(name)
     if vocab_size is None:
-        raise ValueError("load_bert(tiny=True) needs vocab_size: pass len(tokenizer)")
+        vocab_size = len(tiny_vocabulary())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return BertModel(tiny_bert_config(vocab_size)).eval()
