@@ -106,3 +106,28 @@ def test_lab_with_an_unknown_mode_says_how_to_set_it(tmp_path, monkeypatch, caps
     assert main(["lab", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "COURSE_TINY=1" in err
+
+
+def test_full_mode_checkpoint_stores_the_head_and_rebuilds_bert(tmp_path, monkeypatch):
+    """Full mode without a download: from_pretrained is replaced by the tiny (seeded) BERT and tokenizer."""
+    from course_utils.sentiment import data, model, text
+    from course_utils.sentiment.config import LabConfig
+    from course_utils.sentiment.lab import build_lab_model, prepare_data, start, train_lab
+
+    tiny_bert = classmethod(lambda cls, name: model.load_bert(True, seed=5))
+    monkeypatch.setattr(model.BertModel, "from_pretrained", tiny_bert)
+    monkeypatch.setattr(text.BertTokenizer, "from_pretrained", classmethod(lambda cls, name: text.load_tokenizer(True)))
+    torch.set_num_threads(1)  # full mode keeps all threads; tiny models do not need them (restored by the fixture)
+    config = LabConfig().replace(epochs=1, batch_size=16, hidden_dim=8)
+    assert not config.tiny_mode
+    start(config)
+    root = data.synthetic_imdb(tmp_path / "cache", n_per_class=40, seed=0)
+    prepared = prepare_data(config, data_dir=root, progress=False)
+    trained = build_lab_model(config, prepared.tokenizer)
+    train_lab(trained, prepared, config, tmp_path / "run", progress=False)
+    saved = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert saved["meta"]["vocabulary"] is None
+    assert not any(k.startswith("bert.") for k in saved["model_state"])  # BERT is not copied into the checkpoint
+    reloaded, tokenizer, _ = load_lab_model(tmp_path / "run" / "best.pt")
+    texts = prepared.test.texts[:10]
+    assert predict_sentiment(reloaded, tokenizer, texts) == predict_sentiment(trained, prepared.tokenizer, texts)
