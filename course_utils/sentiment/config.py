@@ -44,7 +44,12 @@ class LabConfig:
 
     @classmethod
     def tiny(cls) -> "LabConfig":
-        """The tiny preset: synthetic reviews, a small random BERT, a small GRU; seconds on a CPU."""
+        """The tiny preset: seconds on one CPU core, same code path.
+
+        2,500 synthetic reviews per split and class (3,500 / 1,500 / 5,000 after the split), the
+        tiny random BERT of ``model.TINY_BERT``, a GRU with hidden size 64, batches of 32 and
+        Adam at 1e-2: enough optimizer steps (220) for 2 epochs to pass 90% test accuracy.
+        """
         return cls(tiny_mode=True, batch_size=32, lr=1e-2, hidden_dim=64, bert_name="tiny-bert", n_synthetic=2500)
 
     @classmethod
