@@ -247,7 +247,7 @@ def bench(args: argparse.Namespace) -> int:
         raise RuntimeError("the two tokenizations differ: the pipelines would not do the same work")
     tokens = sum(len(x) for x in runs["package"][0]["ids"])
     print(f"bench: model={model_name} ({config.num_hidden_layers} x {config.hidden_size}, random weights), "
-          f"device={device}, reviews={args.reviews} ({tokens:,} tokens, mean {tokens / args.reviews:.0f}, "
+          f"device={device} ({torch.get_num_threads()} CPU threads), reviews={args.reviews} ({tokens:,} tokens, mean {tokens / args.reviews:.0f}, "
           f"max {max(map(len, runs['package'][0]['ids']))}), epochs={args.epochs}, batch={args.batch_size}, "
           f"eval={'every epoch' if args.eval else 'off'}, repeats={repeats} (medians)")
     print(f"{'phase':<14}{'package':>28}{'seed-faithful':>28}")
