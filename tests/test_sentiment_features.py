@@ -1,7 +1,7 @@
 """Frozen-BERT features computed once: storage choice, unpadded layout, memmap, batches, and equivalence.
 
 The oracle for every cached feature is BERT run on that review alone (no padding, eval mode).
-Tolerances: fp32 cache vs on the fly, logits within 1e-5; fp16 cache, logits within 2e-3 (fp16
+Tolerances: fp32 cache vs on the fly, logits within 1e-5; fp16 cache, logits within 5e-4 (fp16
 rounds features to ~5e-4 relative); training 2 epochs on either source, parameters within 1e-4.
 """
 
@@ -196,7 +196,7 @@ def test_feature_batches_cover_every_review_once_per_epoch_with_a_seeded_shuffle
 
 # --- accuracy is kept -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.float16, 2e-3)])
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.float16, 5e-4)])
 def test_cached_predictions_match_on_the_fly(dtype, tol):
     model, (ids, labels) = tiny_model(), reviews()
     cache = extract_features(model, ids, batch_size=7, storage="ram", dtype=dtype, verbose=False)
