@@ -98,6 +98,8 @@ def test_bad_storage_requests_are_refused_with_the_fix():
         extract_features(model, ids, storage="vram", verbose=False)
     with pytest.raises(ValueError, match="needs a CUDA device"):
         extract_features(model, ids, storage="gpu", device="cpu", verbose=False)
+    with pytest.raises(ValueError, match="at least one review"):
+        extract_features(model, [], verbose=False)
 
 
 def test_the_choice_is_printed_in_one_line(capsys):

@@ -214,6 +214,8 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     device = torch.device(device)
     if storage == "gpu" and device.type != "cuda":
         raise ValueError(f"storage='gpu' needs a CUDA device, got device={device}: use 'ram' or 'auto'")
+    if len(ids) == 0 or min(map(len, ids)) == 0:
+        raise ValueError("extract_features needs at least one review, each with at least one token ([CLS])")
     source = OnTheFlyFeatures(model, ids, device, pad_id)
     lengths, width = source.lengths, model.bert.config.hidden_size
     total = int(lengths.sum())
@@ -231,7 +233,10 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     starts = torch.zeros(len(ids), dtype=torch.long)
     file = None
     if storage == "disk":
-        file = Path(path) if path is not None else Path(tempfile.mkstemp(suffix=".features")[1])
+        if path is None:
+            handle, name = tempfile.mkstemp(suffix=".features")
+            os.close(handle)
+        file = Path(path if path is not None else name)
         tmp = file.with_name(file.name + f".tmp{os.getpid()}")
         raw, data = _memmap(tmp, (total, width), dtype, "w+")
     else:
