@@ -28,7 +28,7 @@ import nbformat
 
 from course_utils import render
 from course_utils.mode import TINY_ENV, is_tiny
-from course_utils.solutions import MarkerError, handout_cell
+from course_utils.solutions import KEY_ONLY_TAG, MarkerError, handout_cell
 
 #: Where this repository is published: the Colab badges and the handouts' install line use it.
 REPOSITORY = "course-dl/dl-assignment3"
@@ -98,6 +98,8 @@ def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """The student handout of master ``nb``; raises MarkerError naming the notebook and cell."""
     cells = []
     for index, cell in enumerate(nb.cells):
+        if KEY_ONLY_TAG in cell.metadata.get("tags", []):
+            continue
         try:
             cells.append(nbformat.from_dict(handout_cell(cell)))
         except MarkerError as exc:

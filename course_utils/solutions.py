@@ -6,7 +6,9 @@ Markers are otter-compatible:
   ``...`` line at the block's indentation;
 - code: a single statement ending in ``# SOLUTION`` becomes ``target = ...`` for an assignment
   and ``...`` otherwise;
-- markdown: a cell tagged ``solution`` becomes ``YOUR ANSWER HERE``.
+- markdown: a cell tagged ``solution`` becomes ``YOUR ANSWER HERE``;
+- any cell tagged ``key-only`` (worked explanations, reference figures that give answers away)
+  is left out of the handout.
 
 Markers are comments: a marker inside a string literal, an unbalanced or nested block, or an
 unknown variant (``# BEGIN SOLUTION NO PROMPT``) is a :class:`MarkerError`, never a silent leak.
@@ -24,6 +26,7 @@ BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 LINE = "# SOLUTION"
 SOLUTION_TAG = "solution"
+KEY_ONLY_TAG = "key-only"
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
 CODE_PLACEHOLDER = "..."
 

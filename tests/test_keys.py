@@ -33,6 +33,7 @@ PROBE_CELLS = [
              "total += secret_aug  # SOLUTION\nsecret_call()  # SOLUTION\nprint(value)"),
     new_code("for i in range(3):\n    # BEGIN SOLUTION\n    secret_indented(i)\n    # END SOLUTION\n    pass"),
     new_md("The secret_markdown answer is 42.", metadata={"tags": ["solution", "keep-me"]}),
+    new_md("Reference: secret_reference = 42.", metadata={"tags": ["key-only"]}),
 ]
 
 
@@ -47,6 +48,7 @@ def test_every_marker_form_hides_its_secret(tmp_path):
     assert cells[4].source == "value = ...\ntyped: int = ...\ntotal += ...\n...\nprint(value)"
     assert cells[5].source == "for i in range(3):\n    ...\n    pass"
     assert cells[6].source == "**YOUR ANSWER HERE**" and cells[6].metadata.tags == ["keep-me"]
+    assert len(cells) == 2 + len(PROBE_CELLS) - 1  # header + setup, and the key-only cell left out
     nbformat.validate(nbformat.read(tmp_path / "notebooks" / "01_probe.ipynb", as_version=4))
 
 
