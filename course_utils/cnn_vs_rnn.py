@@ -7,14 +7,13 @@ Each function below backs one claim of the Q1 answer:
 - ``SmallCNN`` / ``RowGRU``, ``train_classifier``, ``accuracy``: both models solve it;
 - ``count_parameters``, ``sequential_steps``, ``measure_latency``, ``plot_latency``: cost and parallelism;
 - ``RowGRU.stream``, ``forward_or_error``, ``peak_activation``: variable-height, streaming input;
-- ``rows_seen``, ``conv_layers_to_span``: the receptive field of one layer;
 - ``accuracy_after_each_row``, ``plot_accuracy_by_rows``: a prediction from a partial image;
-- ``shift``, ``shift_error``, ``rotation_error``: translation equivariance and its limits.
+
+The receptive field and translation-equivariance demos are in ``course_utils.convolution``.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -343,75 +342,3 @@ def plot_accuracy_by_rows(accuracies: list[float]):
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
-
-
-def rows_seen(model: str, height: int, width: int = 8, kernel_size: int = 3) -> int:
-    """Input rows that influence one output of a single layer, found from the gradient.
-
-    model="conv": the centre pixel of one Conv2d(1, 1, kernel_size) layer's output;
-    model="gru": the last hidden state of one GRU layer reading the rows. Returns a count in [1, height].
-    """
-    x = torch.randn(1, 1, height, width, dtype=torch.float64, requires_grad=True)
-    if model == "conv":
-        conv = nn.Conv2d(1, 1, kernel_size, padding=kernel_size // 2).double()
-        conv(x)[0, 0, height // 2, width // 2].backward()
-    elif model == "gru":
-        _, last = nn.GRU(width, 4, batch_first=True).double()(x[:, 0])
-        last.sum().backward()
-    else:
-        raise ValueError(f'model={model!r}: use "conv" or "gru"')
-    return int((x.grad[0, 0].abs().sum(dim=1) > 0).sum())
-
-
-def conv_layers_to_span(height: int, kernel_size: int = 3) -> int:
-    """Stride-1 k x k conv layers before the central output sees all ``height`` rows: ceil((H - 1) / (k - 1)).
-
-    Each layer widens the receptive field by k - 1 rows; outputs nearer a border need more layers.
-    """
-    return math.ceil((height - 1) / (kernel_size - 1))
-
-
-def shift(x: torch.Tensor, k: int, dim: int = -1) -> torch.Tensor:
-    """Translate ``x`` by ``k`` positions along ``dim`` (positive: towards higher index), filling with zeros."""
-    out = torch.zeros_like(x)
-    n = x.shape[dim]
-    if abs(k) < n:
-        src = x.narrow(dim, max(0, -k), n - abs(k))
-        out.narrow(dim, max(0, k), n - abs(k)).copy_(src)
-    return out
-
-
-def _interior(x: torch.Tensor, margin: int) -> torch.Tensor:
-    return x[..., margin : x.shape[-2] - margin, margin : x.shape[-1] - margin]
-
-
-def shift_error(layer: nn.Module, x: torch.Tensor, k: int, stride: int = 1, margin: int | None = None) -> float:
-    """max |shift(layer(x), k / stride) - layer(shift(x, k))| over the interior, shifting along width.
-
-    x: (N, C, H, W); stride: the layer's total downsampling (2 after one 2x2 pooling). When k is not
-    a multiple of stride, no output shift matches exactly: the smaller error of the two nearest
-    whole output shifts is returned. margin: output pixels dropped at each border before comparing
-    (default |k| // stride + 2; 0 compares everything, borders included).
-    """
-    margin = abs(k) // stride + 2 if margin is None else margin
-    with torch.no_grad():
-        y, y_of_shifted = layer(x), layer(shift(x, k))
-    if min(y.shape[-2:]) <= 2 * margin:
-        raise ValueError(f"a {tuple(y.shape[-2:])} output has no interior beyond margin={margin}: use larger images")
-    candidates = {math.floor(k / stride), math.ceil(k / stride)}
-    return min(_interior(shift(y, s) - y_of_shifted, margin).abs().max().item() for s in candidates)
-
-
-def rotation_error(conv: nn.Conv2d, x: torch.Tensor, rotate_kernel: bool = False) -> float:
-    """Relative error ||rot90(conv(x)) - conv'(rot90(x))|| / ||conv(x)||, bias removed.
-
-    conv' is ``conv`` itself, or with its kernel rotated by 90 degrees too if ``rotate_kernel``.
-    x: (N, C, H, W) with H == W. A large value means convolution is not rotation-equivariant.
-    """
-    weight = conv.weight.detach()
-    pad = conv.padding
-    with torch.no_grad():
-        y = F.conv2d(x, weight, padding=pad)
-        rotated_weight = torch.rot90(weight, 1, dims=(-2, -1)) if rotate_kernel else weight
-        y_rot = F.conv2d(torch.rot90(x, 1, dims=(-2, -1)), rotated_weight, padding=pad)
-        return ((torch.rot90(y, 1, dims=(-2, -1)) - y_rot).norm() / y.norm()).item()

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from course_utils import cnn_vs_rnn as q1
+from course_utils import convolution
 from course_utils.mode import set_seed
 
 
@@ -141,9 +142,9 @@ def test_make_images_rejects_tiny_images():
 
 def test_shift_moves_content_and_fills_zeros():
     x = torch.arange(1.0, 6.0).reshape(1, 5)
-    assert q1.shift(x, 2).tolist() == [[0, 0, 1, 2, 3]]
-    assert q1.shift(x, -1).tolist() == [[2, 3, 4, 5, 0]]
-    assert q1.shift(x, 7).tolist() == [[0] * 5]
+    assert convolution.shift(x, 2).tolist() == [[0, 0, 1, 2, 3]]
+    assert convolution.shift(x, -1).tolist() == [[2, 3, 4, 5, 0]]
+    assert convolution.shift(x, 7).tolist() == [[0] * 5]
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, -2])
@@ -151,18 +152,18 @@ def test_convolution_is_exactly_translation_equivariant_away_from_borders(k):
     set_seed(0)
     conv = nn.Conv2d(2, 3, 3, padding=1)
     x = torch.randn(2, 2, 20, 24)
-    assert q1.shift_error(conv, x, k) < 1e-6
-    assert q1.shift_error(conv, x, k, margin=0) > 1e-2  # borders: padding and content shifted out
+    assert convolution.shift_error(conv, x, k) < 1e-6
+    assert convolution.shift_error(conv, x, k, margin=0) > 1e-2  # borders: padding and content shifted out
 
 
 def test_strided_pooling_is_equivariant_only_for_multiples_of_the_stride():
     set_seed(0)
     layer = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.MaxPool2d(2))
     x = torch.randn(2, 1, 24, 24)
-    assert q1.shift_error(layer, x, 2, stride=2) < 1e-6
-    assert q1.shift_error(layer, x, 4, stride=2) < 1e-6
-    assert q1.shift_error(layer, x, 1, stride=2) > 0.1
-    assert q1.shift_error(layer, x, 3, stride=2) > 0.1
+    assert convolution.shift_error(layer, x, 2, stride=2) < 1e-6
+    assert convolution.shift_error(layer, x, 4, stride=2) < 1e-6
+    assert convolution.shift_error(layer, x, 1, stride=2) > 0.1
+    assert convolution.shift_error(layer, x, 3, stride=2) > 0.1
 
 
 def test_rotation_is_not_equivariant_unless_the_kernel_rotates_too():
@@ -171,25 +172,25 @@ def test_rotation_is_not_equivariant_unless_the_kernel_rotates_too():
         conv.weight.copy_(torch.tensor([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [0.0, 0.0, 0.5]]))
     x = torch.zeros(1, 1, 10, 10)
     x[0, 0, 3:7, 4] = 1.0  # a vertical bar away from the borders
-    assert q1.rotation_error(conv, x) > 0.5
-    assert q1.rotation_error(conv, x, rotate_kernel=True) < 1e-6
+    assert convolution.rotation_error(conv, x) > 0.5
+    assert convolution.rotation_error(conv, x, rotate_kernel=True) < 1e-6
     symmetric = nn.Conv2d(1, 1, 3, padding=1, bias=False)
     with torch.no_grad():
         symmetric.weight.copy_(torch.tensor([[0.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 0.0]]))
-    assert q1.rotation_error(symmetric, x) < 1e-6  # only a rotation-symmetric kernel commutes
+    assert convolution.rotation_error(symmetric, x) < 1e-6  # only a rotation-symmetric kernel commutes
 
 
 @pytest.mark.parametrize("height", [5, 16, 33])
 def test_receptive_field_of_one_layer(height):
     set_seed(0)
-    assert q1.rows_seen("conv", height) == 3
-    assert q1.rows_seen("conv", height, kernel_size=5) == 5
-    assert q1.rows_seen("gru", height) == height
+    assert convolution.rows_seen("conv", height) == 3
+    assert convolution.rows_seen("conv", height, kernel_size=5) == 5
+    assert convolution.rows_seen("gru", height) == height
 
 
 @pytest.mark.parametrize(("height", "k"), [(16, 3), (17, 3), (40, 5)])
 def test_conv_layers_to_span_by_gradient(height, k):
-    n = q1.conv_layers_to_span(height, k)
+    n = convolution.conv_layers_to_span(height, k)
 
     def rows_covered(n_layers: int) -> int:
         stack = nn.Sequential(*[nn.Conv2d(1, 1, k, padding=k // 2) for _ in range(n_layers)]).double()
@@ -249,4 +250,4 @@ def test_accuracy_after_each_row_ends_at_the_full_image_accuracy():
 def test_shift_error_refuses_an_empty_interior():
     layer = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))
     with pytest.raises(ValueError, match="larger images"):
-        q1.shift_error(layer, torch.randn(1, 1, 16, 16), 4, stride=2)
+        convolution.shift_error(layer, torch.randn(1, 1, 16, 16), 4, stride=2)
