@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
 from transformers import BertConfig, BertModel
 
 from course_utils.sentiment import batching, text
@@ -12,7 +14,9 @@ from course_utils.sentiment.model import (
     BERTGRUSentiment,
     count_parameters,
     freeze_bert,
+    gru_final_states,
     load_bert,
+    reverse_within,
 )
 
 VOCAB = 153  # every size different from the others
@@ -93,6 +97,97 @@ def test_classify_reads_only_the_real_tokens():
             rows.append(torch.cat([out[0, -1, :7], out[0, 0, 7:]]))
         expected = model.out(torch.stack(rows))
     assert torch.allclose(logits, expected, atol=1e-6)
+
+
+def _packed_final_states(rnn: nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Oracle: ``nn.GRU`` on a packed sequence; the top layer's final state(s), (B, H) or (B, 2H)."""
+    _, hidden = rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+    return torch.cat((hidden[-2], hidden[-1]), dim=1) if rnn.bidirectional else hidden[-1]
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("train", [False, True])
+def test_unpacked_gru_equals_packed_values_and_gradients(n_layers, bidirectional, train):
+    """Random lengths (one review full length, one of length 1); train mode with dropout 0, or eval mode."""
+    gen = torch.Generator().manual_seed(10 * n_layers + 2 * bidirectional + train)
+    rnn = nn.GRU(13, 6, num_layers=n_layers, bidirectional=bidirectional, batch_first=True,
+                 dropout=0.0 if train else 0.4 * (n_layers > 1)).train(train)
+    lengths = torch.randint(1, 18, (7,), generator=gen)
+    lengths[2], lengths[5] = 17, 1
+    x = torch.randn(7, 17, 13, generator=gen)
+    weights = torch.randn(7, 6 * (1 + bidirectional), generator=gen)  # a loss that uses every output
+    results = []
+    for fn in (gru_final_states, _packed_final_states):
+        rnn.zero_grad()
+        xg = x.clone().requires_grad_()
+        states = fn(rnn, xg, lengths)
+        (states * weights).sum().backward()
+        results.append((states.detach(), xg.grad, {k: p.grad.clone() for k, p in rnn.named_parameters()}))
+    (ours, our_x, our_p), (oracle, oracle_x, oracle_p) = results
+    assert ours.shape == oracle.shape == (7, 6 * (1 + bidirectional))
+    assert (ours - oracle).abs().max().item() < 1e-5
+    assert (our_x - oracle_x).abs().max().item() < 1e-5
+    for row, n in enumerate(lengths.tolist()):
+        assert our_x[row, n:].abs().sum().item() == 0.0  # nothing flows into the padding
+    assert our_p.keys() == oracle_p.keys()
+    for name in oracle_p:
+        assert (our_p[name] - oracle_p[name]).abs().max().item() < 1e-5, name
+
+
+def test_model_logits_and_gradients_equal_the_packed_model():
+    """The whole head: classify against nn.GRU + pack_padded_sequence + the same linear layer."""
+    model = _tiny_model(hidden_dim=9).eval()
+    gen = torch.Generator().manual_seed(3)
+    embedded = torch.randn(6, 21, 32, generator=gen)
+    lengths = torch.tensor([21, 3, 1, 14, 20, 8])
+    logits = model.classify(embedded, lengths)
+    logits.sum().backward()
+    ours = {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    expected = model.out(_packed_final_states(model.rnn, embedded, lengths))
+    expected.sum().backward()
+    assert (logits - expected).abs().max().item() < 1e-5
+    oracle = {k: p.grad for k, p in model.named_parameters() if p.grad is not None}
+    assert ours.keys() == oracle.keys() and all((ours[k] - oracle[k]).abs().max() < 1e-5 for k in oracle)
+
+
+def test_dropout_between_layers_only_in_training():
+    rnn = nn.GRU(8, 5, num_layers=2, bidirectional=True, batch_first=True, dropout=0.5)
+    x, lengths = torch.randn(4, 9, 8), torch.tensor([9, 2, 5, 7])
+    torch.manual_seed(0)
+    first = gru_final_states(rnn, x, lengths)
+    torch.manual_seed(0)
+    assert torch.equal(first, gru_final_states(rnn, x, lengths))  # the draws come from torch's seeded RNG
+    rnn.eval()
+    assert (first - gru_final_states(rnn, x, lengths)).abs().max().item() > 1e-3
+    assert (gru_final_states(rnn, x, lengths) - _packed_final_states(rnn, x, lengths)).abs().max().item() < 1e-5
+
+
+def test_reverse_within_reverses_the_real_steps_and_keeps_the_padding():
+    x = torch.arange(2 * 5 * 3).reshape(2, 5, 3)
+    flipped = reverse_within(x, torch.tensor([3, 5]))
+    assert flipped[0].tolist() == [x[0, 2].tolist(), x[0, 1].tolist(), x[0, 0].tolist(),
+                                   x[0, 3].tolist(), x[0, 4].tolist()]
+    assert torch.equal(flipped[1], x[1].flip(0))
+    assert torch.equal(reverse_within(flipped, torch.tensor([3, 5])), x)
+
+
+def test_bad_lengths_are_refused_with_the_range():
+    rnn = nn.GRU(4, 3, batch_first=True)
+    for bad in ([0, 2], [2, 6], [2]):
+        with pytest.raises(ValueError, match=r"lengths must be 2 values in \[1, 5\]"):
+            gru_final_states(rnn, torch.randn(2, 5, 4), torch.tensor(bad))
+
+
+def test_the_head_registers_only_the_bidirectional_gru():
+    """No hidden per-direction GRU among the parameters: the state dict is nn.GRU's, checkpoints still load."""
+    model = _tiny_model(hidden_dim=11)
+    reference = nn.GRU(32, 11, num_layers=2, bidirectional=True, batch_first=True, dropout=0.25)
+    head = {k for k in model.state_dict() if not k.startswith("bert.")}
+    assert head == {f"rnn.{k}" for k in reference.state_dict()} | {"out.weight", "out.bias"}
+    assert [m for m in model.modules() if isinstance(m, nn.GRU)] == [model.rnn]
+    model.rnn.load_state_dict(reference.state_dict())  # an nn.GRU's weights load as they are
 
 
 def test_unidirectional_head_and_single_layer():
