@@ -74,8 +74,8 @@ def report_environment(needs_gpu: bool = False) -> str:
     if needs_gpu and not is_tiny() and not torch.cuda.is_available():
         line += (
             "\nNo GPU found: full mode would take hours on a CPU. In Colab choose "
-            "Runtime > Change runtime type > T4 GPU, then run again; or set COURSE_TINY=1 "
-            "(os.environ['COURSE_TINY'] = '1') before this cell for the small offline version."
+            "Runtime > Change runtime type > T4 GPU, then run again; or, for the small offline "
+            "version, put os.environ['COURSE_TINY'] = '1' (after import os) at the top of this cell."
         )
     print(line)
     return line
