@@ -14,6 +14,7 @@ import torch
 from transformers import BertConfig, BertModel
 
 from course_utils.mode import set_seed
+from course_utils.sentiment import features
 from course_utils.sentiment.features import (FeatureBatches, OnTheFlyFeatures, choose_storage,
                                              extract_features, open_disk_cache, passes_per_review)
 from course_utils.sentiment.model import build_model
@@ -95,21 +96,38 @@ def test_auto_prefers_the_gpu_on_cuda_when_it_fits():
 def test_bad_storage_requests_are_refused_with_the_fix():
     model, (ids, _) = tiny_model(), reviews(4)
     with pytest.raises(ValueError, match="choose one of"):
-        extract_features(model, ids, storage="vram", verbose=False)
+        extract_features(model, ids, storage="vram", log=None)
     with pytest.raises(ValueError, match="needs a CUDA device"):
-        extract_features(model, ids, storage="gpu", device="cpu", verbose=False)
+        extract_features(model, ids, storage="gpu", device="cpu", log=None)
     with pytest.raises(ValueError, match="at least one review"):
-        extract_features(model, [], verbose=False)
+        extract_features(model, [], log=None)
 
 
 def test_the_choice_is_printed_in_one_line(capsys):
     model, (ids, _) = tiny_model(), reviews(5)
-    extract_features(model, ids, storage="auto", dtype=torch.float32, verbose=True)
+    extract_features(model, ids, storage="auto", dtype=torch.float32, log=print)
     lines = capsys.readouterr().out.splitlines()
     total = sum(map(len, ids))
     assert len(lines) == 1 and lines[0].startswith("features: storage=ram (")
     assert f"{total:,} tokens x {E} x float32" in lines[0]
 
+
+
+def test_auto_without_fallback_refuses_when_nothing_fits(monkeypatch):
+    model, (ids, _) = tiny_model(), reviews(5)
+    monkeypatch.setattr(features, "HEADROOM", 0.0)  # no place has room
+    assert isinstance(extract_features(model, ids, log=None), OnTheFlyFeatures)
+    with pytest.raises(ValueError, match=r"no room to cache the features: .* does not fit anywhere; not ram.*on the fly"):
+        extract_features(model, ids, allow_none=False, log=None)
+
+
+def test_the_line_goes_to_log_and_progress_shows_a_bar(capsys):
+    model, (ids, _) = tiny_model(), reviews(5)
+    lines = []
+    extract_features(model, ids, batch_size=2, storage="ram", log=lines.append, progress=True)
+    assert len(lines) == 1 and lines[0].startswith("features: storage=ram (")
+    captured = capsys.readouterr()
+    assert captured.out == "" and "BERT features" in captured.err
 
 # --- layout, memmap, passes -----------------------------------------------------------------------
 
@@ -117,7 +135,7 @@ def test_the_choice_is_printed_in_one_line(capsys):
 def test_unpadded_storage_covers_each_review_exactly_once(storage, tmp_path):
     model, (ids, _) = tiny_model(), reviews()
     cache = extract_features(model, ids, batch_size=4, storage=storage, dtype=torch.float32,
-                             path=tmp_path / "f.bin", verbose=False)
+                             path=tmp_path / "f.bin", log=None)
     lengths = torch.tensor([len(x) for x in ids])
     assert torch.equal(cache.lengths, lengths)
     covered = torch.zeros(int(lengths.sum()), dtype=torch.long)
@@ -130,8 +148,8 @@ def test_unpadded_storage_covers_each_review_exactly_once(storage, tmp_path):
 def test_memmap_round_trip(tmp_path):
     model, (ids, _) = tiny_model(), reviews()
     path = tmp_path / "features.bin"
-    ram = extract_features(model, ids, batch_size=6, storage="ram", verbose=False)
-    disk = extract_features(model, ids, batch_size=6, storage="disk", path=path, verbose=False)
+    ram = extract_features(model, ids, batch_size=6, storage="ram", log=None)
+    disk = extract_features(model, ids, batch_size=6, storage="disk", path=path, log=None)
     total = sum(map(len, ids))
     assert disk.storage == "disk" and disk.path == path
     assert path.stat().st_size == total * E * 2  # fp16, no padding, no header
@@ -143,7 +161,7 @@ def test_memmap_round_trip(tmp_path):
 
 def test_a_temporary_disk_cache_is_removed_with_the_cache():
     model, (ids, _) = tiny_model(), reviews(6)
-    cache = extract_features(model, ids, storage="disk", verbose=False)
+    cache = extract_features(model, ids, storage="disk", log=None)
     path = cache.path
     assert path.exists()
     del cache
@@ -152,7 +170,7 @@ def test_a_temporary_disk_cache_is_removed_with_the_cache():
 
 def test_passes_per_review_cache_once_on_the_fly_every_epoch():
     model, (ids, labels) = tiny_model(), reviews()
-    cache = extract_features(model, ids, batch_size=5, storage="ram", verbose=False)
+    cache = extract_features(model, ids, batch_size=5, storage="ram", log=None)
     live = OnTheFlyFeatures(model, ids, "cpu")
     for source in (cache, live):
         batches = FeatureBatches(source, labels, 4, seed=1)
@@ -165,7 +183,7 @@ def test_passes_per_review_cache_once_on_the_fly_every_epoch():
 def test_extraction_uses_eval_mode_and_restores_the_mode():
     model, (ids, _) = tiny_model(), reviews(6)
     model.bert.train()  # dropout 0.3 would make every pass different
-    cache = extract_features(model, ids, storage="ram", dtype=torch.float32, verbose=False)
+    cache = extract_features(model, ids, storage="ram", dtype=torch.float32, log=None)
     assert model.bert.training
     for i in range(len(ids)):
         torch.testing.assert_close(cache.rows(i), alone(model, ids[i]), rtol=0, atol=1e-5)
@@ -175,7 +193,7 @@ def test_extraction_uses_eval_mode_and_restores_the_mode():
 
 def test_feature_batches_cover_every_review_once_per_epoch_with_a_seeded_shuffle():
     model, (ids, labels) = tiny_model(), reviews()
-    cache = extract_features(model, ids, storage="ram", dtype=torch.float32, verbose=False)
+    cache = extract_features(model, ids, storage="ram", dtype=torch.float32, log=None)
     batches = FeatureBatches(cache, labels, 4, shuffle=True, seed=3)
     orders = []
     for _ in range(3):
@@ -201,7 +219,7 @@ def test_feature_batches_cover_every_review_once_per_epoch_with_a_seeded_shuffle
 @pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.float16, 5e-4)])
 def test_cached_predictions_match_on_the_fly(dtype, tol):
     model, (ids, labels) = tiny_model(), reviews()
-    cache = extract_features(model, ids, batch_size=7, storage="ram", dtype=dtype, verbose=False)
+    cache = extract_features(model, ids, batch_size=7, storage="ram", dtype=dtype, log=None)
     cached = predictions(model, FeatureBatches(cache, labels, 5, shuffle=False))
     live = predictions(model, FeatureBatches(OnTheFlyFeatures(model, ids, "cpu"), labels, 5, shuffle=False))
     assert (cached - live).abs().max() <= tol
@@ -213,7 +231,7 @@ def test_training_on_cached_features_matches_training_on_the_fly():
     results = []
     for kind in ("cache", "live"):
         model = tiny_model(dropout=0.25)
-        source = (extract_features(model, ids, storage="ram", dtype=torch.float32, verbose=False)
+        source = (extract_features(model, ids, storage="ram", dtype=torch.float32, log=None)
                   if kind == "cache" else OnTheFlyFeatures(model, ids, "cpu"))
         batches = FeatureBatches(source, labels, 4, shuffle=True, seed=7)
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)

@@ -108,7 +108,7 @@ def run_package(model: nn.Module, texts: list[str], labels: list[int], tokenizer
     ids: the token ids, overhead: (tokenizing + extraction - BERT) / BERT}."""
     t_tok, ids = _timed(device, lambda: text.encode(tokenizer, texts))
     t_feat, feats = _timed(device, lambda: extract_features(model, ids, batch_size=args.batch_size, device=device,
-                                                            storage=args.storage, verbose=verbose))
+                                                            storage=args.storage, log=print if verbose else None))
     train = FeatureBatches(feats, labels, args.batch_size, shuffle=True, seed=args.seed)
     valid = FeatureBatches(feats, labels, args.batch_size, shuffle=False)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad])

@@ -26,7 +26,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -199,15 +199,18 @@ def open_disk_cache(path: str | Path, shape: tuple[int, int], dtype: torch.dtype
 
 def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, batch_size: int = 128,
                      device: torch.device | str = "cpu", storage: str = "auto", dtype: torch.dtype = torch.float16,
-                     path: str | Path | None = None, pad_id: int = 0,
-                     verbose: bool = True) -> CachedFeatures | OnTheFlyFeatures:
+                     path: str | Path | None = None, pad_id: int = 0, allow_none: bool = True,
+                     log: Callable[[str], None] | None = print,
+                     progress: bool = False) -> CachedFeatures | OnTheFlyFeatures:
     """Run BERT once over every review and keep the features (or decide not to, with storage="none").
 
     model: ``BERTGRUSentiment`` (``embed`` and ``bert`` are used; BERT in eval mode, restored after);
     ids: n lists of token ids with [CLS]/[SEP]; batch_size: reviews per BERT batch, sorted by
     length; storage: "auto" | "gpu" | "ram" | "disk" | "none"; dtype: of the stored features;
-    path: the file for "disk" (default: a temporary file removed with the cache). Prints one line:
-    the storage chosen, why, and the size. The result's ``extract_seconds``/``bert_seconds`` time it.
+    path: the file for "disk" (default: a temporary file removed with the cache); allow_none: if
+    False, "auto" finding no room is a ValueError instead of "none". ``log`` gets one line (unless
+    None): the storage chosen, why, and the size; progress: a progress bar over the BERT batches.
+    The result's ``extract_seconds``/``bert_seconds`` time it.
     """
     if storage not in STORAGES:
         raise ValueError(f"storage={storage!r}: choose one of {', '.join(STORAGES)}")
@@ -223,10 +226,14 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     disk_dir = Path(path).parent if path is not None else None
     if storage == "auto":
         storage, why = choose_storage(nbytes, device, disk_dir=disk_dir)
+        if storage == "none" and not allow_none:
+            raise ValueError(f"no room to cache the features: {why.removesuffix('; BERT runs every epoch')}. "
+                             "Compute them on the fly instead "
+                             "(features 'on-the-fly'), or free memory or disk space")
     else:
         why = f"{_size(nbytes)}, chosen by the caller"
-    if verbose:
-        print(f"features: storage={storage} ({why}; {total:,} tokens x {width} x {str(dtype).split('.')[-1]})")
+    if log is not None:
+        log(f"features: storage={storage} ({why}; {total:,} tokens x {width} x {str(dtype).split('.')[-1]})")
     if storage == "none":
         return source
     start = time.perf_counter()
@@ -242,7 +249,12 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     else:
         data = torch.empty(total, width, dtype=dtype, device=device if storage == "gpu" else "cpu")
     filled = 0
-    for batch in BucketBatchSampler(lengths.tolist(), batch_size, shuffle=False):
+    batches = BucketBatchSampler(lengths.tolist(), batch_size, shuffle=False)
+    if progress:
+        from tqdm.auto import tqdm  # imported on use, as in train.py
+
+        batches = tqdm(batches, desc="BERT features", leave=False)
+    for batch in batches:
         feats = source.padded(batch)  # (B, T, E) on the device
         mask = torch.arange(feats.shape[1], device=feats.device)[None, :] < lengths[batch].to(feats.device)[:, None]
         n = int(lengths[batch].sum())
