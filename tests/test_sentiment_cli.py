@@ -23,26 +23,61 @@ def tiny(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def lab_run(tmp_path_factory):
-    """One tiny lab run shared by the tests below: (output text, run folder)."""
+def lab_runs(tmp_path_factory):
+    """Two tiny lab runs shared by the tests below, one per --features: {features: (output text, run folder)}."""
     folder = tmp_path_factory.mktemp("lab")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COURSE_TINY", "1")
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            code = main(["lab", "--epochs", "2", "--out", str(folder / "run"), "--cache-dir", str(folder / "cache"),
-                         "--no-progress"])
-    assert code == 0
-    return out.getvalue(), folder / "run"
+    runs = {}
+    for features in ("cache", "on-the-fly"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("COURSE_TINY", "1")
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                code = main(["lab", "--epochs", "2", "--out", str(folder / features), "--cache-dir",
+                             str(folder / "cache"), "--no-progress", "--features", features])
+        assert code == 0
+        runs[features] = out.getvalue(), folder / features
+    return runs
 
 
-def test_lab_prints_mode_epochs_and_reaches_90_percent(lab_run):
-    output, run = lab_run
+@pytest.fixture(scope="module")
+def lab_run(lab_runs):
+    """The cached run: (output text, run folder)."""
+    return lab_runs["cache"]
+
+
+@pytest.mark.parametrize("features", ["cache", "on-the-fly"])
+def test_lab_prints_mode_epochs_and_reaches_90_percent(lab_runs, features):
+    output, run = lab_runs[features]
     assert output.startswith("Mode: tiny")
     assert len(re.findall(r"^Epoch: 0[12] \| Time: .*Train Loss: .*Val\. Loss: ", output, re.M)) == 2
     match = re.search(r"^Test Loss: (\d+\.\d{3}) \| Test Acc: (\d+\.\d{2})%$", output, re.M)
     assert match and float(match.group(2)) >= 90.0
     assert (run / "best.pt").is_file() and (run / "resume.pt").is_file()
+    storage = re.findall(r"^(train|valid|test) features: storage=ram \(.* fits in half of .* x float16\)$",
+                         output, re.M)
+    assert storage == (["train", "valid", "test"] if features == "cache" else [])
+
+
+def test_cached_test_predictions_equal_on_the_fly_ones(lab_run, tmp_path):
+    """Same trained weights, the test set both ways: P(positive) equal with float32 features; within 5e-3
+    with the default float16 features (rounding of ~5e-4 relative; measured 2.0e-3 after tiny training)."""
+    from course_utils.sentiment.config import LabConfig
+    from course_utils.sentiment.infer import predict_batches
+    from course_utils.sentiment.lab import lab_batches, prepare_data
+
+    _, run = lab_run
+    model, _, config = load_lab_model(run / "best.pt")
+    torch.set_num_threads(1)
+    data = prepare_data(config, cache_dir=run.parent / "cache", progress=False)
+    lines = []
+    cached = predict_batches(model, lab_batches(model, data.test_batches, "cache", "test", False, lines.append))
+    on_the_fly = predict_batches(model, lab_batches(model, data.test_batches, "on-the-fly", "test", False))
+    assert len(lines) == 1 and lines[0].startswith("test features: storage=ram")
+    assert torch.equal(cached[1], on_the_fly[1]) and len(cached[0]) == len(data.test) == 5000
+    assert (cached[0] - on_the_fly[0]).abs().max().item() < 5e-3
+    assert ((cached[0] > 0.5) == (on_the_fly[0] > 0.5)).float().mean().item() > 0.999
+    exact = lab_batches(model, data.test_batches, "cache", "test", False, lines.append, dtype=torch.float32)
+    assert torch.allclose(predict_batches(model, exact)[0], on_the_fly[0], rtol=0, atol=1e-6)
 
 
 def test_predict_prints_one_probability_per_text_equal_to_the_model(lab_run, capsys):
@@ -131,3 +166,63 @@ def test_full_mode_checkpoint_stores_the_head_and_rebuilds_bert(tmp_path, monkey
     reloaded, tokenizer, _ = load_lab_model(tmp_path / "run" / "best.pt")
     texts = prepared.test.texts[:10]
     assert predict_sentiment(reloaded, tokenizer, texts) == predict_sentiment(trained, prepared.tokenizer, texts)
+
+
+def _counting_bert(model) -> list[int]:
+    """Reviews that go through ``model.bert`` from now on, as a one-element list updated in place."""
+    seen = [0]
+    model.bert.register_forward_pre_hook(lambda m, args, kwargs: seen.__setitem__(0, seen[0] + len(kwargs["input_ids"])),
+                                         with_kwargs=True)
+    return seen
+
+
+@pytest.mark.parametrize("features, passes", [("cache", 1), ("on-the-fly", 2)])
+def test_bert_passes_per_review_and_resume(tmp_path, features, passes):
+    """2 epochs: one BERT pass per review with the cache, one per epoch on the fly; extending the run to
+    3 epochs resumes from resume.pt, and the cache is extracted again (one more pass)."""
+    from course_utils.sentiment.config import LabConfig
+    from course_utils.sentiment.lab import build_lab_model, prepare_data, start, train_lab
+
+    config = LabConfig.tiny().replace(epochs=2, n_synthetic=100)
+    start(config)
+    data = prepare_data(config, cache_dir=tmp_path / "cache", progress=False)
+    model = build_lab_model(config, data.tokenizer)
+    seen = _counting_bert(model)
+    lines = []
+    train_lab(model, data, config, tmp_path / "run", progress=False, log=lines.append, features=features)
+    n = len(data.train) + len(data.valid)
+    assert (len(data.train), len(data.valid)) == (140, 60) and seen[0] == passes * n
+    assert sum(line.startswith(("train features: storage=", "valid features: storage=")) for line in lines) == (
+        2 if features == "cache" else 0)
+    lines.clear()
+    history = train_lab(model, data, config.replace(epochs=3), tmp_path / "run", progress=False, log=lines.append,
+                        features=features)
+    assert history["epoch"] == [1, 2, 3] and any(line.startswith("Resuming from ") for line in lines)
+    assert seen[0] == passes * n + n  # cache: extracted again; on the fly: one more epoch
+
+
+def test_auto_runs_bert_on_the_fly_when_nothing_fits_and_cache_refuses(tmp_path, monkeypatch):
+    from course_utils.sentiment import features
+    from course_utils.sentiment.config import LabConfig
+    from course_utils.sentiment.lab import build_lab_model, lab_batches, prepare_data, start
+
+    config = LabConfig.tiny().replace(n_synthetic=20)
+    start(config)
+    data = prepare_data(config, cache_dir=tmp_path / "cache", progress=False)
+    model = build_lab_model(config, data.tokenizer)
+    lines = []
+    cached = lab_batches(model, data.valid_batches, "auto", "valid", False, lines.append)
+    assert cached is not data.valid_batches and cached.source.storage == "ram"
+    monkeypatch.setattr(features, "HEADROOM", 0.0)  # no room anywhere
+    assert lab_batches(model, data.valid_batches, "auto", "valid", False, lines.append) is data.valid_batches
+    assert lines[-1].startswith("valid features: storage=none (") and "BERT runs every epoch" in lines[-1]
+    with pytest.raises(ValueError, match="no room to cache the features.*'on-the-fly'"):
+        lab_batches(model, data.valid_batches, "cache", "valid", False, lines.append)
+    with pytest.raises(ValueError, match="choose one of auto, cache, on-the-fly"):
+        lab_batches(model, data.valid_batches, "gpu")
+
+
+def test_lab_rejects_an_unknown_features_choice(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["lab", "--features", "sometimes", "--out", str(tmp_path)])
+    assert "invalid choice: 'sometimes'" in capsys.readouterr().err

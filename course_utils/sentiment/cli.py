@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from course_utils import mode
+from course_utils.sentiment.config import FEATURES
 
 
 def lab_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +20,10 @@ def lab_arguments(parser: argparse.ArgumentParser) -> None:
                         help="downloads and generated data (default: $COURSE_UTILS_CACHE or ~/.cache/course_utils)")
     parser.add_argument("--out", type=Path, default=Path("runs/lab"),
                         help="folder for best.pt and resume.pt (default: runs/lab); a rerun resumes there")
+    parser.add_argument("--features", choices=FEATURES, default="auto",
+                        help="BERT is frozen: 'cache' runs it once per review and trains on the stored features; "
+                             "'on-the-fly' runs it in every epoch; 'auto' (default) caches if the features fit in "
+                             "GPU memory, RAM or disk. A resumed run extracts them again")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -36,7 +41,7 @@ def lab(args: argparse.Namespace) -> int:
         config = LabConfig.for_mode().replace(**changes)
         print(f"Mode: {mode.mode_name()} (COURSE_TINY=1: the offline tiny lab; unset or 0: the full lab)")
         result = run_lab(config, args.out, data_dir=args.data_dir, cache_dir=args.cache_dir,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, features=args.features)
     except (FileNotFoundError, ValueError) as err:
         print(f"course-utils lab: {err}", file=sys.stderr)
         return 1

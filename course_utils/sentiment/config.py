@@ -11,6 +11,7 @@ from typing import Any
 from course_utils import mode
 
 CACHE_ENV = "COURSE_UTILS_CACHE"
+FEATURES = ("auto", "cache", "on-the-fly")  # how the lab gets BERT's features: see ``lab``'s docstring
 
 
 def default_cache_dir() -> Path:

@@ -2,6 +2,15 @@
 
 Each function does one step of the original lab, so that a notebook cell or the
 ``course-utils lab`` command is a single call.
+
+Features (``FEATURES``): BERT is frozen and in eval mode, so its output for a review is the same in
+every epoch. "cache" runs BERT once per review (``features.extract_features``) and trains and
+evaluates the GRU head on the stored features; "on-the-fly" runs BERT inside the model in every
+epoch, as the original lab did; "auto" (the default) caches when the features fit (GPU, RAM or
+disk, see ``features.choose_storage``) and runs on the fly otherwise. Both give the same model up
+to the half-precision rounding of the stored features. The cache lives in memory (or a temporary
+file) for one call: a run resumed after an interruption extracts the features again (one more
+BERT pass per review).
 """
 
 from __future__ import annotations
@@ -9,7 +18,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
@@ -19,8 +28,9 @@ from transformers import PreTrainedTokenizerBase
 from course_utils.mode import set_seed
 from course_utils.sentiment.batching import EncodedReviews, bucket_loader
 from course_utils.sentiment.checkpoint import CheckpointError, load_checkpoint, load_model_state
-from course_utils.sentiment.config import LabConfig, default_cache_dir
+from course_utils.sentiment.config import FEATURES, LabConfig, default_cache_dir
 from course_utils.sentiment.data import ReviewSet, fetch_imdb, load_split, split_train_valid, synthetic_imdb
+from course_utils.sentiment.features import CachedFeatures, FeatureBatches, extract_features
 from course_utils.sentiment.model import BERTGRUSentiment, build_model, load_bert
 from course_utils.sentiment.text import encode, load_tokenizer, tokenizer_from_vocabulary, vocabulary_of
 from course_utils.sentiment.train import BEST_NAME, evaluate, fit
@@ -103,11 +113,41 @@ def run_meta(config: LabConfig, tokenizer: PreTrainedTokenizerBase) -> dict[str,
     return {"config": values, "vocabulary": vocabulary_of(tokenizer) if config.tiny_mode else None}
 
 
+def lab_batches(model: BERTGRUSentiment, loader: DataLoader, features: str = "auto", name: str = "",
+                progress: bool = True, log: Callable[[str], None] = print,
+                dtype: torch.dtype = torch.float16) -> Iterable:
+    """The batches of one split as ``features`` says: ``loader`` itself (token batches, BERT in every
+    pass) or ``FeatureBatches`` over features extracted now, one BERT pass per review.
+
+    loader: a ``prepare_data`` loader (its reviews, batch size, shuffle and seed are kept); features:
+    one of ``FEATURES``; name: the split, printed before the storage line (e.g. "train features: ...");
+    dtype: of the stored features (half precision halves the memory; float32 reproduces "on-the-fly").
+    """
+    if features not in FEATURES:
+        raise ValueError(f"features={features!r}: choose one of {', '.join(FEATURES)}")
+    if features == "on-the-fly":
+        return loader
+    reviews, sampler = loader.dataset, loader.batch_sampler
+    source = extract_features(model, reviews.ids, batch_size=sampler.batch_size,
+                              device=next(model.parameters()).device, dtype=dtype, pad_id=loader.collate_fn.pad_id,
+                              allow_none=features != "cache", log=lambda line: log(f"{name} {line}".strip()),
+                              progress=progress)
+    if not isinstance(source, CachedFeatures):
+        return loader  # "auto" found no room: BERT runs inside the model, as "on-the-fly"
+    return FeatureBatches(source, reviews.labels, sampler.batch_size, shuffle=sampler.shuffle, seed=sampler.seed)
+
+
 def train_lab(model: nn.Module, data: LabData, config: LabConfig, out_dir: Path, progress: bool = True,
-              log: Callable[[str], None] = print) -> dict[str, list]:
-    """Adam + ``BCEWithLogitsLoss`` for ``config.epochs``; best and resume checkpoints in ``out_dir``."""
+              log: Callable[[str], None] = print, features: str = "auto") -> dict[str, list]:
+    """Adam + ``BCEWithLogitsLoss`` for ``config.epochs``; best and resume checkpoints in ``out_dir``.
+
+    features: "auto" | "cache" | "on-the-fly" (see the module's docstring) for the training and
+    validation sets; the storage chosen for each is logged.
+    """
+    train = lab_batches(model, data.train_batches, features, "train", progress, log)
+    valid = lab_batches(model, data.valid_batches, features, "valid", progress, log)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
-    return fit(model, data.train_batches, data.valid_batches, config.epochs, optimizer=optimizer,
+    return fit(model, train, valid, config.epochs, optimizer=optimizer,
                out_dir=out_dir, meta=run_meta(config, data.tokenizer), save_bert=config.tiny_mode,
                progress=progress, log=log)
 
@@ -127,22 +167,30 @@ def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBas
     return model.eval(), tokenizer, config
 
 
-def evaluate_best(out_dir: Path, data: LabData, progress: bool = True) -> tuple[BERTGRUSentiment, float, float]:
-    """Reload the best checkpoint from ``out_dir`` and return (model, test loss, test accuracy in [0, 1])."""
+def evaluate_best(out_dir: Path, data: LabData, progress: bool = True, features: str = "auto",
+                  log: Callable[[str], None] = print) -> tuple[BERTGRUSentiment, float, float]:
+    """Reload the best checkpoint from ``out_dir`` and return (model, test loss, test accuracy in [0, 1]).
+
+    features: as in ``train_lab``, for the test set (one BERT pass per review either way).
+    """
     model, _, _ = load_lab_model(Path(out_dir) / BEST_NAME)
-    loss, acc = evaluate(model, data.test_batches, nn.BCEWithLogitsLoss(), progress)
+    test = lab_batches(model, data.test_batches, features, "test", progress, log)
+    loss, acc = evaluate(model, test, nn.BCEWithLogitsLoss(), progress)
     return model, loss, acc
 
 
 def run_lab(config: LabConfig, out_dir: Path, data_dir: Path | None = None, cache_dir: Path | None = None,
-            progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """The whole lab: seed, data, model, training, test of the best model. Returns the numbers."""
+            progress: bool = True, log: Callable[[str], None] = print, features: str = "auto") -> dict[str, Any]:
+    """The whole lab: seed, data, model, training, test of the best model. Returns the numbers.
+
+    features: "auto" | "cache" | "on-the-fly" (see the module's docstring).
+    """
     start(config)
     data = prepare_data(config, data_dir, cache_dir, progress)
     log(f"Reviews: train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)}")
     model = build_lab_model(config, data.tokenizer)
-    history = train_lab(model, data, config, out_dir, progress, log)
-    _, test_loss, test_acc = evaluate_best(out_dir, data, progress)
+    history = train_lab(model, data, config, out_dir, progress, log, features)
+    _, test_loss, test_acc = evaluate_best(out_dir, data, progress, features, log)
     log(f"Test Loss: {test_loss:.3f} | Test Acc: {test_acc * 100:.2f}%")
     return {"history": history, "test_loss": test_loss, "test_acc": test_acc,
             "checkpoint": Path(out_dir) / BEST_NAME}
