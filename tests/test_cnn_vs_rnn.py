@@ -11,13 +11,7 @@ from course_utils import convolution
 from course_utils.mode import set_seed
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one intra-op thread is faster, and far faster on a busy shared machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 def cnn_params_by_hand(c1: int, c2: int, k: int, n_classes: int) -> int:

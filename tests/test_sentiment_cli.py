@@ -58,16 +58,15 @@ def test_lab_prints_mode_epochs_and_reaches_90_percent(lab_runs, features):
     assert storage == (["train", "valid", "test"] if features == "cache" else [])
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_cached_test_predictions_equal_on_the_fly_ones(lab_run, tmp_path):
     """Same trained weights, the test set both ways: P(positive) equal with float32 features; within 5e-3
     with the default float16 features (rounding of ~5e-4 relative; measured 2.0e-3 after tiny training)."""
-    from course_utils.sentiment.config import LabConfig
     from course_utils.sentiment.infer import predict_batches
     from course_utils.sentiment.lab import lab_batches, prepare_data
 
     _, run = lab_run
     model, _, config = load_lab_model(run / "best.pt")
-    torch.set_num_threads(1)
     data = prepare_data(config, cache_dir=run.parent / "cache", progress=False)
     lines = []
     cached = predict_batches(model, lab_batches(model, data.test_batches, "cache", "test", False, lines.append))

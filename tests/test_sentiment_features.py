@@ -24,13 +24,7 @@ GIB = 2**30
 N_REVIEWS, VOCAB, E = 23, 61, 20
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small GRUs are much faster on one thread on a shared CPU; results do not depend on it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 def tiny_model(dropout: float = 0.0, seed: int = 5):

@@ -64,7 +64,7 @@ def predict_batches(model: nn.Module, batches: Iterable) -> tuple[torch.Tensor, 
 def padding_effect(model: nn.Module, tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> dict[str, float]:
     """Largest change of a logit when a review is batched with longer ones (padded) instead of alone.
 
-    ``masked``: the model as built (attention mask for BERT, packed GRU): should be ~1e-6.
+    ``masked``: the model as built (attention mask for BERT, GRU read up to each review's length): ~1e-6.
     ``unmasked``: the same weights, but BERT attends to [PAD] and the GRU reads the padding.
     """
     ids = encode(tokenizer, _check_texts(texts))
