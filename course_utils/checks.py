@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from course_utils import mode
+from course_utils.files import atomic_write
 
 REGISTRY = Path(__file__).resolve().parent / "data" / "checks.json"
 ITERATIONS = 20_000
@@ -319,8 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         stale = not REGISTRY.is_file() or REGISTRY.read_text(encoding="utf-8") != text
         print(f"{REGISTRY}: {'stale: run python -m course_utils.checks --write' if stale else 'up to date'}")
         return int(stale)
-    REGISTRY.parent.mkdir(parents=True, exist_ok=True)
-    REGISTRY.write_text(text, encoding="utf-8")
+    atomic_write(REGISTRY, text.encode("utf-8"))
     print(f"wrote {REGISTRY}")
     return 0
 

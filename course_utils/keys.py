@@ -20,13 +20,13 @@ import copy
 import hashlib
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from course_utils import render
+from course_utils.files import atomic_write
 from course_utils.mode import TINY_ENV, is_tiny
 from course_utils.solutions import KEY_ONLY_TAG, MarkerError, handout_cell
 
@@ -54,19 +54,11 @@ def source_digest(nb: nbformat.NotebookNode) -> str:
     return h.hexdigest()
 
 
-def atomic_write(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` through a temporary file and a rename; False if unchanged."""
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Atomically write ``data`` to ``path`` unless it already holds exactly that; True if written."""
     if path.exists() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data)
     return True
 
 
@@ -170,7 +162,7 @@ def build(answers: Path, notebooks: Path, *, run: bool = True, check: bool = Fal
             stale += [p for p in (answers / FIGURES / name).glob("*") if p not in known]
             result.changed += stale
         else:
-            result.changed += [p for p, data in outputs.items() if atomic_write(p, data)]
+            result.changed += [p for p, data in outputs.items() if write_if_changed(p, data)]
             for old in (answers / FIGURES / name).glob("*"):
                 if old not in outputs:
                     old.unlink()

@@ -6,14 +6,15 @@ They are written atomically (temporary file + ``os.replace``) and read with
 
 from __future__ import annotations
 
-import os
+import io
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from course_utils.files import atomic_write
 
 FORMAT = "course_utils.sentiment/1"
 FROZEN_PREFIX = "bert."
@@ -24,17 +25,11 @@ class CheckpointError(ValueError):
 
 
 def save_atomic(obj: dict[str, Any], path: Path) -> Path:
-    """``torch.save(obj)`` to a temporary file next to ``path``, then rename it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    """``torch.save(obj)`` to ``path`` atomically (see ``course_utils.files.atomic_write``)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(Path(path), buffer.getvalue())
+    return Path(path)
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
