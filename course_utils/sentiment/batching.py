@@ -103,13 +103,19 @@ class BucketBatchSampler(Sampler[list[int]]):
         return batches
 
 
+def pad_ids(ids: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad B lists of token ids to the longest: (input_ids (B, T), attention_mask (B, T), lengths (B,))."""
+    lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
+    input_ids = torch.full((len(ids), int(lengths.max())), pad_id, dtype=torch.long)
+    for row, x in enumerate(ids):
+        input_ids[row, : len(x)] = torch.as_tensor(x, dtype=torch.long)
+    attention_mask = (torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]).long()
+    return input_ids, attention_mask, lengths
+
+
 def collate(items: Sequence[tuple[Sequence[int], int]], pad_id: int = 0) -> TokenBatch:
     """Pad a list of (ids, label) pairs into a ``TokenBatch`` (T = the longest review of the batch)."""
-    lengths = torch.tensor([len(ids) for ids, _ in items], dtype=torch.long)
-    input_ids = torch.full((len(items), int(lengths.max())), pad_id, dtype=torch.long)
-    for row, (ids, _) in enumerate(items):
-        input_ids[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
-    attention_mask = (torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]).long()
+    input_ids, attention_mask, lengths = pad_ids([ids for ids, _ in items], pad_id)
     labels = torch.tensor([label for _, label in items], dtype=torch.float32)
     return TokenBatch(input_ids, attention_mask, lengths, labels)
 

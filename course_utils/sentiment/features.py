@@ -31,7 +31,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from course_utils.sentiment.batching import BucketBatchSampler
+from course_utils.sentiment.batching import BucketBatchSampler, pad_ids
 
 STORAGES = ("auto", "gpu", "ram", "disk", "none")
 HEADROOM = 0.5  # use at most this fraction of the free memory or disk for the cache
@@ -111,15 +111,6 @@ def sync_device(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _pad_ids(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """input_ids (B, T) padded with ``pad_id`` and attention_mask (B, T) from n lists of ids."""
-    lengths = torch.tensor([len(x) for x in ids])
-    input_ids = torch.full((len(ids), int(lengths.max())), pad_id, dtype=torch.long)
-    for row, x in enumerate(ids):
-        input_ids[row, : len(x)] = torch.as_tensor(x, dtype=torch.long)
-    return input_ids, (torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]).long()
-
-
 class OnTheFlyFeatures:
     """BERT features computed when asked (storage "none", and the reference for the cache).
 
@@ -136,7 +127,7 @@ class OnTheFlyFeatures:
 
     def padded(self, indices: Sequence[int]) -> torch.Tensor:
         """Features of the reviews ``indices``: (B, T, E) on the device, zero after each length."""
-        input_ids, mask = _pad_ids([self.ids[i] for i in indices], self.pad_id)
+        input_ids, mask, _ = pad_ids([self.ids[i] for i in indices], self.pad_id)
         pin = self.device.type == "cuda"
         input_ids, mask = (t.pin_memory().to(self.device, non_blocking=True) if pin else t for t in (input_ids, mask))
         bert, was_training = self.model.bert, self.model.bert.training

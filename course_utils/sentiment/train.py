@@ -144,13 +144,15 @@ def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epoc
         values = (epoch + 1, train_loss, train_acc, valid_loss, valid_acc, time.perf_counter() - start)
         for key, value in zip(HISTORY_KEYS, values):
             history[key].append(value)
-        if out is not None and valid_loss < best_valid_loss:
-            save_atomic({"format": FORMAT, "meta": meta, "model_state": model_state(model, save_bert),
-                         "epoch": epoch + 1, "valid_loss": valid_loss}, out / BEST_NAME)
-        best_valid_loss = min(best_valid_loss, valid_loss)
         if out is not None:
-            save_atomic({"format": FORMAT, "meta": meta, "model_state": model_state(model, save_bert),
+            weights = model_state(model, save_bert)  # one CPU copy serves both files
+            if valid_loss < best_valid_loss:
+                save_atomic({"format": FORMAT, "meta": meta, "model_state": weights,
+                             "epoch": epoch + 1, "valid_loss": valid_loss}, out / BEST_NAME)
+            save_atomic({"format": FORMAT, "meta": meta, "model_state": weights,
                          "optimizer_state": optimizer.state_dict(), "history": history,
-                         "best_valid_loss": best_valid_loss, "rng": rng_state()}, out / RESUME_NAME)
+                         "best_valid_loss": min(best_valid_loss, valid_loss), "rng": rng_state()},
+                        out / RESUME_NAME)
+        best_valid_loss = min(best_valid_loss, valid_loss)
         log(epoch_line(history, epoch))
     return history
