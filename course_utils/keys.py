@@ -75,6 +75,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
     env = {**os.environ, TINY_ENV: os.environ.get(TINY_ENV) or "1"}  # the main job defaults to tiny mode
     client = NotebookClient(
         nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", record_timing=False,
+        coalesce_streams=True,  # how stdout is chunked into messages varies run to run; the key must not
         resources={"metadata": {"path": str(cwd)}},
     )
     client.execute(env=env)
