@@ -1,9 +1,14 @@
 """Real browser: JupyterLab + headless Debian chromium driven by Playwright.
 
-Opens every handout (``notebooks/``) and every key (``answers/``) in JupyterLab, runs the
-handouts' first two code cells, and checks what a student sees: math typeset by MathJax,
-the keys' plots shown as images, no traceback anywhere. A screenshot of each notebook is
-saved in the test's ``tmp_path``. Skipped, saying why, where chromium or playwright is absent.
+Opens every handout (``notebooks/``) and every key (``answers/``) in JupyterLab and checks what a
+person sees, cell by cell: selecting each cell from the top down as a reader pressing J would (so
+JupyterLab scrolls it into view and renders it, however it virtualises the notebook), every figure the
+notebook holds is shown as an image and every formula is typeset by MathJax, with no traceback and no
+MathJax error anywhere; the expected counts come from the notebook file (``notebook_view.py``). The keys
+are also opened with JupyterLab's most aggressive windowing (``windowingMode: full``, only the cells in
+view are in the page). In the handouts the first two code cells are then run. Screenshots (the first
+screen, each cell with a figure, the last screen) are kept in ``test-artifacts/browser/``. Outside CI,
+a missing chromium or playwright skips, saying why.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from notebook_view import expected_view
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +38,34 @@ NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("answers/*
 ERROR_OUTPUTS = ('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
                  '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
 KERNEL_IDLE = re.compile(r"\|\s*Idle$")  # the status bar's "Python 3 (ipykernel) | Idle"
+# Every notebook with JupyterLab's default windowing; the keys (they hold the figures) also with "full".
+PAGES = [(path, "default") for path in NOTEBOOKS] + [(path, "full") for path in NOTEBOOKS
+                                                      if path.parent.name == "answers"]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CELL_TIMEOUT_MS = 20_000  # how long one cell may take to show its figures and formulas
+# What the selected cell shows. Called with [index, figures, formulas]: the view once the selected cell
+# is cell `index` and shows that many loaded images and typeset formulas, else null (keep waiting);
+# with figures null: the view as it is. `index` is -1 where JupyterLab does not number its cells.
+ACTIVE_CELL_VIEW = """([index, figures, formulas]) => {
+  const cell = document.querySelector('.jp-Notebook .jp-Cell.jp-mod-active');
+  if (!cell) return null;
+  const at = cell.dataset.windowedListIndex;
+  const outputs = [...cell.querySelectorAll(%s)].map(e => e.innerText);
+  const view = {
+    index: at === undefined ? -1 : Number(at),
+    figures: [...cell.querySelectorAll('.jp-RenderedImage img')].filter(
+      img => img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().height > 0).length,
+    formulas: cell.querySelectorAll('mjx-container').length,
+    errors: outputs.filter(t => t.includes('Traceback') || t.includes('Error')).concat(
+      [...cell.querySelectorAll('mjx-merror')].map(e => 'MathJax error: ' + e.getAttribute('data-mjx-error')),
+      // MathJax shows an undefined macro (a typo such as \\bta) as its name in red
+      [...cell.querySelectorAll('mjx-mtext[style*="color: red"]')].map(e => 'undefined TeX macro: ' +
+        (e.closest('mjx-container').querySelector('mtext[mathcolor="red"]') || {textContent: '?'}).textContent)),
+  };
+  if (figures === null) return view;
+  const here = view.index === index || view.index === -1;
+  return here && view.figures === figures && view.formulas === formulas ? view : null;
+}""" % json.dumps(", ".join(ERROR_OUTPUTS))
 
 
 def _free_port() -> int:
@@ -46,7 +80,10 @@ def _cells(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory):
-    """JupyterLab on 127.0.0.1 (random port and token) over copies of the notebooks; yields its base URL."""
+    """JupyterLab on 127.0.0.1 (random port and token) over copies of the notebooks.
+
+    Yields (base URL, token, user settings folder: JupyterLab reads it on every page load).
+    """
     # Outside CI a missing browser skips with the fix; in CI (.ci/run installs chromium) it is a failure.
     missing = pytest.fail if os.environ.get("CI") else pytest.skip
     if not CHROMIUM.is_file():
@@ -90,7 +127,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"JupyterLab did not start: {(config / 'server.log').read_text()[-2000:]}")
                 time.sleep(0.5)
-        yield base, token
+        yield base, token, config / "settings"
     finally:
         server.terminate()
         try:
@@ -114,41 +151,89 @@ def test_notebooks_exist() -> None:
     assert NOTEBOOKS, "no notebooks in notebooks/ or answers/: nothing for the browser to open"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_notebook_renders_and_runs_in_jupyterlab(lab, browser, path: Path, tmp_path: Path) -> None:
-    base, token = lab
-    handout = path.parent.name == "notebooks"
+@pytest.mark.parametrize(("path", "windowing"), PAGES, ids=lambda p: p if isinstance(p, str) else
+                         f"{p.parent.name}/{p.name}")
+def test_notebook_renders_and_runs_in_jupyterlab(lab, browser, path: Path, windowing: str) -> None:
+    base, token, settings = lab
     cells = _cells(path)
+    _set_windowing(settings, windowing)
+    shots = ARTIFACTS / f"{path.parent.name}_{path.stem}_{windowing}"
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.set_default_timeout(30_000)
         page.goto(f"{base}/lab/tree/{path.parent.name}/{path.name}?token={token}&reset")
         page.wait_for_selector(".jp-Notebook .jp-Cell")
         _wait_for_idle_kernel(page)
-        has_math = any("$" in "".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-        if has_math:
-            page.wait_for_selector(".jp-MarkdownOutput mjx-container")  # MathJax typeset the markdown
-        if handout:
-            code = [i for i, c in enumerate(cells) if c["cell_type"] == "code"][:2]
-            page.locator(".jp-Notebook .jp-Cell").first.click()
-            page.keyboard.press("Escape")  # command mode
-            for _ in range(code[-1] + 1):
-                page.keyboard.press("Shift+Enter")
-            for n in range(1, len(code) + 1):
-                page.wait_for_selector(f".jp-InputPrompt:has-text('[{n}]:')")
-            _wait_for_idle_kernel(page)
-        else:
-            n_images = sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
-            if n_images:
-                page.wait_for_selector(".jp-RenderedImage img")
-            assert page.locator(".jp-RenderedImage img").count() == n_images
-        page.screenshot(path=str(tmp_path / f"{path.parent.name}_{path.stem}.png"))
-        errors = [text for selector in ERROR_OUTPUTS for text in page.locator(selector).all_inner_texts()
-                  if "Traceback" in text or "Error" in text]
-        assert errors == [], errors[0][:2000]
+        page.screenshot(path=str(shots / "top.png"))
+        expected = {index: expected_view(cell) for index, cell in enumerate(cells)}
+        seen, errors = _walk(page, expected, shots)
+        wrong = [f"cell {i} ({cells[i]['cell_type']}, {''.join(cells[i]['source'])[:60]!r}): "
+                 f"expected {expected[i]} (figures, formulas), shown {seen[i]}" for i in expected if seen[i] != expected[i]]
+        totals = [sum(v[k] for v in expected.values()) for k in (0, 1)], [sum(v[k] for v in seen.values()) for k in (0, 1)]
+        if wrong:
+            pytest.fail(f"(figures, formulas) expected {totals[0]}, shown {totals[1]}:\n" + "\n".join(wrong))
+        if errors:
+            pytest.fail("\n".join(errors)[:2000])
+        if path.parent.name == "notebooks":
+            _run_first_code_cells(page, cells)
+            errors = [text for selector in ERROR_OUTPUTS for text in page.locator(selector).all_inner_texts()
+                      if "Traceback" in text or "Error" in text]
+            assert errors == [], errors[0][:2000]
+        page.screenshot(path=str(shots / "end.png"))
     finally:
         page.close()
         _shut_down_kernels(base, token)
+
+
+def _set_windowing(settings_dir: Path, windowing: str) -> None:
+    """Write JupyterLab's notebook setting `windowingMode` (or remove it: JupyterLab's own default)."""
+    settings = settings_dir / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    if windowing == "default":
+        settings.unlink(missing_ok=True)
+    else:
+        settings.write_text(json.dumps({"windowingMode": windowing}))
+
+
+def _walk(page, expected: dict[int, tuple[int, int]], shots: Path) -> tuple[dict[int, tuple[int, int]], list[str]]:
+    """Select every cell from the top down, as a person pressing J does; JupyterLab scrolls each into view
+    and renders it however it virtualises. Wait (up to CELL_TIMEOUT_MS) until the selected cell shows what
+    ``expected`` says, then read what it shows: {index: (figures, formulas)}, and the text of every
+    traceback or MathJax error in it. A cell with a figure is saved as ``cell-NN.png`` in ``shots``.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.locator(".jp-Notebook .jp-Cell").first.click()
+    page.keyboard.press("Escape")  # command mode
+    seen, errors = {}, []
+    for index, (figures, formulas) in expected.items():
+        if index:
+            page.keyboard.press("j")
+        try:
+            page.wait_for_function(ACTIVE_CELL_VIEW, arg=[index, figures, formulas], timeout=CELL_TIMEOUT_MS)
+        except PlaywrightTimeout:
+            pass  # reported below with what the cell shows instead
+        view = page.evaluate(ACTIVE_CELL_VIEW, [index, None, None])
+        assert view and view["index"] in (index, -1), f"cell {index} is not the selected one: {view}"
+        seen[index] = (view["figures"], view["formulas"])
+        errors += view["errors"]
+        if view["figures"]:
+            page.locator(".jp-Notebook .jp-Cell.jp-mod-active").screenshot(path=str(shots / f"cell-{index:02d}.png"))
+    return seen, errors
+
+
+def _run_first_code_cells(page, cells: list[dict]) -> None:
+    """Back at the top of a handout, run its first two code cells with Shift+Enter and wait for them."""
+    for _ in range(len(cells) - 1):
+        page.keyboard.press("k")
+    code = [i for i, c in enumerate(cells) if c["cell_type"] == "code"][:2]
+    for _ in range(code[-1] + 1):
+        page.keyboard.press("Shift+Enter")
+    for n in range(1, len(code) + 1):
+        page.wait_for_selector(f".jp-InputPrompt:has-text('[{n}]:')")
+    _wait_for_idle_kernel(page)
 
 
 def _wait_for_idle_kernel(page) -> None:
