@@ -26,4 +26,4 @@ lock:
 	$(PYTHON) ci/lock.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info test-artifacts
