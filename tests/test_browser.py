@@ -37,6 +37,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("answers/*.ipynb"))
 ERROR_OUTPUTS = ('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
                  '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
+ERROR_WORDS = ("Traceback", "Error")  # an error or stderr output that holds one of these fails the test
 KERNEL_IDLE = re.compile(r"\|\s*Idle$")  # the status bar's "Python 3 (ipykernel) | Idle"
 # Every notebook with JupyterLab's default windowing; the keys (they hold the figures) also with "full".
 PAGES = [(path, "default") for path in NOTEBOOKS] + [(path, "full") for path in NOTEBOOKS
@@ -51,12 +52,13 @@ ACTIVE_CELL_VIEW = """([index, figures, formulas]) => {
   if (!cell) return null;
   const at = cell.dataset.windowedListIndex;
   const outputs = [...cell.querySelectorAll(%s)].map(e => e.innerText);
+  const words = %s;
   const view = {
     index: at === undefined ? -1 : Number(at),
     figures: [...cell.querySelectorAll('.jp-RenderedImage img')].filter(
       img => img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().height > 0).length,
     formulas: cell.querySelectorAll('mjx-container').length,
-    errors: outputs.filter(t => t.includes('Traceback') || t.includes('Error')).concat(
+    errors: outputs.filter(t => words.some(word => t.includes(word))).concat(
       [...cell.querySelectorAll('mjx-merror')].map(e => 'MathJax error: ' + e.getAttribute('data-mjx-error')),
       // MathJax shows an undefined macro (a typo such as \\bta) as its name in red
       [...cell.querySelectorAll('mjx-mtext[style*="color: red"]')].map(e => 'undefined TeX macro: ' +
@@ -65,7 +67,7 @@ ACTIVE_CELL_VIEW = """([index, figures, formulas]) => {
   if (figures === null) return view;
   const here = view.index === index || view.index === -1;
   return here && view.figures === figures && view.formulas === formulas ? view : null;
-}""" % json.dumps(", ".join(ERROR_OUTPUTS))
+}""" % (json.dumps(", ".join(ERROR_OUTPUTS)), json.dumps(ERROR_WORDS))
 
 
 def _free_port() -> int:
@@ -170,21 +172,26 @@ def test_notebook_renders_and_runs_in_jupyterlab(lab, browser, path: Path, windo
         expected = {index: expected_view(cell) for index, cell in enumerate(cells)}
         seen, errors = _walk(page, expected, shots)
         wrong = [f"cell {i} ({cells[i]['cell_type']}, {''.join(cells[i]['source'])[:60]!r}): "
-                 f"expected {expected[i]} (figures, formulas), shown {seen[i]}" for i in expected if seen[i] != expected[i]]
-        totals = [sum(v[k] for v in expected.values()) for k in (0, 1)], [sum(v[k] for v in seen.values()) for k in (0, 1)]
+                 f"expected {expected[i]}, shown {seen[i]}" for i in expected if seen[i] != expected[i]]
         if wrong:
-            pytest.fail(f"(figures, formulas) expected {totals[0]}, shown {totals[1]}:\n" + "\n".join(wrong))
+            pytest.fail(f"(figures, formulas) expected {_totals(expected)} in all, shown {_totals(seen)}:\n"
+                        + "\n".join(wrong))
         if errors:
             pytest.fail("\n".join(errors)[:2000])
         if path.parent.name == "notebooks":
             _run_first_code_cells(page, cells)
             errors = [text for selector in ERROR_OUTPUTS for text in page.locator(selector).all_inner_texts()
-                      if "Traceback" in text or "Error" in text]
+                      if any(word in text for word in ERROR_WORDS)]
             assert errors == [], errors[0][:2000]
         page.screenshot(path=str(shots / "end.png"))
     finally:
         page.close()
         _shut_down_kernels(base, token)
+
+
+def _totals(view: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(figures, formulas) summed over the cells of a {cell index: (figures, formulas)} view."""
+    return sum(figures for figures, _ in view.values()), sum(formulas for _, formulas in view.values())
 
 
 def _set_windowing(settings_dir: Path, windowing: str) -> None:
@@ -197,7 +204,8 @@ def _set_windowing(settings_dir: Path, windowing: str) -> None:
         settings.write_text(json.dumps({"windowingMode": windowing}))
 
 
-def _walk(page, expected: dict[int, tuple[int, int]], shots: Path) -> tuple[dict[int, tuple[int, int]], list[str]]:
+def _walk(page, expected: dict[int, tuple[int, int]],
+          shots: Path) -> tuple[dict[int, tuple[int, int]], list[str]]:
     """Select every cell from the top down, as a person pressing J does; JupyterLab scrolls each into view
     and renders it however it virtualises. Wait (up to CELL_TIMEOUT_MS) until the selected cell shows what
     ``expected`` says, then read what it shows: {index: (figures, formulas)}, and the text of every
@@ -220,7 +228,8 @@ def _walk(page, expected: dict[int, tuple[int, int]], shots: Path) -> tuple[dict
         seen[index] = (view["figures"], view["formulas"])
         errors += view["errors"]
         if view["figures"]:
-            page.locator(".jp-Notebook .jp-Cell.jp-mod-active").screenshot(path=str(shots / f"cell-{index:02d}.png"))
+            cell = page.locator(".jp-Notebook .jp-Cell.jp-mod-active")
+            cell.screenshot(path=str(shots / f"cell-{index:02d}.png"))
     return seen, errors
 
 
