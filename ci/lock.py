@@ -7,6 +7,7 @@ dependencies (torch, transformers, matplotlib, ...) stay unpinned unless the too
 too: CI keeps catching a runtime release that would break a user's `make keys`.
 
     python3 ci/lock.py [--out ci/constraints-dev.txt]     # what `make lock` runs
+    .venv/bin/python ci/lock.py --check                   # .ci/run: the installed toolchain is the pinned one
 
 Inside the scratch venv the same file runs as `python lock.py --closure EXTRA` and prints the pins.
 """
@@ -99,12 +100,28 @@ def resolve(out: Path) -> None:
     print(f"lock: wrote {len(pins.splitlines())} pins to {out}")
 
 
+def check(lock: Path) -> None:
+    """Exit 1, naming the fix, unless this environment's `dev` toolchain is exactly the one pinned in ``lock``."""
+    pinned = {line.strip() for line in lock.read_text().splitlines() if line.strip() and not line.startswith("#")}
+    installed = set(closure(EXTRA))
+    if pinned != installed:
+        lines = [f"  pinned, not installed: {pin}" for pin in sorted(pinned - installed)]
+        lines += [f"  installed, not pinned: {pin}" for pin in sorted(installed - pinned)]
+        raise SystemExit(f"lock: the installed {EXTRA} toolchain is not the one {lock.name} pins. A package it does "
+                         f"not pin: run `make lock`. Another version: rebuild the venv with PIP_CONSTRAINT naming "
+                         f"{lock.name} (`make clean`, then `bash .ci/run`).\n" + "\n".join(lines))
+    print(f"lock: the {EXTRA} toolchain is the one pinned in {lock.name} ({len(pinned)} packages)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "ci" / "constraints-dev.txt")
     parser.add_argument("--closure", metavar="EXTRA", help="print the pins of EXTRA's closure (inside the venv)")
+    parser.add_argument("--check", action="store_true", help="exit 1 unless this environment matches --out")
     args = parser.parse_args(argv)
-    if args.closure:
+    if args.check:
+        check(args.out)
+    elif args.closure:
         print("\n".join(closure(args.closure)))
     else:
         resolve(args.out)
