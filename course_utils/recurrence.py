@@ -69,7 +69,7 @@ def hidden_step(h_prev: sp.Expr | int, x: sp.Expr | int, w_in: sp.Expr | int = 1
 def sigmoid(z: float) -> float:
     """Numerically stable logistic function 1 / (1 + e^-z) for any real or (huge) int ``z``.
 
-    Never overflows or warns; returns exactly 0.5 at z = 0, 1.0 for z >= 37 and 0.0 for
+    Never overflows or warns; exact at z = 0; returns 1.0 for z >= 37 and 0.0 for
     z <= -746 (the true values differ from these by less than float resolution).
     """
     if z >= 0:
