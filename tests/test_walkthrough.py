@@ -123,3 +123,16 @@ def test_blanks_say_no_answer_yet(name, tmp_path):
     handout = walkthrough.handout(name)
     result = walkthrough.walk(handout, tmp_path)
     _assert_every_check(result, walkthrough.check_ids(handout), "no answer yet: ", lambda q: "")
+
+
+@pytest.mark.parametrize("path", sorted((walkthrough.ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_check_cells_only_call_check(path):
+    """A cell tagged ``check`` is locked by the grader: it may hold nothing but ``check("id", value)`` calls."""
+    import ast
+
+    handout = walkthrough.handout(path.stem)
+    for cell in handout.cells:
+        if walkthrough.CHECK_TAG in cell.metadata.get("tags", []):
+            body = ast.parse(cell.source).body
+            assert body and all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+                                and getattr(s.value.func, "id", None) == "check" for s in body), cell.source
