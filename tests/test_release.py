@@ -184,7 +184,8 @@ def test_no_registered_answer_in_the_release_or_the_wheel(release, wheel):
              for p in release.rglob("*") if p.is_file()}
     with zipfile.ZipFile(wheel) as archive:
         texts.update({f"wheel:{n}": archive.read(n).decode("utf-8", errors="replace") for n in archive.namelist()})
-    assert any(n.startswith("wheel:course_utils/checks/") for n in texts) and any(n.startswith("notebooks/") for n in texts)
+    assert "wheel:course_utils/data/checks.json" in texts and any(n.startswith("notebooks/") for n in texts)
+    assert not [n for n in texts if n.startswith("wheel:course_utils/staff") or n == "wheel:course_utils/keys.py"]
     searched = all_renderings()
     assert {"q2.final_hidden", "q3.norms", "q3.weights", "q3.error_order", "lab.n_params", "lab.token_ids"} <= set(searched)
     hits = [(question, text, name) for question, forms in searched.items() for text in forms
