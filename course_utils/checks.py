@@ -82,9 +82,22 @@ class CheckResult:
     message: str
 
 
+_VERDICTS: dict[str, bool] = {}
+
+
 def check(question: str, value: Any) -> None:
-    """Print whether ``value`` answers ``question`` (e.g. ``"q2.tie_output"``), with a hint if not."""
-    print(verify(question, value).message)
+    """Print whether ``value`` answers ``question`` (e.g. ``"q2.tie_output"``), with a hint if not.
+
+    Also records the verdict in this kernel (see ``verdicts``), which is what the grader collects.
+    """
+    result = verify(question, value)
+    _VERDICTS[question] = result.ok
+    print(result.message)
+
+
+def verdicts() -> dict[str, bool]:
+    """The last verdict of every ``check`` call in this process: question id -> correct (a copy)."""
+    return dict(_VERDICTS)
 
 
 def verify(question: str, value: Any, registry: dict | None = None) -> CheckResult:
