@@ -71,7 +71,8 @@ def grade(args: argparse.Namespace) -> int:
     check_ids = list(dict.fromkeys(q for h in handouts.values() for q in h.check_ids))
     unknown = sorted(set(rubric.points) - set(check_ids))
     if unknown:
-        return _usage(f"the rubric {rubric_path} names check ids no handout has: {', '.join(unknown)}")
+        print(f"course-utils grade: warning: the rubric {rubric_path} names check ids no handout checks "
+              f"(a typo, or a check removed?): {', '.join(unknown)}", file=sys.stderr)
     notebooks = _submissions(args.dir, gradescope_mode=args.gradescope is not None)
     if args.gradescope is not None and len(notebooks) != 1:
         found = ", ".join(p.name for p in notebooks) or "none"
