@@ -51,10 +51,34 @@ def test_matching_uses_metadata_then_cell_ids_never_the_name(known: dict) -> Non
     assert handouts.match(nb, known) == (known["fx_rnn"], "metadata")
     del nb.metadata["course"]
     handout, how = handouts.match(nb, known)
-    assert handout is known["fx_rnn"] and how.startswith("cell ids")
-    for cell in nb.cells:  # ids rewritten (say, by an editor that drops them): nothing to go on
+    assert handout is known["fx_rnn"] and how == "cells (100%)"
+    for cell in nb.cells:  # ids rewritten (an editor that drops them): the unchanged cells still tell
         cell["id"] = "x" + cell["id"]
-    assert handouts.match(nb, known)[0] is None
+    assert handouts.match(nb, known)[0] is known["fx_rnn"]
+    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('my own notebook')", id="a")])
+    handout, how = handouts.match(other, known)
+    assert handout is None and how.startswith("matches no handout")
+
+
+def test_a_submission_without_cell_ids_is_locked_by_source_and_copies_do_not_count(known: dict) -> None:
+    nb = _submission("honest_tiny.ipynb")
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        del cell["id"]
+    copied = copy.deepcopy(nb.cells[6])  # the tie's check cell, pasted again at the end
+    nb.cells.append(copied)
+    prepared = locking.prepare(nb, known["fx_rnn"], "tiny")
+    ids = [c.id for c in prepared.nb.cells]
+    assert ids.count("rnn-check-tie") == 1 and ids.count("course-grader-after-rnn-check-tie") == 1
+    assert ids[ids.index("rnn-check-tie") + 1] == "course-grader-after-rnn-check-tie"
+    assert prepared.notes == ["locked cell 14 [student-14] added (runs as ordinary code, counts for nothing)"]
+    assert prepared.nb.nbformat_minor == 5
+    nb = _submission("honest_tiny.ipynb")
+    nb.cells.append(copy.deepcopy(nb.cells[6]))  # same id twice: the first is the locked one
+    prepared = locking.prepare(nb, known["fx_rnn"], "tiny")
+    ids = [c.id for c in prepared.nb.cells]
+    assert ids.count("course-grader-after-rnn-check-tie") == 1 and "student-14" in ids
+    assert prepared.notes == ["locked cell 14 [rnn-check-tie] added (a copy; runs as ordinary code, counts for nothing)"]
 
 
 def test_prepare_restores_edited_deleted_and_ignores_added_locked_cells(known: dict) -> None:

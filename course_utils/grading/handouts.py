@@ -30,7 +30,7 @@ LOCKED_TAG = "locked"
 MODE_TAG = "mode-dependent"
 #: Cells every handout has (generated header and setup): they say nothing about which handout it is.
 SHARED_IDS = frozenset({"course-generated", "course-setup"})
-#: Share of a handout's own cell ids a submission must keep to match it without metadata.
+#: Share of a handout's own cells a submission must keep (by id or source) to match it without metadata.
 MIN_ID_OVERLAP = 0.5
 CHECK_LINE = re.compile(r"^\s*#+\s*NBVAL_CHECK_OUTPUT\s*$", re.MULTILINE)
 BLANK = f"**{ANSWER_PLACEHOLDER}**"
@@ -148,23 +148,27 @@ def load_handouts(folder: Path) -> dict[str, Handout]:
 def match(nb: nbformat.NotebookNode, handouts: dict[str, Handout]) -> tuple[Handout | None, str]:
     """The handout a submission answers, and how it was found (for the report).
 
-    By ``metadata.course.handout`` first; else the handout whose own cell ids (header and setup
-    cells aside) the submission keeps the largest share of, if at least ``MIN_ID_OVERLAP``.
+    By ``metadata.course.handout`` first; else the handout whose own cells (header and setup aside)
+    the submission keeps the largest share of, by cell id or, for editors that drop ids, by identical
+    source; at least ``MIN_ID_OVERLAP``, and no tie.
     """
     course = nb.metadata.get("course", {})
     named = course.get("handout") if isinstance(course, dict) else None
     if named in handouts:
         return handouts[named], "metadata"
     ids = {cell.get("id") for cell in nb.cells}
+    sources = {cell.source for cell in nb.cells}
     shares = {}
     for name, handout in handouts.items():
-        own = set(handout.order) - SHARED_IDS
-        shares[name] = len(own & ids) / len(own) if own else 0.0
+        own = [cell for cell in handout.nb.cells if cell.get("id") not in SHARED_IDS]
+        by_id = sum(cell.id in ids for cell in own)
+        by_source = sum(cell.source in sources for cell in own if cell.source.strip() != BLANK)
+        shares[name] = max(by_id, by_source) / len(own) if own else 0.0
     best = max(shares, key=shares.get)
     ranked = sorted(shares.values(), reverse=True)
     if shares[best] < MIN_ID_OVERLAP or (len(ranked) > 1 and ranked[0] == ranked[1]):
-        return None, f"matches no handout (metadata course.handout={named!r}; best cell-id share {shares[best]:.0%})"
-    return handouts[best], f"cell ids ({shares[best]:.0%})"
+        return None, f"matches no handout (metadata course.handout={named!r}; best share of its cells {shares[best]:.0%})"
+    return handouts[best], f"cells ({shares[best]:.0%})"
 
 
 def filled_from_master(handout: Handout, master: nbformat.NotebookNode) -> nbformat.NotebookNode:

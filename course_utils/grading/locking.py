@@ -61,12 +61,35 @@ def prepare(nb: nbformat.NotebookNode, handout: Handout, grading_mode: str) -> P
     """The scratch notebook for ``nb`` (a copy; see the module docstring). grading_mode: tiny or full."""
     nb = copy.deepcopy(nb)
     result = Prepared(nb=nb, mode=detect_mode(nb))
-    result.positions = {cell.get("id", ""): i + 1 for i, cell in enumerate(nb.cells)}
+    _identify(nb, handout, result)
+    result.positions = {cell.id: i + 1 for i, cell in enumerate(nb.cells)}
     _disarm(nb)
     _restore_locked(nb, handout, result)
     _set_comparisons(nb, handout, result, compare_mode_dependent=result.mode == grading_mode)
     _insert_grader_cells(nb, handout)
     return result
+
+
+def _identify(nb: nbformat.NotebookNode, handout: Handout, result: Prepared) -> None:
+    """Give every cell a unique id: a cell without one (an editor that drops ids) takes the id of the
+    handout cell with the very same source if that id is free; a repeated id (a copied cell) gets a new one."""
+    nb.nbformat_minor = max(nb.get("nbformat_minor", 5), 5)
+    present = {cell.get("id") for cell in nb.cells}
+    by_source = {}
+    for cell in handout.nb.cells:
+        if cell.get("id") not in present:
+            by_source.setdefault((cell.cell_type, cell.source), cell.id)
+    seen: set[str] = set()
+    for index, cell in enumerate(nb.cells):
+        cell_id = cell.get("id") or by_source.pop((cell.cell_type, cell.source), None) or f"student-{index + 1}"
+        if cell_id in seen:
+            if cell_id in handout.locked:
+                result.notes.append(f"locked cell {index + 1} [{cell_id}] added (a copy; runs as ordinary code, "
+                                    "counts for nothing)")
+                cell.metadata["tags"] = [t for t in tags(cell) if t not in {CHECK_TAG, LOCKED_TAG}]
+            cell_id = f"student-{index + 1}"
+        cell["id"] = cell_id
+        seen.add(cell_id)
 
 
 def _disarm(nb: nbformat.NotebookNode) -> None:
@@ -79,15 +102,20 @@ def _disarm(nb: nbformat.NotebookNode) -> None:
 
 def _restore_locked(nb: nbformat.NotebookNode, handout: Handout, result: Prepared) -> None:
     seen: set[str] = set()
-    for cell in nb.cells:
-        cell_id = cell.get("id", "")
+    for index, cell in enumerate(nb.cells):
+        cell_id = cell.id
         locked = handout.locked.get(cell_id)
-        if locked is not None and cell_id not in seen:
+        if locked is not None:
             seen.add(cell_id)
-            if cell.cell_type != locked.cell_type or cell.source != locked.source:
-                result.notes.append(f"locked cell {_where(result, cell_id)} edited (restored)")
-                cell.cell_type, cell.source = locked.cell_type, locked.source
-            cell.metadata["tags"] = tags(locked)
+            if cell.cell_type != locked.cell_type:
+                nb.cells[index] = _fresh(locked)
+            elif cell.source != locked.source:
+                cell.source = locked.source
+            else:
+                cell.metadata["tags"] = tags(locked)
+                continue
+            result.notes.append(f"locked cell {_where(result, cell_id)} edited (restored)")
+            nb.cells[index].metadata["tags"] = tags(locked)
         elif {CHECK_TAG, LOCKED_TAG} & set(tags(cell)):
             result.notes.append(f"locked cell {_where(result, cell_id)} added (runs as ordinary code, counts for nothing)")
             cell.metadata["tags"] = [t for t in tags(cell) if t not in {CHECK_TAG, LOCKED_TAG}]
@@ -97,14 +125,14 @@ def _restore_locked(nb: nbformat.NotebookNode, handout: Handout, result: Prepare
             continue
         result.notes.append(f"locked cell [{cell_id}] deleted (restored)")
         before = order[: order.index(cell_id)]
-        ids = [cell.get("id") for cell in nb.cells]
+        ids = [cell.id for cell in nb.cells]
         kept = [ids.index(i) for i in before if i in ids]
         nb.cells.insert(max(kept) + 1 if kept else 0, _fresh(locked))
 
 
 def _set_comparisons(nb: nbformat.NotebookNode, handout: Handout, result: Prepared, compare_mode_dependent: bool) -> None:
     for cell in nb.cells:
-        cell_id = cell.get("id", "")
+        cell_id = cell.id
         if cell.cell_type != "code" or cell_id not in handout.compared:
             continue
         if cell_id in handout.mode_dependent and not compare_mode_dependent:
@@ -120,7 +148,7 @@ def _insert_grader_cells(nb: nbformat.NotebookNode, handout: Handout) -> None:
     cells = [_grader_cell("start", f"from course_utils.grading.kernel import Guard as {guard}\n{guard} = {guard}()")]
     for cell in nb.cells:
         cells.append(cell)
-        calls = handout.calls.get(cell.get("id", ""))
+        calls = handout.calls.get(cell.id)
         if calls and cell.cell_type == "code":
             values = ", ".join(f"{c.question!r}: lambda: ({c.expression})" for c in calls)
             cells.append(_grader_cell(f"after-{cell.id}", f"{guard}.after_check({cell.id!r}, {{{values}}});"))
