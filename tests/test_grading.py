@@ -189,3 +189,25 @@ def test_usage_errors_exit_two(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     else:
         assert main(["grade", *argv]) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_an_honest_submission_of_the_real_q2_handout_passes_with_full_marks(tmp_path: Path) -> None:
+    """The course's own Q2 handout, filled in from its executed master, as a student would hand it in."""
+    import nbformat
+
+    from course_utils.grading import handouts, scoring, submission
+
+    repo = Path(__file__).parent.parent
+    known = handouts.load_handouts(repo / "notebooks")
+    handout = known["02_rnn_recurrence"]
+    honest = handouts.filled_from_master(handout, nbformat.read(repo / "answers" / "02_rnn_recurrence.ipynb", 4))
+    path = tmp_path / "my q2.ipynb"
+    nbformat.write(honest, path)
+    settings = submission.Settings(known, scoring.load_rubric(repo / "answers" / "rubric.json"), timeout=300,
+                                   sanitize=repo / "course_utils" / "data" / "nbval_sanitize.cfg")
+    row, _, matched = submission.grade_notebook(path, tmp_path / "scratch", settings)
+    assert matched is handout
+    assert (row.status, row.detail, row.cells_differ) == ("pass", "", 0)
+    assert row.cells_compared == sum(cell_id in handout.compared for cell_id in handout.order) > 0
+    assert row.score == row.max_score == sum(settings.rubric.of(q) for q in handout.check_ids)
