@@ -226,3 +226,15 @@ def test_a_notebook_sees_only_the_minimal_environment(tmp_path: Path, monkeypatc
     assert [c["kind"] for c in execution.cells] == ["ok"], execution.output
     log = (tmp_path / "cells.jsonl").read_text(encoding="utf-8")
     assert "GRADER_SECRET" not in (tmp_path / "pytest.out").read_text(encoding="utf-8") + log
+
+
+def test_check_records_the_last_verdict_per_id_for_the_grader(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setattr(checks, "_VERDICTS", {}, raising=False)
+    checks.check("q2.tie_output", 0.7)
+    checks.check("q2.even_larger_output", 1.0)
+    checks.check("q2.tie_output", 0.5)
+    seen = checks.verdicts()
+    assert seen == {"q2.tie_output": True, "q2.even_larger_output": True}
+    seen["q2.tie_output"] = False  # a copy: changing it changes nothing
+    assert checks.verdicts()["q2.tie_output"] is True
+    assert capsys.readouterr().out.splitlines()[0].startswith("q2.tie_output: not yet.")
