@@ -7,6 +7,9 @@ for the report. It never reads the file name and never changes the submitted fil
   back; an edited one is noted, a deleted one is put back after the nearest handout cell the
   submission kept, and a cell the student tagged ``check``/``locked`` that the handout does not lock
   is noted and runs as ordinary code (its tag removed: it counts for nothing).
+- **Cell ids**: a cell without one (an editor that drops them) takes the id of the handout cell
+  with the same source, if free; a repeated id (a pasted copy of a locked cell) gets a new one and
+  counts for nothing.
 - **Markers that dodge checks** (``NBVAL_SKIP``, ``NBVAL_IGNORE_OUTPUT``, ``NBVAL_RAISES_EXCEPTION``,
   as comments or tags) are disarmed; a ``# NBVAL_CHECK_OUTPUT`` line the handout has and the student
   removed is put back.
