@@ -18,14 +18,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 #: Grader variables a kernel may see (if set): what Python, the locale and full-mode caches need.
 PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
                 "COURSE_UTILS_CACHE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
-KERNEL_GONE_S = 10.0  # a kernel gone this long while nbval still runs has died (teardown takes well under 1 s)
+KERNEL_GONE_S = 2.0  # a kernel gone this long with cells left to run has died
 POLL_S = 0.25
 
 
@@ -74,7 +74,8 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
     with open(workdir / "pytest.out", "w+b") as out:
         proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        ending = _watch(proc, start + timeout)
+        n_cells = sum(cell.get("cell_type") == "code" for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"])
+        ending = _watch(proc, start + timeout, lambda: _count_lines(log) < n_cells)
         out.seek(0)
         output = out.read().decode("utf-8", "replace")
     cells = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()] \
@@ -83,9 +84,14 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
                      kernel_died=ending == "kernel died")
 
 
-def _watch(proc: subprocess.Popen, deadline: float) -> str:
-    """Wait for ``proc``; kill its tree at ``deadline`` or when its kernel has been gone for
-    ``KERNEL_GONE_S`` while it still runs (nbval would wait for the whole timeout on a dead kernel).
+def _count_lines(path: Path) -> int:
+    return len(path.read_bytes().splitlines()) if path.is_file() else 0
+
+
+def _watch(proc: subprocess.Popen, deadline: float, cells_left: Callable[[], bool]) -> str:
+    """Wait for ``proc``; kill its tree at ``deadline``, or when its kernel has been gone for
+    ``KERNEL_GONE_S`` while cells are left to run (nbval would wait for the whole timeout on a dead
+    kernel; a kernel gone after the last cell is nbval's normal teardown).
 
     Returns ``"finished"``, ``"timeout"`` or ``"kernel died"``.
     """
@@ -99,7 +105,7 @@ def _watch(proc: subprocess.Popen, deadline: float) -> str:
         alive = bool(_descendants(proc.pid))
         had_kernel |= alive
         gone_since = None if alive or not had_kernel else (gone_since or now)
-        if gone_since is not None and now - gone_since > KERNEL_GONE_S:
+        if gone_since is not None and now - gone_since > KERNEL_GONE_S and cells_left():
             kill_tree(proc.pid)
             proc.wait()
             return "kernel died"
