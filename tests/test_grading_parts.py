@@ -238,3 +238,17 @@ def test_check_records_the_last_verdict_per_id_for_the_grader(monkeypatch: pytes
     seen["q2.tie_output"] = False  # a copy: changing it changes nothing
     assert checks.verdicts()["q2.tie_output"] is True
     assert capsys.readouterr().out.splitlines()[0].startswith("q2.tie_output: not yet.")
+
+
+def test_written_answers_left_blank_or_deleted_are_exported_as_such(known: dict, tmp_path: Path) -> None:
+    from course_utils.grading import answers
+
+    nb = _submission("honest_tiny.ipynb")
+    _cell(nb, "rnn-why").source = "**YOUR ANSWER HERE**"
+    found = answers.collect("a.ipynb", nb, known["fx_rnn"])
+    assert [(a.question, a.answer) for a in found] == [("rnn-why", answers.NOT_ANSWERED)]
+    nb.cells.remove(_cell(nb, "rnn-why"))
+    assert answers.collect("a.ipynb", nb, known["fx_rnn"])[0].answer == answers.DELETED
+    evil = answers.Answer("b.ipynb", "fx_rnn", "rnn-why", "prompt", "<script>alert(1)</script>")
+    answers.write_html([evil], tmp_path / "page.html")
+    assert "<script>" not in (tmp_path / "page.html").read_text(encoding="utf-8")
