@@ -173,6 +173,8 @@ def test_shards_joined_give_the_same_rows_as_one_run(batch: dict, tmp_path: Path
     assert main(["grade-merge", str(merged), *map(str, parts)]) == 0
     whole = {name: {**row, "seconds": ""} for name, row in batch["rows"].items() if name in names}
     assert {name: {**row, "seconds": ""} for name, row in _rows(merged).items()} == whole
+    with merged.with_suffix(".answers.csv").open(newline="", encoding="utf-8") as handle:
+        assert sorted(row["file"] for row in csv.DictReader(handle)) == sorted(n for n in names if n != "not_json.ipynb")
     assert main(["grade-merge", str(tmp_path / "again.csv"), str(parts[0]), str(parts[0])]) == 2  # a file twice
 
 

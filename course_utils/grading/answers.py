@@ -52,6 +52,13 @@ def write_csv(answers: list[Answer], path: Path) -> None:
         writer.writerows([a.file, a.handout, a.question, a.prompt, a.answer] for a in answers)
 
 
+def read_csv(path: Path) -> list[Answer]:
+    """The answers of a CSV written by ``write_csv``."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [Answer(row["file"], row["handout"], row["question"], row["prompt"], row["answer"])
+                for row in csv.DictReader(handle)]
+
+
 def write_html(answers: list[Answer], path: Path) -> None:
     """A self-contained HTML page: per question, its prompt, then each student's answer in a row.
 

@@ -2,7 +2,8 @@
 
 A file belongs to shard ``1 + sha256(file name) mod N``: the same file lands in the same shard on
 every run and every machine, whatever else is in the folder, so a failed array task can simply be
-run again. ``course-utils grade-merge OUT IN...`` joins the reports.
+run again. ``course-utils grade-merge OUT IN...`` joins the reports (and the written answers each
+shard wrote beside its report).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import sys
 from pathlib import Path
 
+from course_utils.grading import answers
 from course_utils.grading.report import merge_reports
 
 
@@ -56,5 +58,10 @@ def merge(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"course-utils grade-merge: {exc}", file=sys.stderr)
         return 2
+    written = [p.with_suffix(".answers.csv") for p in args.reports]
+    if all(p.is_file() for p in written):  # the written answers each shard wrote beside its report
+        joined = sorted((a for p in written for a in answers.read_csv(p)), key=lambda a: a.file)
+        answers.write_csv(joined, args.out.with_suffix(".answers.csv"))
+        answers.write_html(joined, args.out.with_suffix(".answers.html"))
     print(f"{count} rows from {len(args.reports)} reports: {args.out}")
     return 0
