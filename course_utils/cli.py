@@ -18,7 +18,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("course_utils.keys:keys", "execute the masters in answers/, render keys, regenerate notebooks/"),
     "lab": ("course_utils.sentiment.cli:lab", "train and test the BERT-GRU sentiment model"),
     "predict": ("course_utils.sentiment.cli:predict", "P(positive) for each text, from a checkpoint"),
-    "grade": ("course_utils.grading:grade", "execute submitted notebooks with nbval, write a CSV report"),
+    "grade": ("course_utils.grading.batch:grade", "grade submitted notebooks: scores from the checks, CSV report"),
+    "grade-merge": ("course_utils.grading.shards:merge", "join the reports of grade --shard K/N runs"),
+    "autograder": ("course_utils.grading.gradescope:autograder", "write a Gradescope autograder bundle"),
     "bench": ("course_utils.sentiment.bench:bench", "the lab pipeline against a seed-faithful one"),
     "release": ("course_utils.release:release", "write the student release (handouts, package without answers)"),
 }

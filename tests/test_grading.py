@@ -1,29 +1,46 @@
-"""``course-utils grade`` on a folder of tricky submissions (fixtures in tests/fixtures/grading/).
+"""``course-utils grade`` on a batch of submissions, honest and not (tests/fixtures/grading/).
 
-honest: every saved output is real; fabricated: the answer cells' saved outputs were typed in
-(one also hides behind ``# NBVAL_IGNORE_OUTPUT``); honest_stripped: a typed-in answer whose
-``# NBVAL_CHECK_OUTPUT`` lines were deleted (caught against ``handouts/honest.ipynb``); raises: a
-cell raises (hidden behind ``# NBVAL_RAISES_EXCEPTION``); hangs: ``time.sleep(1000)``;
-truncated: not JSON.
+The fixtures (made by ``tests/fixtures/grading/make_batch.py``) answer two tiny handouts with real
+check ids; the rubric below gives q2.tie_output 2 points, q3.norms 3 and every other check 1, so
+both handouts are worth 3. Each dishonest submission hides a wrong answer: it must lose exactly
+that answer's points, however it was dressed up.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from course_utils import grading
+from course_utils.grading import report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
-TIMEOUT = 20
+TIMEOUT = 45  # seconds per notebook: the honest ones need about 3 s alone, 15 s on a busy 2-core machine
+RUBRIC = {"default": 1, "points": {"q2.tie_output": 2, "q3.norms": 3}}
+RENAMED = "Copy of my homework FINAL (2).ipynb"
+CHECK_COLUMNS = ["q2.tie_output", "q2.even_larger_output", "q3.norms"]
+# file -> (status, score, max_score, q2.tie_output, q2.even_larger_output, q3.norms); '' = not this handout
+EXPECTED = {
+    "honest_tiny.ipynb": ("pass", 3, 3, "2", "1", ""),
+    "honest_full.ipynb": ("pass", 3, 3, "2", "1", ""),  # saved in full mode, graded in tiny mode
+    RENAMED: ("pass", 3, 3, "", "", "3"),  # no metadata, odd name: found by its cell ids
+    "typed_verdict.ipynb": ("fail", 1, 3, "0", "1", ""),  # print("q2.tie_output: correct.") over 0.7
+    "deleted_check.ipynb": ("fail", 2, 3, "2", "0", ""),  # check of a wrong y_even deleted
+    "edited_check.ipynb": ("fail", 0, 3, "", "", "0"),  # check("q3.norms", <right literal>) over wrong norms
+    "fabricated.ipynb": ("fail", 1, 3, "0", "1", ""),  # typed 0.500 over y_tie = 1.0 (behind NBVAL_IGNORE_OUTPUT)
+    "monkeypatch.ipynb": ("fail", 1, 3, "0", "1", ""),  # course_utils.checks.verify replaced, y_tie = 0.7
+    "raises.ipynb": ("fail", 2, 3, "2", "0", ""),  # y_even's cell raises (behind NBVAL_RAISES_EXCEPTION)
+    "hangs.ipynb": ("timeout", 2, 3, "2", "0", ""),  # sleeps after the first check
+    "kernel_dies.ipynb": ("error", 2, 3, "2", "0", ""),  # os._exit(1) after the first check
+    "not_json.ipynb": ("error", 0, 0, "", "", ""),
+}
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -44,81 +61,95 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
+def _grade(root: Path, subs: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "course_utils", "grade", str(subs), "--handouts", str(FIXTURES / "handouts"),
+         "--rubric", str(root / "rubric.json"), "--timeout", str(TIMEOUT), *extra],
+        cwd=root, env=env or dict(os.environ), capture_output=True, text=True, timeout=300)
+
+
+def _rows(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {row["file"]: row for row in csv.DictReader(handle)}
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Grade a copy of the fixtures once, as a grader would, from the command line."""
+    """Grade a copy of the fixture batch once, as a grader would, from the command line."""
     root = tmp_path_factory.mktemp("grade")
     subs = root / "submissions"
-    shutil.copytree(FIXTURES, subs)
+    shutil.copytree(FIXTURES / "submissions", subs)
+    (root / "rubric.json").write_text(json.dumps(RUBRIC), encoding="utf-8")
     scratch = root / "tmp"
     scratch.mkdir()
     before = _snapshot(subs)
-    report = root / "out" / "report.csv"
-    start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "course_utils", "grade", str(subs), "--report", str(report),
-         "--timeout", str(TIMEOUT), "--jobs", "4", "--handouts", str(subs / "handouts")],
-        cwd=root, env=dict(os.environ, TMPDIR=str(scratch)), capture_output=True, text=True, timeout=120)
-    elapsed = time.monotonic() - start
-    with report.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        rows = {row["file"]: row for row in reader}
-        columns = reader.fieldnames
-    return {"proc": proc, "elapsed": elapsed, "rows": rows, "columns": columns, "subs": subs,
-            "before": before, "scratch": scratch}
+    out = root / "out" / "report.csv"
+    env = dict(os.environ, TMPDIR=str(scratch), GRADER_SECRET="do-not-leak")
+    proc = _grade(root, subs, "--report", str(out), "--jobs", "4", env=env)
+    with out.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    return {"proc": proc, "rows": _rows(out), "header": header, "subs": subs, "before": before,
+            "scratch": scratch, "out": out, "root": root}
 
 
-def test_batch_finishes_with_exit_zero_within_its_timeouts(batch: dict) -> None:
+def test_batch_finishes_with_exit_zero_and_one_row_per_notebook(batch: dict) -> None:
     assert batch["proc"].returncode == 0, batch["proc"].stderr
-    # 5 notebooks (one not JSON) on 4 workers: the slowest is the hanging one, killed at TIMEOUT
-    assert TIMEOUT <= batch["elapsed"] < TIMEOUT + 25, batch["elapsed"]
+    assert sorted(batch["rows"]) == sorted(EXPECTED)
+    # one column per check id, handouts in file-name order (fx_attention, fx_rnn), checks in notebook order
+    assert batch["header"] == [*report.REPORT_COLUMNS, "q3.norms", "q2.tie_output", "q2.even_larger_output"]
+    assert report.REPORT_COLUMNS[:4] == ("file", "status", "score", "max_score")
 
 
-def test_report_has_the_documented_columns_and_one_row_per_notebook(batch: dict) -> None:
-    assert tuple(batch["columns"]) == grading.REPORT_COLUMNS == (
-        "file", "status", "cells_compared", "cells_differ", "cells_raised", "seconds", "detail")
-    assert sorted(batch["rows"]) == sorted(p.name for p in FIXTURES.glob("*.ipynb"))
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_submission_gets_its_status_and_exactly_its_points(batch: dict, name: str) -> None:
+    row = batch["rows"][name]
+    got = (row["status"], float(row["score"]), float(row["max_score"]), *(row[c] for c in CHECK_COLUMNS))
+    assert got == EXPECTED[name], row["detail"]
 
 
-def _counts(row: dict) -> tuple[str, int, int, int]:
-    return row["status"], int(row["cells_compared"]), int(row["cells_differ"]), int(row["cells_raised"])
-
-
-def test_honest_submission_passes(batch: dict) -> None:
-    row = batch["rows"]["honest.ipynb"]
-    assert _counts(row) == ("pass", 2, 0, 0)
-    assert 0 < float(row["seconds"]) < TIMEOUT
-
-
-def test_fabricated_outputs_are_caught_even_behind_an_ignore_marker(batch: dict) -> None:
-    row = batch["rows"]["fabricated.ipynb"]
-    assert _counts(row) == ("fail", 2, 2, 0)
-    assert row["detail"] == "cell 1: differ; cell 3: differ"
-
-
-def test_removed_check_markers_are_caught_against_the_handout(batch: dict) -> None:
-    row = batch["rows"]["honest_stripped.ipynb"]
-    assert _counts(row) == ("fail", 0, 0, 0)
-    assert row["detail"] == "2 NBVAL_CHECK_OUTPUT marker(s) removed"
-
-
-def test_a_raising_cell_fails_even_behind_a_raises_marker(batch: dict) -> None:
-    row = batch["rows"]["raises.ipynb"]
-    assert _counts(row) == ("fail", 1, 0, 1)
-    assert row["detail"] == "cell 2: raised"
-
-
-def test_a_hanging_notebook_is_killed_with_its_kernel(batch: dict) -> None:
-    row = batch["rows"]["hangs.ipynb"]
-    assert row["status"] == "timeout"
-    assert TIMEOUT <= float(row["seconds"]) < TIMEOUT + 5
+def test_every_notebook_finishes_within_its_time_limit(batch: dict) -> None:
+    seconds = {name: float(row["seconds"]) for name, row in batch["rows"].items()}
+    assert all(s < TIMEOUT + 5 for s in seconds.values()), seconds
+    assert seconds["hangs.ipynb"] >= TIMEOUT
     assert _processes_mentioning(str(batch["scratch"])) == []
 
 
-def test_invalid_json_is_an_error_row_not_a_crash(batch: dict) -> None:
-    row = batch["rows"]["truncated.ipynb"]
-    assert _counts(row) == ("error", 0, 0, 0)
-    assert row["detail"].startswith("not a valid notebook")
+def test_honest_full_mode_work_is_not_compared_where_the_mode_matters(batch: dict) -> None:
+    full, tiny = batch["rows"]["honest_full.ipynb"], batch["rows"]["honest_tiny.ipynb"]
+    assert (full["mode"], tiny["mode"]) == ("full", "tiny")
+    assert int(tiny["cells_compared"]) == 3 and int(full["cells_compared"]) == 2  # vocabulary / split cell skipped
+    assert int(full["cells_differ"]) == 0 and full["detail"] == ""
+
+
+def test_the_detail_names_what_was_faked(batch: dict) -> None:
+    detail = {name: row["detail"] for name, row in batch["rows"].items()}
+    assert detail["typed_verdict.ipynb"] == "locked cell 7 [rnn-check-tie] edited (restored)"
+    assert detail["deleted_check.ipynb"] == "locked cell [rnn-check-even] deleted (restored)"
+    assert detail["edited_check.ipynb"] == "locked cell 7 [att-check] edited (restored)"
+    assert detail["fabricated.ipynb"] == "cell 6 [rnn-tie]: differ"
+    assert detail["raises.ipynb"] == "cell 9 [rnn-even]: raised; cell 10 [rnn-check-even]: raised"
+    assert detail["monkeypatch.ipynb"].split("; ") == [
+        "check functions replaced before rnn-check-tie: course_utils.checks.verify",
+        "q2.tie_output: recorded verdict True but re-verified False (check tampered with?)",
+        "suspicious source in cell 5 [student-helper]: assigns into c"]
+    assert detail["hangs.ipynb"].startswith("killed after the time limit")
+    assert detail["kernel_dies.ipynb"].startswith("the kernel died")
+    assert detail["not_json.ipynb"].startswith("not a valid notebook")
+    assert all(detail[name] == "" for name in ("honest_tiny.ipynb", RENAMED))
+
+
+def test_written_answers_are_exported_beside_their_prompts(batch: dict) -> None:
+    with batch["out"].with_suffix(".answers.csv").open(newline="", encoding="utf-8") as handle:
+        answers = {(row["file"], row["question"]): row for row in csv.DictReader(handle)}
+    graded = [name for name, want in EXPECTED.items() if want[2] > 0]
+    assert sorted({file for file, _ in answers}) == sorted(graded)
+    tie = answers[("honest_tiny.ipynb", "rnn-why")]
+    assert tie["prompt"] == "**3.** Why is the tie exactly 0.5? Answer in one sentence."
+    assert tie["answer"] == "Even and odd sums cancel, so h = 0 and sigmoid(0) = 0.5."
+    assert answers[(RENAMED, "att-why")]["answer"] == "Only the scale: every norm grows with beta."
+    page = batch["out"].with_suffix(".answers.html").read_text(encoding="utf-8")
+    assert page.count("<tr><td class=\"prompt\">") == len(answers)
+    assert "Why is the tie exactly 0.5?" in page and "sigmoid(0) = 0.5." in page
 
 
 def test_nothing_is_written_in_the_submissions_folder_and_scratch_is_removed(batch: dict) -> None:
@@ -126,23 +157,59 @@ def test_nothing_is_written_in_the_submissions_folder_and_scratch_is_removed(bat
     assert list(batch["scratch"].iterdir()) == []
 
 
+def test_shards_joined_give_the_same_rows_as_one_run(batch: dict, tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    names = ["honest_tiny.ipynb", "typed_verdict.ipynb", RENAMED, "not_json.ipynb", "deleted_check.ipynb"]
+    for name in names:
+        shutil.copyfile(batch["subs"] / name, subs / name)
+    parts = [tmp_path / f"shard{k}.csv" for k in (1, 2)]
+    for k, part in enumerate(parts, start=1):
+        assert _grade(batch["root"], subs, "--shard", f"{k}/2", "--report", str(part)).returncode == 0
+    assert all(_rows(p) for p in parts)  # both shards got work: the split is not trivial here
+    merged = tmp_path / "merged.csv"
+    from course_utils.cli import main
+
+    assert main(["grade-merge", str(merged), *map(str, parts)]) == 0
+    whole = {name: {**row, "seconds": ""} for name, row in batch["rows"].items() if name in names}
+    assert {name: {**row, "seconds": ""} for name, row in _rows(merged).items()} == whole
+    with merged.with_suffix(".answers.csv").open(newline="", encoding="utf-8") as handle:
+        assert sorted(row["file"] for row in csv.DictReader(handle)) == sorted(n for n in names if n != "not_json.ipynb")
+    assert main(["grade-merge", str(tmp_path / "again.csv"), str(parts[0]), str(parts[0])]) == 2  # a file twice
+
+
 @pytest.mark.parametrize("argv", [["does-not-exist"], [".", "--timeout", "0"], [".", "--jobs", "0"],
-                                  [".", "--handouts", "missing"]])
+                                  [".", "--handouts", "missing"], [".", "--shard", "3/2"]])
 def test_usage_errors_exit_two(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
     from course_utils.cli import main
 
-    monkeypatch.chdir(tmp_path)  # an empty folder: no notebooks
-    assert main(["grade", *argv]) == 2
+    monkeypatch.chdir(tmp_path)  # an empty folder: no notebooks, no handouts
+    if "--shard" in argv:
+        with pytest.raises(SystemExit) as exit_:
+            main(["grade", *argv])
+        assert exit_.value.code == 2
+    else:
+        assert main(["grade", *argv]) == 2
     assert list(tmp_path.iterdir()) == []
 
 
-def test_disarm_removes_dodge_markers_but_keeps_the_check_marker() -> None:
-    text = (FIXTURES / "fabricated.ipynb").read_text(encoding="utf-8")
+@pytest.mark.slow
+def test_an_honest_submission_of_the_real_q2_handout_passes_with_full_marks(tmp_path: Path) -> None:
+    """The course's own Q2 handout, filled in from its executed master, as a student would hand it in."""
     import nbformat
 
-    disarmed, n_checked = grading._disarm(text)
-    assert n_checked == 2
-    cells = nbformat.reads(disarmed, as_version=4).cells
-    assert cells[-1].source.splitlines()[:2] == ["# NBVAL_CHECK_OUTPUT", "# removed by grader: NBVAL_IGNORE_OUTPUT"]
-    with pytest.raises(ValueError):
-        grading._disarm((FIXTURES / "truncated.ipynb").read_text(encoding="utf-8"))
+    from course_utils.grading import handouts, scoring, submission
+
+    repo = Path(__file__).parent.parent
+    known = handouts.load_handouts(repo / "notebooks")
+    handout = known["02_rnn_recurrence"]
+    honest = handouts.filled_from_master(handout, nbformat.read(repo / "answers" / "02_rnn_recurrence.ipynb", 4))
+    path = tmp_path / "my q2.ipynb"
+    nbformat.write(honest, path)
+    settings = submission.Settings(known, scoring.load_rubric(repo / "answers" / "rubric.json"), timeout=300,
+                                   sanitize=repo / "course_utils" / "data" / "nbval_sanitize.cfg")
+    row, _, matched = submission.grade_notebook(path, tmp_path / "scratch", settings)
+    assert matched is handout
+    assert (row.status, row.detail, row.cells_differ) == ("pass", "", 0)
+    assert row.cells_compared == sum(cell_id in handout.compared for cell_id in handout.order) > 0
+    assert row.score == row.max_score == sum(settings.rubric.of(q) for q in handout.check_ids)

@@ -1,0 +1,115 @@
+"""``course-utils grade DIR``: grade a folder of submitted notebooks; write the report and the written answers.
+
+Each ``DIR/*.ipynb`` is matched to its handout by content, its locked cells are restored, it runs in
+its own scratch folder and process group (``--jobs`` at a time, ``--timeout`` seconds each), and it
+gets one report row with its score. The batch goes on past every failure and exits 0 when it finished.
+``--shard K/N`` grades a stable K-th of the folder (``shards.py``); ``--gradescope FILE`` writes
+Gradescope's results.json for a folder holding one submission.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from course_utils.grading import answers, gradescope, shards
+from course_utils.grading.handouts import load_handouts
+from course_utils.grading.report import Row, write_report
+from course_utils.grading.scoring import load_rubric
+from course_utils.grading.submission import Settings, grade_notebook
+
+SANITIZE_FILE = Path(__file__).resolve().parent.parent / "data" / "nbval_sanitize.cfg"
+DEFAULT_RUBRIC = Path("answers/rubric.json")
+
+
+def grade_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``course-utils grade``."""
+    parser.add_argument("dir", type=Path, metavar="DIR", help="folder of submitted *.ipynb (only read)")
+    parser.add_argument("--report", type=Path, default=Path("grading_report.csv"),
+                        help="CSV report (default: ./grading_report.csv); written answers go beside it "
+                             "as REPORT.answers.csv and REPORT.answers.html")
+    parser.add_argument("--handouts", type=Path, default=Path("notebooks"),
+                        help="folder of the handouts the submissions answer (default: notebooks)")
+    parser.add_argument("--rubric", type=Path, default=None,
+                        help=f"points per check id (default: {DEFAULT_RUBRIC} if it exists, else 1 per check)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per notebook before it is killed (default: 600)")
+    parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                        help="notebooks run at the same time (default: min(4, CPUs))")
+    parser.add_argument("--full", action="store_true", help="grade in full mode (COURSE_TINY=0); default: tiny mode")
+    parser.add_argument("--shard", type=shards.parse_shard, default=None, metavar="K/N",
+                        help="grade only the K-th of N stable parts of DIR (join with course-utils grade-merge)")
+    parser.add_argument("--gradescope", type=Path, default=None, metavar="FILE",
+                        help="also write Gradescope's results.json for DIR's one submission")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME",
+                        help="pass this variable of yours to the kernels too (repeatable); they get only what they need")
+    parser.add_argument("--sanitize-with", type=Path, default=SANITIZE_FILE, help=f"nbval sanitizer file (default: {SANITIZE_FILE})")
+
+
+def _usage(message: str) -> int:
+    print(f"course-utils grade: {message}", file=sys.stderr)
+    return 2
+
+
+def grade(args: argparse.Namespace) -> int:
+    """Grade ``DIR``; write the report (and results.json); 0 when the batch finished, 2 on usage errors."""
+    if not args.dir.is_dir():
+        return _usage(f"{args.dir} is not a folder of notebooks")
+    if args.timeout <= 0 or args.jobs < 1:
+        return _usage("--timeout must be > 0 and --jobs >= 1")
+    if not args.handouts.is_dir():
+        return _usage(f"--handouts {args.handouts} is not a folder (run from the repository root, or pass --handouts)")
+    rubric_path = args.rubric or (DEFAULT_RUBRIC if DEFAULT_RUBRIC.is_file() else None)
+    try:
+        handouts = load_handouts(args.handouts)
+        rubric = load_rubric(rubric_path)
+    except ValueError as exc:
+        return _usage(str(exc))
+    check_ids = list(dict.fromkeys(q for h in handouts.values() for q in h.check_ids))
+    unknown = sorted(set(rubric.points) - set(check_ids))
+    if unknown:
+        print(f"course-utils grade: warning: the rubric {rubric_path} names check ids no handout checks "
+              f"(a typo, or a check removed?): {', '.join(unknown)}", file=sys.stderr)
+    notebooks = _submissions(args.dir, gradescope_mode=args.gradescope is not None)
+    if args.gradescope is not None and len(notebooks) != 1:
+        found = ", ".join(p.name for p in notebooks) or "none"
+        gradescope.write(gradescope.failure(f"Submit exactly one .ipynb notebook (found: {found})."), args.gradescope)
+        print(f"no single notebook in {args.dir}; wrote {args.gradescope}")
+        return 0
+    notebooks = shards.select(notebooks, args.shard)
+    if not notebooks and args.shard is None:
+        return _usage(f"no *.ipynb in {args.dir}")
+    sanitize = args.sanitize_with if args.sanitize_with.is_file() else None
+    if sanitize is None:
+        print(f"course-utils grade: warning: no sanitizer file {args.sanitize_with}; comparing raw outputs", file=sys.stderr)
+    settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env))
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            graded = list(pool.map(lambda job: grade_notebook(job[1], Path(scratch) / f"{job[0]:05d}", settings),
+                                   enumerate(notebooks)))
+    rows = [row for row, _, _ in graded]
+    write_report(rows, args.report, check_ids)
+    written = [a for row, nb, handout in graded if handout is not None for a in answers.collect(row.file, nb, handout)]
+    answers.write_csv(written, args.report.with_suffix(".answers.csv"))
+    answers.write_html(written, args.report.with_suffix(".answers.html"))
+    if args.gradescope is not None:
+        gradescope.write(gradescope.results(rows[0]), args.gradescope)
+    _print(rows, args.report)
+    return 0
+
+
+def _submissions(folder: Path, gradescope_mode: bool) -> list[Path]:
+    """The notebooks to grade: ``folder/*.ipynb``; for Gradescope, anywhere below it (uploads may be zipped)."""
+    if not gradescope_mode:
+        return sorted(folder.glob("*.ipynb"))
+    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def _print(rows: list[Row], report: Path) -> None:
+    for row in rows:
+        print(f"{row.status:7s} {row.score:g}/{row.max_score:g}  {row.file}  [{row.handout or '-'}, {row.mode or '-'}] "
+              f"{row.seconds:.1f}s {row.detail}")
+    print(f"report: {report} ({len(rows)} notebooks)")

@@ -1,0 +1,82 @@
+"""pytest plugin loaded in each grading subprocess (``-p course_utils.grading.plugin``).
+
+For every notebook cell nbval runs it appends one JSON line to the file given by
+``--course-grade-log`` (a pytest option, so the kernel's environment never names it): the cell id,
+whether its output was compared, how it ended, and for the grader's own cells the one JSON record
+they printed (see ``kernel.py``), read from the outputs nbval captured for that cell.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from course_utils.grading.locking import GRADER_PREFIX
+
+_COMPARED: dict[str, bool] = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The log file option."""
+    parser.addoption("--course-grade-log", default=None, help="append one JSON line per notebook cell here")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """Remember which cells nbval will compare (its ``check`` option, reference cell executed)."""
+    for item in items:
+        options = getattr(item, "options", {})
+        cell = getattr(item, "cell", None)
+        ran = cell is not None and cell.get("execution_count") is not None
+        _COMPARED[item.nodeid] = bool(options.get("check")) and ran and not options.get("skip")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Log the cell once its call phase (or a failing/skipped setup) has a report."""
+    outcome = yield
+    report = outcome.get_result()
+    path = item.config.getoption("--course-grade-log")
+    if not path or not (report.when == "call" or report.failed or report.skipped):
+        return
+    cell = getattr(item, "cell", None) or {}
+    record = {"id": cell.get("id", ""), "compared": _COMPARED.get(item.nodeid, False),
+              "outcome": report.outcome, "kind": _kind(report), "message": _last_line(report.longreprtext)}
+    if record["id"].startswith(GRADER_PREFIX):
+        record["grader"] = _grader_record(getattr(item, "test_outputs", None) or [])
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def _kind(report) -> str:
+    """ok, differ, timeout, raised or crash (nbval failed otherwise: the kernel died, ...)."""
+    if not report.failed:
+        return "ok"
+    text = report.longreprtext
+    if "Cell outputs differ" in text or "Unrun reference cell has outputs" in text:
+        return "differ"
+    if re.search(r"Timeout of .* exceeded", text):
+        return "timeout"
+    if "Cell execution caused an exception" in text:
+        return "raised"
+    return "crash"
+
+
+def _grader_record(outputs: list) -> dict | None:
+    """The single JSON line a grader cell printed to stdout; None if stdout or a display has anything else."""
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    lines = [line for line in text.splitlines() if line.strip()]
+    others = [o for o in outputs if o.get("output_type") != "stream"]  # stderr (warnings) is harmless
+    if len(lines) != 1 or others:
+        return None
+    try:
+        record = json.loads(lines[0])
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""

@@ -1,0 +1,84 @@
+"""The grading report: one CSV row per submitted notebook, and joining the reports of shards.
+
+Columns: ``REPORT_COLUMNS``, then one column per check id (the points that check earned; empty
+for checks of another handout). Status is ``pass`` (ran; every compared output reproduced; locked
+cells intact; nothing tampered with), ``fail`` (a cell raised, an output differs, a locked cell or
+marker was changed, or check functions were tampered with), ``error`` (not a notebook, matches no
+handout, or the kernel died) or ``timeout``. The score is separate from the status: it counts only
+the checks' verdicts.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+@dataclass
+class Row:
+    """One line of the report: how one submitted notebook fared."""
+
+    file: str
+    status: str
+    score: float = 0.0
+    max_score: float = 0.0
+    handout: str = ""
+    mode: str = ""
+    cells_compared: int = 0
+    cells_differ: int = 0
+    cells_raised: int = 0
+    seconds: float = 0.0
+    detail: str = ""
+    checks: dict[str, float] = field(default_factory=dict)  # check id -> points earned
+    check_max: dict[str, float] = field(default_factory=dict)  # check id -> points possible
+
+
+REPORT_COLUMNS = tuple(f.name for f in fields(Row) if f.name not in {"checks", "check_max"})
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def write_report(rows: list[Row], path: Path, check_ids: list[str]) -> None:
+    """Write ``rows`` as CSV: ``REPORT_COLUMNS`` then one column per id in ``check_ids``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*REPORT_COLUMNS, *check_ids])
+        for row in rows:
+            values = [_number(v) if isinstance(v, float) else v for v in (getattr(row, c) for c in REPORT_COLUMNS)]
+            writer.writerow([*values, *(_number(row.checks[q]) if q in row.checks else "" for q in check_ids)])
+
+
+def read_report(path: Path) -> tuple[list[dict[str, str]], list[str]]:
+    """A report's rows (column -> text) and its check-id columns; ValueError if it is not a report."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        if tuple(header[: len(REPORT_COLUMNS)]) != REPORT_COLUMNS:
+            raise ValueError(f"{path} is not a grading report (its first columns are not {', '.join(REPORT_COLUMNS)})")
+        return list(reader), header[len(REPORT_COLUMNS):]
+
+
+def merge_reports(paths: list[Path], out: Path) -> int:
+    """Join shard reports into one (rows sorted by file, check columns in first-seen order).
+
+    Returns the number of rows; ValueError if a file appears in two reports.
+    """
+    rows: dict[str, dict[str, str]] = {}
+    check_ids: list[str] = []
+    for path in paths:
+        shard_rows, shard_checks = read_report(path)
+        check_ids += [q for q in shard_checks if q not in check_ids]
+        for row in shard_rows:
+            if row["file"] in rows:
+                raise ValueError(f"{row['file']} is in two reports (the second is {path}): were the shards of one N?")
+            rows[row["file"]] = row
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*REPORT_COLUMNS, *check_ids], restval="")
+        writer.writeheader()
+        writer.writerows(rows[name] for name in sorted(rows))
+    return len(rows)

@@ -1,0 +1,141 @@
+"""Run one prepared notebook with nbval in its own process group, with a minimal environment.
+
+The notebook runs in a ``pytest --nbval-lax`` subprocess (its own kernel, its own session) in a
+scratch folder; past the time limit, or once its kernel has died, the process, its kernel and their
+children are killed.
+
+The kernel sees only ``kernel_environment``: no variable of the grader's except the few a kernel
+needs (``PATH``, locale, ``PYTHONPATH`` where set, model and data caches for ``--full``) and those
+named with ``--env``. ``HOME``, ``TMPDIR`` and the Jupyter/IPython/matplotlib folders point into
+the scratch folder, which is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Grader variables a kernel may see (if set): what Python, the locale and full-mode caches need.
+PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
+                "COURSE_UTILS_CACHE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
+KERNEL_GONE_S = 2.0  # a kernel gone this long with cells left to run has died
+POLL_S = 0.25
+
+
+@dataclass
+class Execution:
+    """What came back from running one notebook: per-cell records and how the process ended."""
+
+    cells: list[dict]
+    returncode: int | None
+    timed_out: bool
+    output: str
+    seconds: float
+    kernel_died: bool = False
+
+
+def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
+                       environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of the grading subprocess and its kernel.
+
+    workdir: the scratch folder (HOME, TMPDIR, config folders). extra: more variable names to pass.
+    """
+    environ = os.environ if environ is None else environ
+    env = {name: environ[name] for name in (*PASS_THROUGH, *extra) if name in environ}
+    env.setdefault("PATH", os.defpath)
+    env.setdefault("LANG", "C.UTF-8")
+    env.update(HOME=str(workdir), TMPDIR=str(workdir), COURSE_TINY="1" if tiny else "0", MPLBACKEND="Agg",
+               IPYTHONDIR=str(workdir / ".ipython"), JUPYTER_RUNTIME_DIR=str(workdir / ".runtime"),
+               JUPYTER_CONFIG_DIR=str(workdir / ".jupyter"), JUPYTER_DATA_DIR=str(workdir / ".jupyter-data"),
+               MPLCONFIGDIR=str(workdir / ".mpl"), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path | None) -> Execution:
+    """Run ``notebook`` (in its folder, which must be a scratch folder) under nbval; never raises for
+    what the notebook does. timeout: seconds for everything, kernel start included."""
+    start = time.monotonic()
+    workdir = notebook.parent
+    log = workdir / "cells.jsonl"
+    (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
+               "-p", "course_utils.grading.plugin", "--nbval-lax", "--nbval-current-env",
+               f"--nbval-cell-timeout={timeout:g}", f"--course-grade-log={log}"]
+    if sanitize is not None:
+        command.append(f"--nbval-sanitize-with={sanitize.resolve()}")
+    command.append(notebook.name)
+    with open(workdir / "pytest.out", "w+b") as out:
+        proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        n_cells = sum(cell.get("cell_type") == "code" for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"])
+        ending = _watch(proc, start + timeout, lambda: _count_lines(log) < n_cells)
+        out.seek(0)
+        output = out.read().decode("utf-8", "replace")
+    cells = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()] \
+        if log.is_file() else []
+    return Execution(cells, proc.returncode, ending == "timeout", output, round(time.monotonic() - start, 2),
+                     kernel_died=ending == "kernel died")
+
+
+def _count_lines(path: Path) -> int:
+    return len(path.read_bytes().splitlines()) if path.is_file() else 0
+
+
+def _watch(proc: subprocess.Popen, deadline: float, cells_left: Callable[[], bool]) -> str:
+    """Wait for ``proc``; kill its tree at ``deadline``, or when its kernel has been gone for
+    ``KERNEL_GONE_S`` while cells are left to run (nbval would wait for the whole timeout on a dead
+    kernel; a kernel gone after the last cell is nbval's normal teardown).
+
+    Returns ``"finished"``, ``"timeout"`` or ``"kernel died"``.
+    """
+    had_kernel, gone_since = False, None
+    while proc.poll() is None:
+        now = time.monotonic()
+        if now >= deadline:
+            kill_tree(proc.pid)
+            proc.wait()
+            return "timeout"
+        alive = bool(_descendants(proc.pid))
+        had_kernel |= alive
+        gone_since = None if alive or not had_kernel else (gone_since or now)
+        if gone_since is not None and now - gone_since > KERNEL_GONE_S and cells_left():
+            kill_tree(proc.pid)
+            proc.wait()
+            return "kernel died"
+        time.sleep(POLL_S)
+    return "finished"
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid``, its process group and every descendant (kernels start their own session)."""
+    for target in [pid, *_descendants(pid)]:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(target, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _descendants(pid: int) -> list[int]:
+    """Live (not zombie) process ids below ``pid``, from ``/proc`` (empty where there is no ``/proc``)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, IndexError, ValueError):
+            continue
+        if state != "Z":  # an exited kernel nobody has reaped yet is dead
+            children.setdefault(int(parent), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

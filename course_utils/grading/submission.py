@@ -1,0 +1,89 @@
+"""Grade one submitted notebook: read it, find its handout, prepare, run, score, summarise as a Row."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from course_utils.grading import locking, run, scan
+from course_utils.grading.handouts import Handout, match, read_notebook
+from course_utils.grading.report import Row
+from course_utils.grading.scoring import Rubric, score
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a batch is graded (the options of ``course-utils grade``)."""
+
+    handouts: dict[str, Handout]
+    rubric: Rubric
+    timeout: float = 600.0
+    tiny: bool = True
+    sanitize: Path | None = None
+    extra_env: tuple[str, ...] = ()
+
+
+def grade_notebook(path: Path, workdir: Path, settings: Settings) -> tuple[Row, nbformat.NotebookNode | None, Handout | None]:
+    """Grade ``path`` in the scratch folder ``workdir`` (created, then removed).
+
+    Returns its report row, the submission as read (None if it is not a notebook) and its handout.
+    """
+    try:
+        nb = read_notebook(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return Row(path.name, "error", detail=f"not a valid notebook: {exc}"), None, None
+    handout, how = match(nb, settings.handouts)
+    if handout is None:
+        return Row(path.name, "error", detail=how), nb, None
+    grading_mode = "tiny" if settings.tiny else "full"
+    prepared = locking.prepare(nb, handout, grading_mode)
+    workdir.mkdir(parents=True)
+    try:
+        notebook = workdir / "submission.ipynb"
+        notebook.write_text(nbformat.writes(prepared.nb), encoding="utf-8")
+        env = run.kernel_environment(workdir, settings.tiny, settings.extra_env)
+        execution = run.execute(notebook, settings.timeout, env, settings.sanitize)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    row = summarise(path.name, handout, prepared, execution, settings.rubric)
+    row.detail = "; ".join(filter(None, [row.detail, *scan.suspicious(nb, handout)]))
+    return row, nb, handout
+
+
+def summarise(name: str, handout: Handout, prepared: locking.Prepared, execution: run.Execution,
+              rubric: Rubric) -> Row:
+    """The report row from the per-cell log, the grader's records and the process's end."""
+    student = [c for c in execution.cells if not c["id"].startswith(locking.GRADER_PREFIX)]
+    grader = [c for c in execution.cells if c["id"].startswith(locking.GRADER_PREFIX)]
+    records = [c.get("grader") for c in grader if c["kind"] == "ok" and c["id"] != locking.GRADER_PREFIX + "start"]
+    result = score(handout.check_ids, records, rubric)
+    row = Row(name, "pass", result.total, result.maximum, handout.name, prepared.mode or "unknown",
+              cells_compared=sum(c["compared"] and c["outcome"] != "skipped" for c in student),
+              cells_differ=sum(c["kind"] == "differ" for c in student),
+              cells_raised=sum(c["kind"] == "raised" for c in student),
+              seconds=execution.seconds, checks=result.points, check_max=result.max_points)
+    where = {cell_id: f"cell {n} [{cell_id}]" for cell_id, n in prepared.positions.items()}
+    problems = [f"{where.get(c['id'], '[' + c['id'] + ']')}: {c['kind']}" for c in student if c["kind"] in {"differ", "raised"}]
+    broken = [c for c in execution.cells if c["kind"] in {"timeout", "crash"}]
+    tampered = [n for n in result.notes if "tamper" in n or "replaced" in n]
+    if execution.timed_out or any(c["kind"] == "timeout" for c in broken):
+        row.status, lead = "timeout", f"killed after the time limit ({execution.seconds:g} s)"
+    elif execution.kernel_died:
+        row.status, lead = "error", f"the kernel died (after {execution.seconds:g} s)"
+    elif broken or execution.returncode not in (0, 1) or not execution.cells:
+        row.status = "error"
+        lead = broken[0]["message"] if broken else f"pytest exit {execution.returncode}: {_last_line(execution.output)}"
+    else:
+        lead = ""
+        if problems or prepared.notes or tampered:
+            row.status = "fail"
+    row.detail = "; ".join(dict.fromkeys(filter(None, [lead, *problems, *prepared.notes, *result.notes])))
+    return row
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""

@@ -1,0 +1,254 @@
+"""The grader's parts without a batch: matching, locking, the kernel guard, scoring, shards, environment."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils import checks
+from course_utils.grading import handouts, kernel, locking, run, scan, scoring, shards
+
+FIXTURES = Path(__file__).parent / "fixtures" / "grading"
+
+
+@pytest.fixture(scope="module")
+def known() -> dict[str, handouts.Handout]:
+    return handouts.load_handouts(FIXTURES / "handouts")
+
+
+def _submission(name: str) -> nbformat.NotebookNode:
+    return handouts.read_notebook((FIXTURES / "submissions" / name).read_text(encoding="utf-8"))
+
+
+def _cell(nb: nbformat.NotebookNode, cell_id: str) -> nbformat.NotebookNode:
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def test_a_handout_knows_its_locked_cells_checks_comparisons_and_blanks(known: dict) -> None:
+    rnn = known["fx_rnn"]
+    assert sorted(rnn.locked) == ["rnn-check-even", "rnn-check-tie"]
+    assert rnn.check_ids == ["q2.tie_output", "q2.even_larger_output"]
+    assert rnn.calls["rnn-check-tie"] == [handouts.CheckCall("q2.tie_output", "y_tie")]
+    assert rnn.compared == {"rnn-tie", "rnn-even", "rnn-sizes"} and rnn.mode_dependent == {"rnn-sizes"}
+    assert rnn.blanks == {"rnn-why": "**3.** Why is the tie exactly 0.5? Answer in one sentence."}
+    assert sorted(known["fx_attention"].locked) == ["att-check", "att-given"]  # 'locked' tag and 'check' tag
+
+
+def test_check_calls_are_read_in_source_order_whatever_the_spelling() -> None:
+    source = 'check("a.b", x[0] + 1)\nchecks.check("c.d", f(y, z))\nprint(check)'
+    assert handouts.check_calls(source) == [handouts.CheckCall("a.b", "x[0] + 1"), handouts.CheckCall("c.d", "f(y, z)")]
+    with pytest.raises(ValueError, match="not valid Python"):
+        handouts.check_calls("check(")
+
+
+def test_matching_uses_metadata_then_cell_ids_never_the_name(known: dict) -> None:
+    nb = _submission("honest_tiny.ipynb")
+    assert handouts.match(nb, known) == (known["fx_rnn"], "metadata")
+    del nb.metadata["course"]
+    handout, how = handouts.match(nb, known)
+    assert handout is known["fx_rnn"] and how == "cells (100%)"
+    for cell in nb.cells:  # ids rewritten (an editor that drops them): the unchanged cells still tell
+        cell["id"] = "x" + cell["id"]
+    assert handouts.match(nb, known)[0] is known["fx_rnn"]
+    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('my own notebook')", id="a")])
+    handout, how = handouts.match(other, known)
+    assert handout is None and how.startswith("matches no handout")
+
+
+def test_a_submission_without_cell_ids_is_locked_by_source_and_copies_do_not_count(known: dict) -> None:
+    nb = _submission("honest_tiny.ipynb")
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        del cell["id"]
+    copied = copy.deepcopy(nb.cells[6])  # the tie's check cell, pasted again at the end
+    nb.cells.append(copied)
+    prepared = locking.prepare(nb, known["fx_rnn"], "tiny")
+    ids = [c.id for c in prepared.nb.cells]
+    assert ids.count("rnn-check-tie") == 1 and ids.count("course-grader-after-rnn-check-tie") == 1
+    assert ids[ids.index("rnn-check-tie") + 1] == "course-grader-after-rnn-check-tie"
+    assert prepared.notes == ["locked cell 14 [student-14] added (runs as ordinary code, counts for nothing)"]
+    assert prepared.nb.nbformat_minor == 5
+    nb = _submission("honest_tiny.ipynb")
+    nb.cells.append(copy.deepcopy(nb.cells[6]))  # same id twice: the first is the locked one
+    prepared = locking.prepare(nb, known["fx_rnn"], "tiny")
+    ids = [c.id for c in prepared.nb.cells]
+    assert ids.count("course-grader-after-rnn-check-tie") == 1 and "student-14" in ids
+    assert prepared.notes == ["locked cell 14 [rnn-check-tie] added (a copy; runs as ordinary code, counts for nothing)"]
+
+
+def test_prepare_restores_edited_deleted_and_ignores_added_locked_cells(known: dict) -> None:
+    nb = _submission("honest_tiny.ipynb")
+    _cell(nb, "rnn-check-tie").source = 'print("q2.tie_output: correct.")'
+    nb.cells.remove(_cell(nb, "rnn-check-even"))
+    extra = nbformat.v4.new_code_cell('check("q2.tie_output", 0.5)', id="mine", metadata={"tags": ["check"]})
+    nb.cells.append(extra)
+    before = copy.deepcopy(nb)
+    prepared = locking.prepare(nb, known["fx_rnn"], "tiny")
+    assert nb == before  # the submission itself is never changed
+    ids = [c.id for c in prepared.nb.cells]
+    assert _cell(prepared.nb, "rnn-check-tie").source == 'check("q2.tie_output", y_tie)'
+    assert ids.index("rnn-check-even") == ids.index("rnn-even") + 1  # back after the cell it followed
+    assert _cell(prepared.nb, "mine").metadata["tags"] == []
+    assert prepared.notes == ["locked cell 7 [rnn-check-tie] edited (restored)",
+                              "locked cell 13 [mine] added (runs as ordinary code, counts for nothing)",
+                              "locked cell [rnn-check-even] deleted (restored)"]
+    assert ids[0] == "course-grader-start" and ids[-1] == "course-grader-finish"
+    assert ids[ids.index("rnn-check-tie") + 1] == "course-grader-after-rnn-check-tie"
+    assert ids[ids.index("rnn-check-even") + 1] == "course-grader-after-rnn-check-even"
+    assert "course-grader-after-mine" not in ids
+
+
+def test_prepare_puts_back_removed_markers_and_disarms_dodges(known: dict) -> None:
+    nb = _submission("honest_tiny.ipynb")
+    _cell(nb, "rnn-tie").source = "# NBVAL_SKIP\ny_tie = 0.5\nprint(f'y_4 = {y_tie:.3f}')"
+    _cell(nb, "rnn-even").metadata["tags"] = ["nbval-ignore-output"]
+    prepared = locking.prepare(nb, known["fx_rnn"], "tiny")
+    tie = _cell(prepared.nb, "rnn-tie").source
+    assert tie.startswith("# NBVAL_CHECK_OUTPUT\n# removed by grader: NBVAL_SKIP")
+    assert _cell(prepared.nb, "rnn-even").metadata["tags"] == []
+    assert prepared.notes == ["NBVAL_CHECK_OUTPUT of cell 6 [rnn-tie] removed (put back)"]
+
+
+@pytest.mark.parametrize(("name", "grading", "compared"), [
+    ("honest_tiny.ipynb", "tiny", True), ("honest_full.ipynb", "tiny", False), ("honest_full.ipynb", "full", True)])
+def test_mode_dependent_cells_are_compared_only_within_one_mode(known: dict, name: str, grading: str,
+                                                                compared: bool) -> None:
+    nb = _submission(name)
+    # a student tagging a mode-independent answer 'mode-dependent' gains nothing: the handout decides
+    _cell(nb, "rnn-tie").metadata["tags"] = ["mode-dependent"]
+    prepared = locking.prepare(nb, known["fx_rnn"], grading)
+    assert prepared.mode == name.split("_")[1].split(".")[0]
+    sizes = _cell(prepared.nb, "rnn-sizes")
+    assert bool(handouts.CHECK_LINE.search(sizes.source)) is compared
+    assert (locking.IGNORE_TAG in sizes.metadata.get("tags", [])) is not compared
+    assert handouts.CHECK_LINE.search(_cell(prepared.nb, "rnn-tie").source)
+
+
+def test_mode_is_read_from_the_saved_outputs() -> None:
+    def with_output(text: str) -> nbformat.NotebookNode:
+        cell = nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("stream", name="stdout", text=text)])
+        return nbformat.v4.new_notebook(cells=[cell])
+
+    assert locking.detect_mode(with_output("mode: full | device: GPU (Tesla T4)\n")) == "full"
+    assert locking.detect_mode(with_output("tiny mode on cpu\n")) == "tiny"
+    assert locking.detect_mode(with_output("nothing here\n")) is None
+
+
+def test_the_guard_restores_replaced_check_functions_and_reverifies(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    monkeypatch.setattr(checks, "_VERDICTS", {}, raising=False)  # leave no verdict behind in this process
+    guard = kernel.Guard()
+    real_verify = checks.verify
+    monkeypatch.setattr(checks, "verify", lambda q, v, registry=None: checks.CheckResult(True, f"{q}: correct."))
+    checks.check("q2.tie_output", 0.7)  # the patched check records True for a wrong answer
+    guard.after_check("cell-a", {"q2.tie_output": lambda: 0.7, "q2.even_larger_output": lambda: undefined})  # noqa: F821
+    printed, line = out.getvalue().splitlines()  # the patched check's claim, then the guard's record
+    assert printed == "q2.tie_output: correct."
+    record = json.loads(line)
+    assert checks.verify is real_verify  # put back
+    assert record["replaced"] == ["course_utils.checks.verify"]
+    assert record["checks"]["q2.tie_output"] == {"recorded": True, "verified": False, "error": ""}
+    assert record["checks"]["q2.even_larger_output"]["verified"] is False
+    assert record["checks"]["q2.even_larger_output"]["error"].startswith("NameError")
+
+
+def test_scores_follow_reverification_and_the_rubric() -> None:
+    rubric = scoring.Rubric({"a.x": 2.0}, default=1.0)
+    records = [{"cell": "c1", "checks": {"a.x": {"recorded": True, "verified": True, "error": ""}}, "replaced": []},
+               {"cell": "c2", "checks": {"a.y": {"recorded": True, "verified": False, "error": ""}},
+                "replaced": ["course_utils.checks.verify"]},
+               None]
+    result = scoring.score(["a.x", "a.y", "a.z"], records, rubric)
+    assert result.points == {"a.x": 2.0, "a.y": 0.0, "a.z": 0.0}
+    assert (result.total, result.maximum) == (2.0, 4.0)
+    assert result.notes == ["check functions replaced before c2: course_utils.checks.verify",
+                            "a grader cell's output was tampered with (its checks score 0)",
+                            "a.y: recorded verdict True but re-verified False (check tampered with?)",
+                            "a.z: check cell did not run"]
+
+
+@pytest.mark.parametrize("text", ['{"points": {"a": -1}}', '{"points": {"a": true}}', '{"default": "2"}', "[1"])
+def test_a_malformed_rubric_is_refused_with_its_format(tmp_path: Path, text: str) -> None:
+    (tmp_path / "r.json").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="rubric|expected"):
+        scoring.load_rubric(tmp_path / "r.json")
+
+
+def test_the_course_rubric_is_valid() -> None:
+    rubric = scoring.load_rubric(Path(__file__).parent.parent / "answers" / "rubric.json")
+    assert rubric.of("q2.final_hidden") == 2.0 and rubric.of("some.new_check") == rubric.default == 1.0
+
+
+def test_scan_flags_rebinding_and_poking_but_not_ordinary_code(known: dict) -> None:
+    assert scan._reasons("from course_utils.checks import check\nx = 1\nprint(x)") == []
+    assert scan._reasons("check = print") == ["rebinds check"]
+    assert scan._reasons("import course_utils.checks as c\nc._VERDICTS['q'] = True") == ["assigns into c"]
+    assert scan._reasons("import sys\nsys.modules['course_utils.checks'] = None") == ["mentions sys.modules"]
+    assert scan._reasons("%pip install x\nsetattr(a, 'b', 1)") == ["calls setattr"]
+    flagged = scan.suspicious(_submission("monkeypatch.ipynb"), known["fx_rnn"])
+    assert flagged == ["suspicious source in cell 5 [student-helper]: assigns into c"]
+
+
+def test_shards_are_stable_disjoint_and_cover_everything() -> None:
+    paths = [Path(f"student_{i:03d}.ipynb") for i in range(200)]
+    parts = [shards.select(paths, (k, 4)) for k in range(1, 5)]
+    assert sorted(p for part in parts for p in part) == sorted(paths)
+    assert all(20 < len(part) < 80 for part in parts)  # a hash spreads them
+    assert shards.select(paths[:50], (2, 4)) == [p for p in parts[1] if p in paths[:50]]  # others do not move it
+    assert shards.parse_shard("3/8") == (3, 8)
+    for bad in ("0/2", "3/2", "x", "1/2/3"):
+        with pytest.raises(Exception, match="--shard"):
+            shards.parse_shard(bad)
+
+
+def test_kernels_get_a_minimal_environment(tmp_path: Path) -> None:
+    grader = {"PATH": "/usr/bin", "LANG": "en_US.UTF-8", "AWS_SECRET_ACCESS_KEY": "x", "GITHUB_TOKEN": "y",
+              "HOME": "/home/grader", "HF_HOME": "/cache/hf", "EXTRA": "z"}
+    env = run.kernel_environment(tmp_path, tiny=True, extra=["EXTRA"], environ=grader)
+    assert "AWS_SECRET_ACCESS_KEY" not in env and "GITHUB_TOKEN" not in env
+    assert env["HOME"] == env["TMPDIR"] == str(tmp_path) and env["COURSE_TINY"] == "1"
+    assert (env["PATH"], env["HF_HOME"], env["EXTRA"]) == ("/usr/bin", "/cache/hf", "z")
+
+
+def test_a_notebook_sees_only_the_minimal_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_SECRET", "do-not-leak")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nprint(sorted(os.environ))", id="probe")])
+    (tmp_path / "s.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    env = run.kernel_environment(tmp_path, tiny=True)
+    execution = run.execute(tmp_path / "s.ipynb", 60, env, None)
+    assert [c["kind"] for c in execution.cells] == ["ok"], execution.output
+    log = (tmp_path / "cells.jsonl").read_text(encoding="utf-8")
+    assert "GRADER_SECRET" not in (tmp_path / "pytest.out").read_text(encoding="utf-8") + log
+
+
+def test_check_records_the_last_verdict_per_id_for_the_grader(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setattr(checks, "_VERDICTS", {}, raising=False)
+    checks.check("q2.tie_output", 0.7)
+    checks.check("q2.even_larger_output", 1.0)
+    checks.check("q2.tie_output", 0.5)
+    seen = checks.verdicts()
+    assert seen == {"q2.tie_output": True, "q2.even_larger_output": True}
+    seen["q2.tie_output"] = False  # a copy: changing it changes nothing
+    assert checks.verdicts()["q2.tie_output"] is True
+    assert capsys.readouterr().out.splitlines()[0].startswith("q2.tie_output: not yet.")
+
+
+def test_written_answers_left_blank_or_deleted_are_exported_as_such(known: dict, tmp_path: Path) -> None:
+    from course_utils.grading import answers
+
+    nb = _submission("honest_tiny.ipynb")
+    _cell(nb, "rnn-why").source = "**YOUR ANSWER HERE**"
+    found = answers.collect("a.ipynb", nb, known["fx_rnn"])
+    assert [(a.question, a.answer) for a in found] == [("rnn-why", answers.NOT_ANSWERED)]
+    nb.cells.remove(_cell(nb, "rnn-why"))
+    assert answers.collect("a.ipynb", nb, known["fx_rnn"])[0].answer == answers.DELETED
+    evil = answers.Answer("b.ipynb", "fx_rnn", "rnn-why", "prompt", "<script>alert(1)</script>")
+    answers.write_html([evil], tmp_path / "page.html")
+    assert "<script>" not in (tmp_path / "page.html").read_text(encoding="utf-8")
