@@ -63,11 +63,20 @@ def start(config: LabConfig) -> torch.device:
     return device()
 
 
-def default_out_dir(config: LabConfig) -> Path:
-    """Where the notebook keeps checkpoints: ``runs/lab`` (full mode: a rerun after a disconnect
-    resumes there), or a fresh temporary folder (tiny mode: every run trains from scratch)."""
+DRIVE = Path("/content/drive/MyDrive")  # where Colab mounts Google Drive (drive.mount("/content/drive"))
+
+
+def default_out_dir(config: LabConfig, drive: Path = DRIVE) -> Path:
+    """Where the notebook keeps checkpoints, so that a rerun after a disconnect resumes there.
+
+    Full mode: ``<drive>/course_utils/lab`` when Google Drive is mounted (it survives a recycled
+    Colab runtime), else ``runs/lab`` (lost with the runtime). Tiny mode: a fresh temporary folder
+    (every run trains from scratch).
+    """
     if config.tiny_mode:
         return Path(tempfile.mkdtemp(prefix="course-utils-lab-"))
+    if drive.is_dir():
+        return drive / "course_utils" / "lab"
     return Path("runs/lab")
 
 
@@ -138,18 +147,20 @@ def lab_batches(model: BERTGRUSentiment, loader: DataLoader, features: str = "au
 
 
 def train_lab(model: nn.Module, data: LabData, config: LabConfig, out_dir: Path, progress: bool = True,
-              log: Callable[[str], None] = print, features: str = "auto") -> dict[str, list]:
+              log: Callable[[str], None] = print, features: str = "auto",
+              train_fn: Callable | None = None, evaluate_fn: Callable | None = None) -> dict[str, list]:
     """Adam + ``BCEWithLogitsLoss`` for ``config.epochs``; best and resume checkpoints in ``out_dir``.
 
     features: "auto" | "cache" | "on-the-fly" (see the module's docstring) for the training and
-    validation sets; the storage chosen for each is logged.
+    validation sets; the storage chosen for each is logged. train_fn, evaluate_fn: the loops to
+    use, as in ``train.fit`` (the lab notebook passes the student's own).
     """
     train = lab_batches(model, data.train_batches, features, "train", progress, log)
     valid = lab_batches(model, data.valid_batches, features, "valid", progress, log)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     return fit(model, train, valid, config.epochs, optimizer=optimizer,
                out_dir=out_dir, meta=run_meta(config, data.tokenizer), save_bert=config.tiny_mode,
-               progress=progress, log=log)
+               progress=progress, log=log, train_fn=train_fn, evaluate_fn=evaluate_fn)
 
 
 def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBase, LabConfig]:
@@ -167,13 +178,18 @@ def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBas
     return model.eval(), tokenizer, config
 
 
+def load_best(out_dir: Path) -> BERTGRUSentiment:
+    """The best model that ``train_lab`` saved in ``out_dir`` (``best.pt``), in eval mode."""
+    return load_lab_model(Path(out_dir) / BEST_NAME)[0]
+
+
 def evaluate_best(out_dir: Path, data: LabData, progress: bool = True, features: str = "auto",
                   log: Callable[[str], None] = print) -> tuple[BERTGRUSentiment, float, float]:
     """Reload the best checkpoint from ``out_dir`` and return (model, test loss, test accuracy in [0, 1]).
 
     features: as in ``train_lab``, for the test set (one BERT pass per review either way).
     """
-    model, _, _ = load_lab_model(Path(out_dir) / BEST_NAME)
+    model = load_best(out_dir)
     test = lab_batches(model, data.test_batches, features, "test", progress, log)
     loss, acc = evaluate(model, test, nn.BCEWithLogitsLoss(), progress)
     return model, loss, acc
