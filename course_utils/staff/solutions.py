@@ -1,0 +1,83 @@
+"""Every hash-checked answer, computed by the package itself (instructor-only).
+
+One function per part; ``solutions(tiny)`` merges them for the registry builder. Judged checks
+(functions run on test inputs) have no entry here: their reference is the package's oracle.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def q2_answers() -> dict[str, Any]:
+    """Q2: h_4 and the two last outputs of the self-check sequences."""
+    from course_utils import recurrence
+    from course_utils.checks import q2
+    from course_utils.staff import recurrence_key
+
+    return {
+        "q2.final_hidden": recurrence_key.final_hidden(4),
+        "q2.tie_output": recurrence.simulate(q2.TIE)[1][-1],
+        "q2.even_larger_output": recurrence.simulate(q2.EVEN_LARGER)[1][-1],
+    }
+
+
+def q3_answers() -> dict[str, Any]:
+    """Q3: norms at beta = 3, weights at beta = 1, the copied tokens, the error's decay."""
+    from course_utils import attention
+    from course_utils.checks import q3
+    from course_utils.staff import attention_key
+
+    X_norms = attention.orthogonal_tokens(q3.NORMS_BETA)[1]
+    X_weights = attention.orthogonal_tokens(q3.WEIGHTS_BETA)[1]
+    X_large = attention.orthogonal_tokens(5.0)[1]
+    return {
+        "q3.norms": X_norms.norm(dim=1),
+        "q3.weights": attention.self_attention(X_weights)[1],
+        "q3.copies": [j + 1 for j in attention_key.nearest_tokens(attention.self_attention(X_large)[0], X_large)],
+        "q3.error_order": lambda beta: float(attention_key.predicted_copy_error([beta])[0].max()),
+    }
+
+
+def lab_answers(tiny: bool) -> dict[str, Any]:
+    """The lab's counts, ids and sizes for tiny or full mode (offline: full-mode BERT on the meta device).
+
+    The pinned full-mode answers (``registry.PINNED``) are not in here.
+    """
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from course_utils.checks import lab
+    from course_utils.sentiment import batching, config, data, model, text, train
+
+    tokenizer = text.load_tokenizer(tiny=True)
+    cfg = config.LabConfig.for_mode(tiny)
+    with torch.random.fork_rng(devices=[]):
+        if tiny:
+            bert = model.load_bert(tiny=True, vocab_size=len(tokenizer))
+        else:
+            with torch.device("meta"):
+                bert = BertModel(BertConfig())
+        net = model.build_model(bert, cfg.hidden_dim, cfg.output_dim, cfg.n_layers, cfg.bidirectional, cfg.dropout)
+    answers = {
+        "lab.special_ids": tokenizer.convert_tokens_to_ids(list(lab.SPECIAL_TOKENS)),
+        "lab.label_vocab": batching.label_vocabulary(),
+        "lab.vocab_size": len(tokenizer) if tiny else BertConfig().vocab_size,
+        "lab.n_params": model.count_parameters(net),
+        "lab.n_trainable": model.count_parameters(net, trainable_only=True),
+        "lab.binary_accuracy": train.binary_accuracy,
+    }
+    if tiny:
+        answers["lab.token_ids"] = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(lab.SAMPLE_SENTENCE))
+        with tempfile.TemporaryDirectory() as tmp:
+            root = data.synthetic_imdb(Path(tmp), cfg.n_synthetic, cfg.seed)
+            train_set, valid_set = data.split_train_valid(data.load_split(root, "train"), cfg.train_fraction, cfg.seed)
+            answers["lab.split_sizes"] = [len(train_set), len(valid_set), len(data.load_split(root, "test"))]
+    return answers
+
+
+def solutions(tiny: bool) -> dict[str, Any]:
+    """Every hash-checked answer for tiny or full mode, by check id."""
+    return {**q2_answers(), **q3_answers(), **lab_answers(tiny)}
