@@ -1,0 +1,122 @@
+"""Q2 and Q3 as a student meets them: right answers pass every check, wrong ones fail each with its hint,
+blanks say "no answer yet", and nothing raises in any of the three.
+
+The answers below are written here, independently of the masters (other code, other spellings).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import walkthrough
+
+Q2_RIGHT = {
+    "df663ae2": "$h_t = x_t - h_{t-1}$, $h_0 = 0$, $y_t = \\sigma(1000 h_t)$: no bias anywhere.",
+    "q2-step": ("import math\n\n"
+                "def rnn_step(h_prev, x):\n"
+                "    h = 1 * x + (-1) * h_prev\n"
+                "    z = 1000 * h\n"
+                "    y = 0.5 * (1 + math.tanh(z / 2))  # the logistic function, written so it cannot overflow\n"
+                "    return h, y"),
+    "q2-final-hidden": ("x = sp.IndexedBase('x')\n"
+                        "h = 0\n"
+                        "for t in range(1, 5):\n"
+                        "    h = rnn_step(h, x[t])[0] if False else x[t] - h\n"
+                        "h_4 = sp.expand(h)"),
+    "q2-closed-form": ("x = sp.IndexedBase('x')\n"
+                       "N, j = sp.symbols('N j', integer=True, nonnegative=True)\n"
+                       "h_2N = sp.Sum(x[2 * j], (j, 1, N)) - sp.Sum(x[2 * j - 1], (j, 1, N))"),
+    "q2-outputs": ("def last(xs):\n"
+                   "    h = y = 0\n"
+                   "    for v in xs:\n"
+                   "        h, y = rnn_step(h, v)\n"
+                   "    return y\n"
+                   "y_tie, y_even = round(last([3, 1, 2, 4]), 2), [last([5, 2000, 1, 3])]"),
+    "3a74adbd": "It compares the sum at even positions with the sum at odd positions.",
+}
+Q2_WRONG = {
+    "df663ae2": "$h_t = x_t + h_{t-1}$, $y_t = \\sigma(1000 - h_t)$.",
+    "q2-step": ("import math\n\n"
+                "def rnn_step(h_prev, x):\n"
+                "    h = x - h_prev\n"
+                "    return h, 0.5 * (1 + math.tanh((1000 - h) / 2))  # the seed's bias of 1000"),
+    "q2-final-hidden": "x1, x2, x3, x4 = sp.symbols('x1:5')\nh_4 = x1 - x2 + x3 - x4",
+    "q2-closed-form": ("x = sp.IndexedBase('x')\nN, k = sp.symbols('N k', integer=True)\n"
+                       "h_2N = sp.Sum(x[2 * k - 1] - x[2 * k], (k, 1, N))"),
+    "q2-outputs": "import math\ny_tie, y_even = 1 / (1 + math.exp(-1000)), 0.5",
+    "3a74adbd": "It says 1 every time.",
+}
+Q3_RIGHT = {
+    "q3-norms": "norms = [round(float(r.norm()), 2) for r in X]",
+    "79cf9458": "Orthogonality removes the cross terms: sqrt(2) beta, beta, sqrt(2) beta.",
+    "q3-attention": ("def attend(X):\n"
+                     "    s = X @ X.T\n"
+                     "    s = s - s.max(dim=1, keepdim=True).values\n"
+                     "    w = s.exp()\n"
+                     "    w = w / w.sum(dim=1, keepdim=True)\n"
+                     "    return w @ X"),
+    "q3-weights": "_, X_1 = att.orthogonal_tokens(1.0, dim=6, seed=0)\ns = (X_1 @ X_1.T).numpy()\nweights_beta1 = [list(torch.softmax(torch.tensor(r), 0).numpy()) for r in s]",
+    "q3-copies": "copies = ['x1', 'x2', 'x3']",
+    "q3-error-order": "error_order = 'exp(-beta^2)'",
+    "0021c92e": "Each output is close to its own input; the error falls like a Gaussian in beta.",
+    "649ea340": "Queries and keys decide where to look, values what comes back.",
+}
+Q3_WRONG = {
+    "q3-norms": "norms = (X ** 2).sum(dim=1)  # squared norms",
+    "79cf9458": "2 beta, beta, 2 beta.",
+    "q3-attention": ("import math\n\n"
+                     "def attend(X):\n"
+                     "    return torch.softmax(X @ X.T / math.sqrt(X.shape[1]), dim=1) @ X  # scaled"),
+    "q3-weights": ("_, X_1 = att.orthogonal_tokens(1.0, dim=6, seed=0)\n"
+                   "weights_beta1 = torch.softmax(X_1 @ X_1.T, dim=0)  # normalised down the columns"),
+    "q3-copies": "copies = [3, 2, 1]",
+    "q3-error-order": "beta = sp.Symbol('beta', positive=True)\nerror_order = sp.exp(-beta)",
+    "0021c92e": "They average.",
+    "649ea340": "It cannot.",
+}
+CASES = {"02_rnn_recurrence": (Q2_RIGHT, Q2_WRONG), "03_self_attention": (Q3_RIGHT, Q3_WRONG)}
+COUNTS = {"02_rnn_recurrence": 5, "03_self_attention": 5}  # checks per handout
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_tables_fill_every_blank(name):
+    handout = walkthrough.handout(name)
+    blanks = walkthrough.blank_cells(handout)
+    for table in CASES[name]:
+        assert sorted(table) == sorted(blanks)
+    assert len(set(walkthrough.check_ids(handout))) == COUNTS[name]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_right_answers_pass_every_check(name, tmp_path):
+    handout = walkthrough.handout(name)
+    result = walkthrough.walk(walkthrough.fill(handout, CASES[name][0]), tmp_path)
+    ids = walkthrough.check_ids(handout)
+    assert result.messages == {q: f"{q}: correct." for q in ids}
+    assert result.verdicts == {q: True for q in ids}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_wrong_answers_fail_every_check_with_its_hint(name, tmp_path):
+    from course_utils.checks import specs
+
+    handout = walkthrough.handout(name)
+    result = walkthrough.walk(walkthrough.fill(handout, CASES[name][1]), tmp_path)
+    ids = walkthrough.check_ids(handout)
+    assert sorted(result.messages) == sorted(ids)
+    for question, line in result.messages.items():
+        assert line.startswith(f"{question}: not yet. Hint: ") and line.endswith(specs()[question].hint), line
+    assert result.verdicts == {q: False for q in ids}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_blanks_say_no_answer_yet(name, tmp_path):
+    handout = walkthrough.handout(name)
+    result = walkthrough.walk(handout, tmp_path)
+    ids = walkthrough.check_ids(handout)
+    assert sorted(result.messages) == sorted(ids)
+    assert all(line.startswith(f"{q}: no answer yet: ") for q, line in result.messages.items()), result.messages
+    assert result.verdicts == {q: False for q in ids}
