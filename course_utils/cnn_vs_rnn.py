@@ -6,7 +6,7 @@ Each function below backs one claim of the Q1 answer:
 - ``make_images``, ``plot_examples``: the shared task (seeded, balanced, no downloads);
 - ``SmallCNN`` / ``RowGRU``, ``train_classifier``, ``accuracy``: both models solve it;
 - ``count_parameters``, ``sequential_steps``: cost and parallelism (timings: ``course_utils.latency``);
-- ``RowGRU.stream``, ``forward_or_error``, ``peak_activation``: variable-height, streaming input;
+- ``RowGRU.stream``, ``forward_or_error``, ``peak_activation`` (``leaf_calls``): variable-height, streaming input;
 - ``accuracy_after_each_row``, ``plot_accuracy_by_rows``: a prediction from a partial image.
 
 The receptive field, streaming CNN and translation-equivariance demos are in ``course_utils.convolution``.
@@ -199,6 +199,21 @@ def forward_or_error(model: nn.Module, images: torch.Tensor) -> str:
         return f"fails with {type(err).__name__}"
 
 
+def leaf_calls(model: nn.Module, images: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor, int]]:
+    """Run ``model`` once on images: (N, C, H, W) under inference mode and record, with forward hooks,
+    every leaf layer's call: (name, layer, its input tensor, its output's number of floats)."""
+    calls: list[tuple[str, nn.Module, torch.Tensor, int]] = []
+    hooks = [m.register_forward_hook(lambda m, inp, out, name=name: calls.append((name, m, inp[0], out.numel())))
+             for name, m in model.named_modules() if not list(m.children())]  # fmt: skip
+    try:
+        with torch.inference_mode():
+            model(images)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return calls
+
+
 def peak_activation(model: nn.Module, images: torch.Tensor) -> int:
     """Largest output of any layer of ``model``, in floats per image, measured with forward hooks.
 
@@ -207,16 +222,7 @@ def peak_activation(model: nn.Module, images: torch.Tensor) -> int:
     """
     if any(isinstance(m, nn.RNNBase) for m in model.modules()):
         raise TypeError("peak_activation measures feed-forward models; a streaming RNN holds (N, hidden_dim)")
-    sizes: list[int] = []
-    hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel())) for m in model.modules()
-             if not list(m.children()) and not isinstance(m, nn.RNNBase)]  # fmt: skip
-    try:
-        with torch.inference_mode():
-            model(images)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return max(sizes) // images.shape[0]
+    return max(n_out for *_, n_out in leaf_calls(model, images)) // images.shape[0]
 
 
 def accuracy_after_each_row(model: RowGRU, images: torch.Tensor, labels: torch.Tensor) -> list[float]:

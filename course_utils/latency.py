@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from course_utils.cnn_vs_rnn import RowGRU, SmallCNN
+from course_utils.cnn_vs_rnn import RowGRU, SmallCNN, leaf_calls
 
 
 @dataclass
@@ -114,22 +114,11 @@ def profile_layers(model: nn.Module, images: torch.Tensor, n_repeats: int = 9, t
     timed on its own input (so a ReLU is timed over exactly the feature map the convolution made).
     Recurrent layers are refused (their input is a sequence, not timed here).
     """
-    leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
-    if any(isinstance(m, nn.RNNBase) for _, m in leaves):
+    if any(isinstance(m, nn.RNNBase) for m in model.modules()):
         raise TypeError("profile_layers times feed-forward layers; time a recurrent model whole with median_ms")
-    inputs: dict[str, tuple[torch.Tensor, int]] = {}
-    hooks = [m.register_forward_hook(lambda mod, inp, out, name=name: inputs.__setitem__(name, (inp[0], out.numel())))
-             for name, m in leaves]  # fmt: skip
-    try:
-        with torch.inference_mode():
-            model(images)
-    finally:
-        for hook in hooks:
-            hook.remove()
     rows = []
     with _Threads(threads), torch.inference_mode():
-        for name, layer in leaves:
-            x, n_out = inputs[name]
+        for name, layer, x, n_out in leaf_calls(model, images):
             rows.append(LayerTime(name, tuple(x.shape), n_out, median_ms(lambda: layer(x), n_repeats)))
     return rows
 

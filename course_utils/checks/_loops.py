@@ -200,16 +200,25 @@ def _call(loop: Any, training: bool) -> Run | tuple[bool, str]:
         raise
 
 
-def judge_train_epoch(loop: Any) -> tuple[bool, str]:
-    """The student's ``train_epoch(model, batches, optimizer, criterion)`` against ``train.train_epoch``."""
-    from course_utils.sentiment.train import train_epoch
-
-    run = _call(loop, training=True)
+def _start(loop: Any, training: bool) -> tuple[Run, float, float] | tuple[bool, str]:
+    """Run the student's loop: (run, loss, accuracy), or a verdict when it cannot be judged further."""
+    run = _call(loop, training)
     if isinstance(run, tuple):
         return run
     loss, acc = _pair(run.result)
     if not run.model.calls:
         return False, "your function never ran the model: get each batch's logits with batch_logits(model, batch). "
+    return run, loss, acc
+
+
+def judge_train_epoch(loop: Any) -> tuple[bool, str]:
+    """The student's ``train_epoch(model, batches, optimizer, criterion)`` against ``train.train_epoch``."""
+    from course_utils.sentiment.train import train_epoch
+
+    started = _start(loop, training=True)
+    if len(started) == 2:
+        return started
+    run, loss, acc = started
     if not all(training for training, _ in run.model.calls):
         return False, "put the model in training mode (model.train()) before the loop: dropout must be on. "
     hint = _input_hint(run)
@@ -232,12 +241,10 @@ def judge_evaluate(loop: Any) -> tuple[bool, str]:
     """The student's ``evaluate(model, batches, criterion)`` against ``train.evaluate``."""
     from course_utils.sentiment.train import evaluate
 
-    run = _call(loop, training=False)
-    if isinstance(run, tuple):
-        return run
-    loss, acc = _pair(run.result)
-    if not run.model.calls:
-        return False, "your function never ran the model: get each batch's logits with batch_logits(model, batch). "
+    started = _start(loop, training=False)
+    if len(started) == 2:
+        return started
+    run, loss, acc = started
     if any(training for training, _ in run.model.calls):
         return False, "switch the model to evaluation mode (model.eval()) first: dropout must be off when measuring. "
     if any(grad for _, grad in run.model.calls):
