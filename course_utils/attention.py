@@ -10,12 +10,13 @@ this module's names only where that package is installed (not in the student rel
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import TYPE_CHECKING, Sequence, Union
 
 import torch
 from torch import Tensor
+
+from course_utils._key import key_attribute
 
 if TYPE_CHECKING:  # heavy or optional imports happen inside the functions that need them
     from matplotlib.figure import Figure
@@ -29,13 +30,7 @@ _KEY_NAMES = ("SCORE_PATTERN", "closed_form_weights", "SymbolicQ3", "symbolic_at
 
 def __getattr__(name: str) -> object:
     """The key's worked answers (``symbolic_attention``, ...) where the instructor package is installed."""
-    if name not in _KEY_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        key = importlib.import_module("course_utils.staff.attention_key")
-    except ImportError:
-        raise AttributeError(f"attention.{name} is part of the answer key, not of the student package") from None
-    return getattr(key, name)
+    return key_attribute(__name__, "course_utils.staff.attention_key", _KEY_NAMES, name)
 
 
 def _scale_factor(scale: Scale, dim: int) -> float:

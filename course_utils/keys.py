@@ -30,8 +30,9 @@ from course_utils.files import atomic_write
 from course_utils.mode import TINY_ENV, is_tiny
 from course_utils.solutions import KEY_ONLY_TAG, MarkerError, handout_cell
 
-#: Where this repository is published: the Colab badges and the handouts' install line use it.
-REPOSITORY = "course-dl/dl-assignment3"
+#: Where the student release (``course-utils release``) is published: the one setting that the Colab
+#: badges and the handouts' install line use. The staff repository, with answers/, stays private.
+REPOSITORY = "course-dl/dl-assignment3-student"
 INSTALL_SPEC = f"course-utils @ git+https://github.com/{REPOSITORY}"
 CELL_TIMEOUT_S = 1800
 FIGURES = "figures"

@@ -11,7 +11,6 @@ release).
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import math
 import operator
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import sympy as sp
+
+from course_utils._key import key_attribute
 
 if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
     from matplotlib.figure import Figure
@@ -31,13 +32,7 @@ _KEY_NAMES = ("final_hidden", "closed_form_sum", "closed_form", "even_length_sum
 
 def __getattr__(name: str) -> object:
     """The key's worked answers (``final_hidden``, ...) where the instructor package is installed."""
-    if name not in _KEY_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        key = importlib.import_module("course_utils.staff.recurrence_key")
-    except ImportError:
-        raise AttributeError(f"recurrence.{name} is part of the answer key, not of the student package") from None
-    return getattr(key, name)
+    return key_attribute(__name__, "course_utils.staff.recurrence_key", _KEY_NAMES, name)
 
 
 def _exact_int(value: object, what: str) -> int:
@@ -69,7 +64,7 @@ def hidden_step(h_prev: sp.Expr | int, x: sp.Expr | int, w_in: sp.Expr | int = 1
 def sigmoid(z: float) -> float:
     """Numerically stable logistic function 1 / (1 + e^-z) for any real or (huge) int ``z``.
 
-    Never overflows or warns; returns exactly 0.5 at z = 0, 1.0 for z >= 37 and 0.0 for
+    Never overflows or warns; exact at z = 0; returns 1.0 for z >= 37 and 0.0 for
     z <= -746 (the true values differ from these by less than float resolution).
     """
     if z >= 0:

@@ -15,6 +15,7 @@ import torch
 from course_utils.checks import verify
 from course_utils.checks._loops import toy_batches
 from course_utils.sentiment.train import batch_logits
+from tests.check_tables import table_tests
 
 
 # ---- binary_accuracy -------------------------------------------------------------------------------
@@ -269,3 +270,8 @@ def test_the_course_loops_pass_their_own_checks():
 
     assert verify("lab.train_epoch", lambda m, b, o, c: train_epoch(m, b, o, c, progress=False)).ok
     assert verify("lab.evaluate", lambda m, b, c: evaluate(m, b, c, progress=False)).ok
+
+
+WEIRD = [None, "0.75", 3, lambda *args: "x", lambda *args: (float("nan"), float("nan")), lambda *args: 1 / 0]
+_, _, test_weird_input_never_raises_and_a_blank_is_no_answer = table_tests(
+    {"lab.binary_accuracy": [acc_compare], "lab.train_epoch": [train_right], "lab.evaluate": [evaluate_right]}, {}, WEIRD)

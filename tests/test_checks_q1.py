@@ -15,6 +15,7 @@ import torch
 
 from course_utils.checks import verify
 from course_utils.checks.q1 import rows_seen_by_stack
+from tests.check_tables import table_tests
 
 
 def conv_by_module(c_in, c_out, k):
@@ -98,3 +99,9 @@ def test_blank_functions_have_no_answer_yet(question):
 
     for value in (blank, ...):
         assert "no answer yet" in verify(question, value).message
+
+
+WEIRD = [None, "9", 3.5, lambda *args: "x", lambda *args: -1.5, lambda *args: 1 / 0]
+_, _, test_weird_input_never_raises_and_a_blank_is_no_answer = table_tests(
+    {"q1.conv_parameters": [conv_by_module], "q1.gru_parameters": [lambda w, h: 3 * h * (w + h + 2)],
+     "q1.stack_rows_seen": [lambda n, k: n * (k - 1) + 1]}, {}, WEIRD)

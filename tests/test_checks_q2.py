@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 import sympy as sp
 import torch
 
 from course_utils import checks
+from tests.check_tables import table_tests
 
 x = sp.IndexedBase("x")
 k, t = sp.symbols("k t", integer=True)
@@ -89,30 +89,8 @@ WRONG = {
 WEIRD = [None, "", "???", "(((", [], {}, object(), float("nan"), float("inf"), lambda *a: 1 / 0, "x_99", True]
 
 
-def _cases(table: dict) -> list[tuple[str, object]]:
-    return [(q, v) for q, values in table.items() for v in values]
-
-
-@pytest.mark.parametrize("question,value", _cases(RIGHT), ids=lambda v: v if isinstance(v, str) else "")
-def test_right_answers_pass(question, value):
-    result = checks.verify(question, value)
-    assert result.ok and result.message == f"{question}: correct.", result.message
-
-
-@pytest.mark.parametrize("question,value", _cases(WRONG), ids=lambda v: v if isinstance(v, str) else "")
-def test_wrong_answers_fail_with_the_hint(question, value):
-    result = checks.verify(question, value)
-    assert not result.ok
-    assert result.message.startswith(f"{question}: not yet. Hint: ")
-    assert result.message.endswith(checks.specs()[question].hint)
-
-
-@pytest.mark.parametrize("question", sorted(RIGHT))
-def test_weird_input_never_raises_and_a_blank_is_no_answer(question):
-    for value in WEIRD:
-        result = checks.verify(question, value)
-        assert not result.ok and ": not yet. Hint: " in result.message, (value, result.message)
-    assert checks.verify(question, ...).message.startswith(f"{question}: no answer yet: ")
+(test_right_answers_pass, test_wrong_answers_fail_with_the_hint,
+ test_weird_input_never_raises_and_a_blank_is_no_answer) = table_tests(RIGHT, WRONG, WEIRD)
 
 
 def test_a_step_or_closed_form_with_an_empty_body_is_no_answer():

@@ -6,6 +6,8 @@ The answers below are written here, independently of the masters (other code, ot
 
 from __future__ import annotations
 
+from typing import Callable
+
 import pytest
 
 from tests import walkthrough, walkthrough_q1_lab
@@ -98,6 +100,14 @@ def test_right_answers_pass_every_check(name, tmp_path):
     assert result.verdicts == {q: True for q in ids}
 
 
+def _assert_every_check(result: walkthrough.Walk, ids: list[str], says: str, ends: Callable[[str], str]) -> None:
+    """Every check in ``ids`` printed one line "<id>: <says>...<ends(id)>" and recorded False."""
+    assert sorted(result.messages) == sorted(ids)
+    for question, line in result.messages.items():
+        assert line.startswith(f"{question}: {says}") and line.endswith(ends(question)), line
+    assert result.verdicts == {q: False for q in ids}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_wrong_answers_fail_every_check_with_its_hint(name, tmp_path):
@@ -105,11 +115,7 @@ def test_wrong_answers_fail_every_check_with_its_hint(name, tmp_path):
 
     handout = walkthrough.handout(name)
     result = walkthrough.walk(walkthrough.fill(handout, CASES[name][1]), tmp_path)
-    ids = walkthrough.check_ids(handout)
-    assert sorted(result.messages) == sorted(ids)
-    for question, line in result.messages.items():
-        assert line.startswith(f"{question}: not yet. Hint: ") and line.endswith(specs()[question].hint), line
-    assert result.verdicts == {q: False for q in ids}
+    _assert_every_check(result, walkthrough.check_ids(handout), "not yet. Hint: ", lambda q: specs()[q].hint)
 
 
 @pytest.mark.slow
@@ -117,10 +123,7 @@ def test_wrong_answers_fail_every_check_with_its_hint(name, tmp_path):
 def test_blanks_say_no_answer_yet(name, tmp_path):
     handout = walkthrough.handout(name)
     result = walkthrough.walk(handout, tmp_path)
-    ids = walkthrough.check_ids(handout)
-    assert sorted(result.messages) == sorted(ids)
-    assert all(line.startswith(f"{q}: no answer yet: ") for q, line in result.messages.items()), result.messages
-    assert result.verdicts == {q: False for q in ids}
+    _assert_every_check(result, walkthrough.check_ids(handout), "no answer yet: ", lambda q: "")
 
 
 def test_the_lab_handout_states_what_the_student_is_given_and_asked():

@@ -2,7 +2,7 @@
 
 A number may come as an int, a float, a numpy or torch scalar, a one-element list or array, a
 sympy number or a string; a list of numbers as a list, tuple, tensor, array or sympy matrix; an
-expression as a sympy object or a string (``"x_2 - x_1"``, ``"x[2] - x[1]"``, ``"exp(-beta^2)"``).
+expression as a sympy object or a string (``"x_2 - x_1"``, ``"x[2] - x[1]"``, ``"exp(-beta)"``).
 Every reader raises ``ValueError``/``TypeError`` with a message a student can act on.
 """
 

@@ -138,5 +138,5 @@ def bucket_loader(dataset: EncodedReviews, batch_size: int, shuffle: bool, seed:
 
 
 def label_vocabulary() -> dict[str, int]:
-    """The label ids, fixed: ``{'neg': 0, 'pos': 1}`` (torchtext ordered them by frequency instead)."""
+    """The label ids, fixed by the order of ``data.LABELS`` (torchtext ordered them by frequency instead)."""
     return dict(LABEL_VOCAB)

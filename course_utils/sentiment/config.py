@@ -24,7 +24,7 @@ class LabConfig:
     """Every number of the lab in one place.
 
     The defaults are the original lab (full mode): ``bert-base-uncased``, a 70/30 split of the
-    25,000 training reviews, a 2-layer bidirectional GRU with hidden size 256 and dropout 0.25,
+    IMDB training reviews, a 2-layer bidirectional GRU with hidden size 256 and dropout 0.25,
     Adam, 2 epochs, batch 128. ``LabConfig.tiny()`` keeps the same code path at small sizes.
     """
 
@@ -47,7 +47,7 @@ class LabConfig:
     def tiny(cls) -> "LabConfig":
         """The tiny preset: seconds on one CPU core, same code path.
 
-        2,500 synthetic reviews per split and class (3,500 / 1,500 / 5,000 after the split), the
+        2,500 synthetic reviews per split and class (the training ones split 70/30 into train and valid), the
         tiny random BERT of ``model.TINY_BERT``, a GRU with hidden size 64, batches of 32 and
         Adam at 1e-2: enough optimizer steps (220) for 2 epochs to pass 90% test accuracy.
         """

@@ -20,7 +20,7 @@ from course_utils.sentiment.synthetic import LABELS, SYNTHETIC_VERSION, write_sy
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
-LABEL_VOCAB: dict[str, int] = {name: i for i, name in enumerate(LABELS)}  # {'neg': 0, 'pos': 1}
+LABEL_VOCAB: dict[str, int] = {name: i for i, name in enumerate(LABELS)}  # fixed ids, never by frequency
 _CHUNK = 1 << 20
 
 

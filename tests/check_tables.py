@@ -1,0 +1,46 @@
+"""Tests from tables of answers: right ones pass, wrong ones fail with the hint, weird ones never raise.
+
+A part's test module writes its tables (check id -> values) and takes the three tests from
+:func:`table_tests`; pytest collects them as the module's own.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+
+from course_utils import checks
+
+
+def _cases(table: dict[str, list]) -> list[tuple[str, object]]:
+    return [(question, value) for question, values in table.items() for value in values]
+
+
+def _case_id(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def table_tests(right: dict[str, list], wrong: dict[str, list], weird: list) -> tuple[Callable, ...]:
+    """(test_right_answers_pass, test_wrong_answers_fail_with_the_hint, test_weird_input_never_raises)."""
+
+    @pytest.mark.parametrize("question,value", _cases(right), ids=_case_id)
+    def test_right_answers_pass(question, value):
+        result = checks.verify(question, value)
+        assert result.ok and result.message == f"{question}: correct.", result.message
+
+    @pytest.mark.parametrize("question,value", _cases(wrong), ids=_case_id)
+    def test_wrong_answers_fail_with_the_hint(question, value):
+        result = checks.verify(question, value)
+        assert not result.ok
+        assert result.message.startswith(f"{question}: not yet. Hint: ")
+        assert result.message.endswith(checks.specs()[question].hint)
+
+    @pytest.mark.parametrize("question", sorted(right))
+    def test_weird_input_never_raises_and_a_blank_is_no_answer(question):
+        for value in weird:
+            result = checks.verify(question, value)
+            assert not result.ok and ": not yet. Hint: " in result.message, (value, result.message)
+        assert checks.verify(question, ...).message.startswith(f"{question}: no answer yet: ")
+
+    return test_right_answers_pass, test_wrong_answers_fail_with_the_hint, test_weird_input_never_raises_and_a_blank_is_no_answer
