@@ -111,7 +111,7 @@ def profile_layers(model: nn.Module, images: torch.Tensor, n_repeats: int = 9, t
     """Median time of every leaf layer of ``model``, each run alone on the input it gets in a forward pass.
 
     images: (N, C, H, W). The inputs are recorded with forward hooks in one pass, then each layer is
-    timed on its own input (so a ReLU is timed over exactly the feature map the convolution made).
+    timed on the input it received (so a ReLU is timed over exactly the feature map the convolution made).
     Recurrent layers are refused (their input is a sequence, not timed here).
     """
     if any(isinstance(m, nn.RNNBase) for m in model.modules()):
