@@ -163,3 +163,26 @@ def test_pinned_entries_can_only_be_set_for_pinned_questions() -> None:
     assert registry.pin(committed, "lab.token_ids", "full", [7592, 2088, 2129, 2024, 2017, 1029]) == committed
     with pytest.raises(ValueError, match="computed, not pinned"):
         registry.pin(committed, "lab.n_params", "full", 1)
+
+
+def test_register_validates_specs_and_judges_are_guarded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks, "_SPECS", dict(checks.specs()))
+    with pytest.raises(ValueError, match="needs judge="):
+        checks.register("t.bad", checks.Spec("judge", "hint"))
+    with pytest.raises(ValueError, match="registered twice"):
+        checks.register("q2.tie_output", checks.Spec("float", "another hint", precision=2))
+    checks.register("q2.tie_output", checks.specs()["q2.tie_output"])  # a reloaded module: same spec, fine
+
+    def judge(value):
+        if value is None:
+            raise checks.NoAnswer("write the function first.")
+        if value == "boom":
+            raise RuntimeError("the student's code failed")
+        return value == 42, "think again. "
+
+    checks.register("t.judge", checks.Spec("judge", "The hint.", judge=judge))
+    assert checks.verify("t.judge", 42).message == "t.judge: correct."
+    assert checks.verify("t.judge", 41).message == "t.judge: not yet. Hint: think again. The hint."
+    assert checks.verify("t.judge", None).message == "t.judge: no answer yet: write the function first."
+    assert checks.verify("t.judge", "boom").message == ("t.judge: not yet. Hint: cannot use this answer "
+                                                        "(RuntimeError: the student's code failed). The hint.")

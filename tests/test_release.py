@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
+from course_utils import checks
 from course_utils.checks import _forms
 from course_utils.keys import REPOSITORY
 from course_utils.release import INSTRUCTOR, write_release
@@ -62,10 +63,14 @@ def _number_forms(value: float) -> list[str]:
     return [f"{value:.{p}f}" for p in (2, 3, 4, 6)]
 
 
-def renderings(value: object) -> list[str]:
-    """Every rendering of one registered answer: numbers, sequences of ids, sympy text and LaTeX, dicts."""
+def renderings(value: object, question: str | None = None) -> list[str]:
+    """Every rendering of one registered answer: numbers, sequences of ids, sympy text and LaTeX, dicts.
+
+    A function (``question`` names its check) is rendered by the numbers its check hashes.
+    """
     if callable(value) and not isinstance(value, sp.Basic):
-        return []  # a function is judged by its results; those are searched where they are numbers
+        forms = checks.candidate_forms(checks.specs()[question], value)
+        return [f for entry in forms for f in _number_forms(float(entry[0]))]
     if isinstance(value, sp.Basic):
         return [str(value), sp.sstr(value), sp.latex(value)]
     if isinstance(value, dict):
@@ -83,7 +88,7 @@ def all_renderings() -> dict[str, list[str]]:
     found: dict[str, set[str]] = {}
     for tiny in (True, False):
         for question, value in {**solutions(tiny), **({} if tiny else PINNED)}.items():
-            found.setdefault(question, set()).update(renderings(value))
+            found.setdefault(question, set()).update(renderings(value, question))
     for name, texts in STATEMENTS.items():
         found.setdefault(name, set()).update(texts)
     return {q: sorted(texts) for q, texts in found.items() if texts}
@@ -179,7 +184,8 @@ def test_no_registered_answer_in_the_release_or_the_wheel(release, wheel):
              for p in release.rglob("*") if p.is_file()}
     with zipfile.ZipFile(wheel) as archive:
         texts.update({f"wheel:{n}": archive.read(n).decode("utf-8", errors="replace") for n in archive.namelist()})
-    assert any(n.startswith("wheel:course_utils/checks/") for n in texts) and any(n.startswith("notebooks/") for n in texts)
+    assert "wheel:course_utils/data/checks.json" in texts and any(n.startswith("notebooks/") for n in texts)
+    assert not [n for n in texts if n.startswith("wheel:course_utils/staff") or n == "wheel:course_utils/keys.py"]
     searched = all_renderings()
     assert {"q2.final_hidden", "q3.norms", "q3.weights", "q3.error_order", "lab.n_params", "lab.token_ids"} <= set(searched)
     hits = [(question, text, name) for question, forms in searched.items() for text in forms
@@ -194,4 +200,5 @@ def test_the_search_finds_answers_where_they_are():
     assert found(r"e^{-\beta^2}", r"error $\approx e^{-\beta^2}$") and found("x_2 + x_4 - x_1 - x_3", "h = x_2 + x_4 -x_1 - x_3")
     assert not found("2759169", "27591690")
     forms = renderings(112241409) + renderings([0.6652, 0.2447]) + renderings(sp.sqrt(2) * sp.Symbol("beta"))
-    assert {"112,241,409", "112 241 409", "0.67", "0.245", "sqrt(2)*beta", r"\sqrt{2} \beta"} <= set(forms)
+    forms += renderings(lambda logits, labels: ((logits > 0).float() == labels).float().mean(), "lab.binary_accuracy")
+    assert {"112,241,409", "112 241 409", "0.67", "0.245", "sqrt(2)*beta", r"\sqrt{2} \beta", "0.7143"} <= set(forms)

@@ -130,3 +130,16 @@ def test_the_lab_handout_states_what_the_student_is_given_and_asked():
     text = "\n".join(c.source for c in walkthrough.handout("04_bert_gru_sentiment").cells if c.cell_type == "markdown")
     for needed in walkthrough_q1_lab.LAB_PROMPTS:
         assert needed in text, needed
+
+
+@pytest.mark.parametrize("path", sorted((walkthrough.ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_check_cells_only_call_check(path):
+    """A cell tagged ``check`` is locked by the grader: it may hold nothing but ``check("id", value)`` calls."""
+    import ast
+
+    handout = walkthrough.handout(path.stem)
+    for cell in handout.cells:
+        if walkthrough.CHECK_TAG in cell.metadata.get("tags", []):
+            body = ast.parse(cell.source).body
+            assert body and all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+                                and getattr(s.value.func, "id", None) == "check" for s in body), cell.source

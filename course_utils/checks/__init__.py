@@ -85,11 +85,17 @@ class CheckResult:
 
 
 def register(question: str, spec: Spec) -> None:
-    """Add ``question`` (e.g. ``"q3.norms"``) to the known checks; an id may be registered once."""
+    """Add ``question`` (e.g. ``"q3.norms"``) to the known checks.
+
+    An id belongs to one spec: registering it again is allowed only with the same kind, hint and
+    precision (a reloaded part module), and replaces the old spec.
+    """
     if (spec.kind == "judge") != (spec.judge is not None) or (spec.kind == "custom") != (spec.forms is not None):
         raise ValueError(f"{question}: a 'judge' spec needs judge=, a 'custom' spec needs forms=, others neither")
-    if question in _SPECS and _SPECS[question] != spec:
-        raise ValueError(f"check {question!r} is registered twice")
+    old = _SPECS.get(question)
+    if old is not None and (old.kind, old.hint, old.precision, old.n_vars) != (spec.kind, spec.hint, spec.precision,
+                                                                              spec.n_vars):
+        raise ValueError(f"check {question!r} is registered twice, with different specs")
     _SPECS[question] = spec
 
 
