@@ -5,18 +5,14 @@ Each function below backs one claim of the Q1 answer:
 
 - ``make_images``, ``plot_examples``: the shared task (seeded, balanced, no downloads);
 - ``SmallCNN`` / ``RowGRU``, ``train_classifier``, ``accuracy``: both models solve it;
-- ``count_parameters``, ``sequential_steps``, ``measure_latency``, ``plot_latency``: cost and parallelism;
-- ``RowGRU.stream``, ``forward_or_error``, ``peak_activation``: variable-height, streaming input;
-- ``accuracy_after_each_row``, ``plot_accuracy_by_rows``: a prediction from a partial image;
+- ``count_parameters``, ``sequential_steps``: cost and parallelism (timings: ``course_utils.latency``);
+- ``RowGRU.stream``, ``forward_or_error``, ``peak_activation`` (``leaf_calls``): variable-height, streaming input;
+- ``accuracy_after_each_row``, ``plot_accuracy_by_rows``: a prediction from a partial image.
 
-The receptive field and translation-equivariance demos are in ``course_utils.convolution``.
+The receptive field, streaming CNN and translation-equivariance demos are in ``course_utils.convolution``.
 """
 
 from __future__ import annotations
-
-import statistics
-import time
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -203,6 +199,21 @@ def forward_or_error(model: nn.Module, images: torch.Tensor) -> str:
         return f"fails with {type(err).__name__}"
 
 
+def leaf_calls(model: nn.Module, images: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor, int]]:
+    """Run ``model`` once on images: (N, C, H, W) under inference mode and record, with forward hooks,
+    every leaf layer's call: (name, layer, its input tensor, its output's number of floats)."""
+    calls: list[tuple[str, nn.Module, torch.Tensor, int]] = []
+    hooks = [m.register_forward_hook(lambda m, inp, out, name=name: calls.append((name, m, inp[0], out.numel())))
+             for name, m in model.named_modules() if not list(m.children())]  # fmt: skip
+    try:
+        with torch.inference_mode():
+            model(images)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return calls
+
+
 def peak_activation(model: nn.Module, images: torch.Tensor) -> int:
     """Largest output of any layer of ``model``, in floats per image, measured with forward hooks.
 
@@ -211,16 +222,7 @@ def peak_activation(model: nn.Module, images: torch.Tensor) -> int:
     """
     if any(isinstance(m, nn.RNNBase) for m in model.modules()):
         raise TypeError("peak_activation measures feed-forward models; a streaming RNN holds (N, hidden_dim)")
-    sizes: list[int] = []
-    hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel())) for m in model.modules()
-             if not list(m.children()) and not isinstance(m, nn.RNNBase)]  # fmt: skip
-    try:
-        with torch.inference_mode():
-            model(images)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return max(sizes) // images.shape[0]
+    return max(n_out for *_, n_out in leaf_calls(model, images)) // images.shape[0]
 
 
 def accuracy_after_each_row(model: RowGRU, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
@@ -257,75 +259,6 @@ def train_classifier(
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction in [0, 1] of correct argmax predictions. logits: (N, C), labels: (N,)."""
     return (logits.argmax(dim=-1) == labels).float().mean().item()
-
-
-@dataclass
-class Latency:
-    """Median forward latencies: sizes (S,) in pixels per side; cnn_ms, gru_ms: (S,) in milliseconds."""
-
-    sizes: list[int]
-    cnn_ms: list[float]
-    gru_ms: list[float]
-    batch_size: int
-    threads: int
-
-    def ratio_at_largest(self) -> float:
-        """CNN median latency / GRU median latency at the largest size (< 1: the CNN is faster)."""
-        return self.cnn_ms[-1] / self.gru_ms[-1]
-
-
-def _median_ms(model: nn.Module, images: torch.Tensor, n_repeats: int) -> float:
-    model(images)  # warm-up: first-call allocations and kernel selection
-    times = []
-    for _ in range(n_repeats):
-        start = time.perf_counter()
-        model(images)
-        times.append(1000 * (time.perf_counter() - start))
-    return statistics.median(times)
-
-
-def measure_latency(
-    sizes: tuple[int, ...] = (16, 32, 64, 128, 256), batch_size: int = 1, n_repeats: int = 9, threads: int = 1
-) -> Latency:
-    """Median forward latency of SmallCNN and RowGRU on square images of each size, same process.
-
-    Both models run under ``torch.inference_mode`` with ``threads`` intra-op threads (restored
-    afterwards), alternating CNN and GRU at each size so that machine noise hits both alike.
-    Timings are machine-dependent: never compare them exactly.
-    """
-    if min(sizes) < 4 or n_repeats < 1 or batch_size < 1 or threads < 1:
-        raise ValueError("sizes must be >= 4 pixels; n_repeats, batch_size and threads >= 1")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    cnn_ms, gru_ms = [], []
-    try:
-        with torch.inference_mode():
-            for size in sizes:
-                images = torch.zeros(batch_size, 1, size, size)
-                cnn, gru = SmallCNN().eval(), RowGRU(width=size).eval()
-                cnn_ms.append(_median_ms(cnn, images, n_repeats))
-                gru_ms.append(_median_ms(gru, images, n_repeats))
-    finally:
-        torch.set_num_threads(previous)
-    return Latency(list(sizes), cnn_ms, gru_ms, batch_size, threads)
-
-
-def plot_latency(*results: Latency):
-    """Log-log plots of median latency vs image side, one panel per result; returns the Figure."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6), squeeze=False)
-    for ax, result in zip(axes[0], results):
-        ax.loglog(result.sizes, result.cnn_ms, "o-", label="SmallCNN (fixed depth)")
-        ax.loglog(result.sizes, result.gru_ms, "s-", label="RowGRU (H sequential steps)")
-        ax.set_xticks(result.sizes, [str(s) for s in result.sizes])
-        ax.minorticks_off()
-        ax.set_xlabel("image side H = W (pixels)")
-        ax.set_ylabel("median forward latency (ms)")
-        ax.set_title(f"batch {result.batch_size}, {result.threads} thread(s)")
-        ax.legend()
-    fig.tight_layout()
-    return fig
 
 
 def plot_accuracy_by_rows(accuracies: list[float]):

@@ -84,3 +84,55 @@ def rotation_error(conv: nn.Conv2d, x: torch.Tensor, rotate_kernel: bool = False
         rotated_weight = torch.rot90(weight, 1, dims=(-2, -1)) if rotate_kernel else weight
         y_rot = F.conv2d(torch.rot90(x, 1, dims=(-2, -1)), rotated_weight, padding=pad)
         return ((torch.rot90(y, 1, dims=(-2, -1)) - y_rot).norm() / y.norm()).item()
+
+
+def _feature_row_span(cnn: nn.Module) -> tuple[int, int, int]:
+    """(stride, rows above, rows below) of SmallCNN's feature rows: row j reads input rows
+    stride*j - above .. stride*j + stride - 1 + below (two k x k convs with 2x2 pools between)."""
+    convs = [m for m in cnn.features if isinstance(m, nn.Conv2d)]
+    pools = [m for m in cnn.features if isinstance(m, nn.MaxPool2d)]
+    if len(convs) != 2 or len(pools) != 2 or not isinstance(cnn.head[0], nn.AdaptiveMaxPool2d):
+        raise TypeError("stream_cnn streams SmallCNN with its global-pooling head (head='pool')")
+    pad = convs[0].padding[0]  # both convs: k x k with padding k // 2
+    return 4, 3 * pad, 3 * pad  # conv1 adds pad rows each side; conv2, after one 2x2 pool, 2 * pad
+
+
+def stream_cnn(cnn: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """SmallCNN's logits computed while the rows arrive, keeping a buffer of rows and a running max.
+
+    images: (N, 1, H, W), H >= 4. Each feature row of the CNN (after both pools) depends on a band
+    of input rows (its receptive field, 10 rows for 3x3 kernels); as soon as a band has arrived, the
+    feature row is computed from the buffer and folded into a running max over positions, which is
+    exactly what the global max-pooling head takes. The whole image is never held.
+    Returns (logits (N, n_classes), the buffer's depth in rows).
+    """
+    stride, above, below = _feature_row_span(cnn)
+    lead = stride * -(-above // stride)  # rows kept above a feature row's band, a multiple of the stride
+    depth = lead + stride + below  # the buffer: the band, aligned so that the pooling windows match
+    rows = images[:, 0]
+    height = rows.shape[1]
+    if height < 4:
+        raise ValueError(f"an image of {height} rows has no feature row: SmallCNN needs at least 4")
+    buffer: list[torch.Tensor] = []  # the last `depth` rows read, rows first .. t
+    running = None  # (N, channels): max over the feature rows computed so far
+    j, n_feature_rows = 0, height // stride
+    with torch.no_grad():
+        for t in range(height):
+            buffer = (buffer + [rows[:, t]])[-depth:]
+            first = t + 1 - len(buffer)  # index of buffer[0] in the image
+            while j < n_feature_rows and (t >= stride * j + stride - 1 + below or t == height - 1):
+                start, stop = max(0, stride * j - lead), min(height, stride * j + stride + below)
+                window = torch.stack(buffer[start - first : stop - first], dim=1)[:, None]  # (N, 1, rows, W)
+                feature_row = cnn.features(window)[:, :, j - start // stride]  # (N, channels, W')
+                row_max = feature_row.amax(dim=-1)
+                running = row_max if running is None else torch.maximum(running, row_max)
+                j += 1
+        return cnn.head[-1](running), depth
+
+
+def feature_rows_seen(cnn: nn.Module, height: int, width: int = 16) -> int:
+    """Input rows that influence one feature row in the middle of SmallCNN's map (by the gradient)."""
+    x = torch.randn(1, 1, height, width, requires_grad=True)
+    features = cnn.features(x)
+    features[:, :, features.shape[2] // 2].sum().backward()
+    return int((x.grad[0, 0].abs().sum(dim=1) > 0).sum())

@@ -80,12 +80,15 @@ def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
         resources={"metadata": {"path": str(cwd)}},
     )
     client.execute(env=env)
-    nb.metadata["course"] = {"mode": "tiny" if is_tiny(env) else "full", "source_sha256": source_digest(nb)}
+    # Merge, never replace: the master's own entries (handout, needs_gpu) must survive execution.
+    nb.metadata["course"] = {**nb.metadata.get("course", {}),
+                             "mode": "tiny" if is_tiny(env) else "full", "source_sha256": source_digest(nb)}
     return nb
 
 
-def _needs_gpu(nb: nbformat.NotebookNode) -> bool:
-    return bool(nb.metadata.get("course", {}).get("gpu", False))
+def needs_gpu(nb: nbformat.NotebookNode) -> bool:
+    """True when the master's metadata says its full mode needs a GPU (``course.needs_gpu``)."""
+    return bool(nb.metadata.get("course", {}).get("needs_gpu", False))
 
 
 def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
@@ -104,7 +107,7 @@ def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
         "> Fill in every `...` and every *YOUR ANSWER HERE*, then run the self-checks below them.",
         id="course-generated",
     )
-    gpu = "True" if _needs_gpu(nb) else "False"
+    gpu = "True" if needs_gpu(nb) else "False"
     setup = nbformat.v4.new_code_cell(
         "# Setup: in Google Colab, install the course package (elsewhere this line does nothing).\n"
         "import sys\n"
@@ -114,8 +117,13 @@ def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
         id="course-setup",
     )
     # Fixed metadata: the handout must not depend on whether or where the master was executed.
+    # course.handout names the handout for the grader; Colab opens a GPU runtime for "accelerator": "GPU".
     metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                "language_info": {"name": "python"}, "colab": {"provenance": []}}
+                "language_info": {"name": "python"}, "colab": {"provenance": []},
+                "course": {"handout": name, **({"needs_gpu": True} if needs_gpu(nb) else {})}}
+    if needs_gpu(nb):
+        metadata["accelerator"] = "GPU"
+        metadata["colab"]["gpuType"] = "T4"
     return nbformat.v4.new_notebook(cells=[header, setup, *cells], metadata=metadata)
 
 

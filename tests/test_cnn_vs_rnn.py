@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from course_utils import cnn_vs_rnn as q1
-from course_utils import convolution
+from course_utils import convolution, latency
 from course_utils.mode import set_seed
 
 
@@ -199,7 +199,7 @@ def test_conv_layers_to_span_by_gradient(height, k):
 
 def test_latency_returns_positive_medians_of_the_right_shape():
     torch.set_num_threads(2)
-    result = q1.measure_latency(sizes=(8, 12), batch_size=2, n_repeats=2, threads=1)
+    result = latency.measure_latency(sizes=(8, 12), batch_size=2, n_repeats=2, threads=1)
     assert result.sizes == [8, 12]
     assert len(result.cnn_ms) == len(result.gru_ms) == 2
     assert all(t > 0 for t in result.cnn_ms + result.gru_ms)
@@ -245,3 +245,48 @@ def test_shift_error_refuses_an_empty_interior():
     layer = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))
     with pytest.raises(ValueError, match="larger images"):
         convolution.shift_error(layer, torch.randn(1, 1, 16, 16), 4, stride=2)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 5])
+@pytest.mark.parametrize("height", [4, 7, 16, 41])
+def test_streamed_cnn_equals_the_whole_image_pass(kernel_size, height):
+    set_seed(0)
+    cnn = q1.SmallCNN(kernel_size=kernel_size).eval()
+    images = torch.randn(3, 1, height, 12)
+    streamed, depth = convolution.stream_cnn(cnn, images)
+    with torch.no_grad():
+        assert torch.allclose(streamed, cnn(images), atol=1e-6, rtol=0)
+    pad = kernel_size // 2  # one feature row reads 4 + 6 * pad rows; the buffer rounds the rows above up to 4
+    assert depth == 4 * -(-3 * pad // 4) + 4 + 3 * pad
+
+
+def test_stream_cnn_refuses_a_flattening_head_and_too_few_rows():
+    with pytest.raises(TypeError, match="head='pool'"):
+        convolution.stream_cnn(q1.SmallCNN(head="flatten", image_size=(16, 16)), torch.zeros(1, 1, 16, 16))
+    with pytest.raises(ValueError, match="at least 4"):
+        convolution.stream_cnn(q1.SmallCNN(), torch.zeros(1, 1, 3, 16))
+
+
+def test_one_feature_row_of_small_cnn_reads_ten_rows():
+    # conv 3x3 (3 rows) -> pool 2 -> conv 3x3 (3 pooled rows = 6 + 2) -> pool 2: 4 * 1 + 3 * 2 = 10 rows
+    set_seed(0)
+    assert convolution.feature_rows_seen(q1.SmallCNN(), 40) == 10
+
+
+def test_profile_layers_times_every_layer_on_its_own_input():
+    torch.set_num_threads(2)
+    cnn = q1.SmallCNN().eval()
+    rows = latency.profile_layers(cnn, torch.zeros(2, 1, 16, 16), n_repeats=2)
+    assert [r.name for r in rows] == ["features.0", "features.1", "features.2", "features.3", "features.4",
+                                      "features.5", "head.0", "head.1", "head.2"]
+    assert rows[0].input_shape == (2, 1, 16, 16) and rows[1].input_shape == (2, 4, 16, 16)
+    assert rows[0].output_floats == rows[1].output_floats == 2 * 4 * 16 * 16  # the ReLU maps the conv's output
+    assert all(r.ms > 0 for r in rows)
+    assert torch.get_num_threads() == 2
+    with pytest.raises(TypeError, match="recurrent"):
+        latency.profile_layers(q1.RowGRU(width=16), torch.zeros(1, 1, 16, 16))
+
+
+def test_batched_vs_one_by_one_times_both():
+    whole, split = latency.batched_vs_one_by_one(nn.Conv2d(1, 4, 3, padding=1), torch.zeros(3, 1, 8, 8), n_repeats=2)
+    assert whole > 0 and split > 0

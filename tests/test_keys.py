@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from course_utils.cli import main
-from course_utils.keys import build, make_handout
+from course_utils.keys import build, execute, make_handout
 from course_utils.solutions import MarkerError, strip_code
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,11 +53,27 @@ def test_every_marker_form_hides_its_secret(tmp_path):
 
 
 def test_handout_starts_with_generated_note_and_colab_setup():
-    master = nbformat.v4.new_notebook(cells=[new_code("x = 1")], metadata={"course": {"gpu": True}})
-    first, setup, *_ = make_handout(master, "04_lab").cells
+    master = nbformat.v4.new_notebook(cells=[new_code("x = 1")], metadata={"course": {"needs_gpu": True}})
+    handout = make_handout(master, "04_lab")
+    first, setup, *_ = handout.cells
     assert "Generated file" in first.source and "answers/04_lab.ipynb" in first.source
     assert 'if "google.colab" in sys.modules' in setup.source and "pip" in setup.source
     assert "report_environment(needs_gpu=True)" in setup.source
+    assert handout.metadata["accelerator"] == "GPU"  # Colab opens it on a GPU runtime
+    assert handout.metadata["course"] == {"handout": "04_lab", "needs_gpu": True}
+
+
+def test_handout_of_a_cpu_master_asks_for_no_gpu():
+    handout = make_handout(nbformat.v4.new_notebook(cells=[new_code("x = 1")]), "02_q")
+    assert "accelerator" not in handout.metadata and handout.metadata["course"] == {"handout": "02_q"}
+    assert "report_environment(needs_gpu=False)" in handout.cells[1].source
+
+
+def test_execute_merges_the_course_metadata(tmp_path):
+    master = nbformat.v4.new_notebook(cells=[new_code("x = 1")], metadata={"course": {"needs_gpu": True, "mode": "full"}})
+    executed = execute(master, tmp_path)
+    assert executed.metadata["course"]["needs_gpu"] is True  # kept, not replaced
+    assert executed.metadata["course"]["mode"] == "tiny" and len(executed.metadata["course"]["source_sha256"]) == 64
 
 
 def test_non_ascii_assignment_target_keeps_its_name():

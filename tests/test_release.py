@@ -200,5 +200,5 @@ def test_the_search_finds_answers_where_they_are():
     assert found(r"e^{-\beta^2}", r"error $\approx e^{-\beta^2}$") and found("x_2 + x_4 - x_1 - x_3", "h = x_2 + x_4 -x_1 - x_3")
     assert not found("2759169", "27591690")
     forms = renderings(112241409) + renderings([0.6652, 0.2447]) + renderings(sp.sqrt(2) * sp.Symbol("beta"))
-    forms += renderings(lambda logits, labels: ((logits > 0).float() == labels).float().mean(), "lab.binary_accuracy")
-    assert {"112,241,409", "112 241 409", "0.67", "0.245", "sqrt(2)*beta", r"\sqrt{2} \beta", "0.7143"} <= set(forms)
+    forms += renderings(lambda beta: 2.0 ** (-beta**2), "q3.error_order")  # a function: the number its check hashes
+    assert {"112,241,409", "112 241 409", "0.67", "0.245", "sqrt(2)*beta", r"\sqrt{2} \beta", "0.700"} <= set(forms)

@@ -161,3 +161,22 @@ def test_best_checkpoint_is_the_lowest_validation_loss_and_safe_to_load(tmp_path
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())  # atomic writes leave no temporaries
     with pytest.raises(ValueError, match="another run"):
         _run(tmp_path, 4, meta={"name": "y"})
+
+
+def test_fit_runs_the_loops_it_is_given_on_every_epoch():
+    """The lab notebook passes the student's loops: fit must call them (with the batches) and record their numbers."""
+    tok, train, valid = _loaders()
+    model = _model(len(tok))
+    calls = []
+
+    def my_train(m, batches, optimizer, criterion):
+        calls.append(("train", len(list(batches)), m.training))
+        return 0.25, 0.5
+
+    def my_evaluate(m, batches, criterion):
+        calls.append(("evaluate", len(list(batches)), m.training))
+        return 0.125, 0.75
+
+    history = fit(model, train, valid, 2, progress=False, log=lambda line: None, train_fn=my_train, evaluate_fn=my_evaluate)
+    assert [c[:2] for c in calls] == [("train", len(train)), ("evaluate", len(valid))] * 2
+    assert history["train_loss"] == [0.25, 0.25] and history["valid_acc"] == [0.75, 0.75]

@@ -10,7 +10,7 @@ from typing import Callable
 
 import pytest
 
-from tests import walkthrough
+from tests import walkthrough, walkthrough_q1_lab
 
 Q2_RIGHT = {
     "df663ae2": "$h_t = x_t - h_{t-1}$, $h_0 = 0$, $y_t = \\sigma(1000 h_t)$: no bias anywhere.",
@@ -76,8 +76,9 @@ Q3_WRONG = {
     "0021c92e": "They average.",
     "649ea340": "It cannot.",
 }
-CASES = {"02_rnn_recurrence": (Q2_RIGHT, Q2_WRONG), "03_self_attention": (Q3_RIGHT, Q3_WRONG)}
-COUNTS = {"02_rnn_recurrence": 5, "03_self_attention": 5}  # checks per handout
+CASES = {"02_rnn_recurrence": (Q2_RIGHT, Q2_WRONG), "03_self_attention": (Q3_RIGHT, Q3_WRONG),
+         **walkthrough_q1_lab.CASES}
+COUNTS = {"02_rnn_recurrence": 5, "03_self_attention": 5, **walkthrough_q1_lab.COUNTS}  # checks per handout
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -123,6 +124,12 @@ def test_blanks_say_no_answer_yet(name, tmp_path):
     handout = walkthrough.handout(name)
     result = walkthrough.walk(handout, tmp_path)
     _assert_every_check(result, walkthrough.check_ids(handout), "no answer yet: ", lambda q: "")
+
+
+def test_the_lab_handout_states_what_the_student_is_given_and_asked():
+    text = "\n".join(c.source for c in walkthrough.handout("04_bert_gru_sentiment").cells if c.cell_type == "markdown")
+    for needed in walkthrough_q1_lab.LAB_PROMPTS:
+        assert needed in text, needed
 
 
 @pytest.mark.parametrize("path", sorted((walkthrough.ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)

@@ -33,7 +33,7 @@ from course_utils.sentiment.data import ReviewSet, fetch_imdb, load_split, split
 from course_utils.sentiment.features import CachedFeatures, FeatureBatches, extract_features
 from course_utils.sentiment.model import BERTGRUSentiment, build_model, load_bert
 from course_utils.sentiment.text import encode, load_tokenizer, tokenizer_from_vocabulary, vocabulary_of
-from course_utils.sentiment.train import BEST_NAME, evaluate, fit
+from course_utils.sentiment.train import BEST_NAME, evaluate, fit, train_epoch
 
 
 @dataclass
@@ -63,11 +63,20 @@ def start(config: LabConfig) -> torch.device:
     return device()
 
 
-def default_out_dir(config: LabConfig) -> Path:
-    """Where the notebook keeps checkpoints: ``runs/lab`` (full mode: a rerun after a disconnect
-    resumes there), or a fresh temporary folder (tiny mode: every run trains from scratch)."""
+DRIVE = Path("/content/drive/MyDrive")  # where Colab mounts Google Drive (drive.mount("/content/drive"))
+
+
+def default_out_dir(config: LabConfig, drive: Path = DRIVE) -> Path:
+    """Where the notebook keeps checkpoints, so that a rerun after a disconnect resumes there.
+
+    Full mode: ``<drive>/course_utils/lab`` when Google Drive is mounted (it survives a recycled
+    Colab runtime), else ``runs/lab`` (lost with the runtime). Tiny mode: a fresh temporary folder
+    (every run trains from scratch).
+    """
     if config.tiny_mode:
         return Path(tempfile.mkdtemp(prefix="course-utils-lab-"))
+    if drive.is_dir():
+        return drive / "course_utils" / "lab"
     return Path("runs/lab")
 
 
@@ -137,19 +146,55 @@ def lab_batches(model: BERTGRUSentiment, loader: DataLoader, features: str = "au
     return FeatureBatches(source, reviews.labels, sampler.batch_size, shuffle=sampler.shuffle, seed=sampler.seed)
 
 
+def own_model(model: Any, config: LabConfig, bert: nn.Module, log: Callable[[str], None] = print) -> nn.Module:
+    """The student's model (Q2a) on ``device()``; while that blank is still ``...``, a stand-in with the
+    configured hyper-parameters (said in ``log``), so that the rest of the notebook runs."""
+    if model is Ellipsis or model is None:
+        log("your model is not built yet (Q2a): a stand-in with the lab's hyper-parameters takes its place, so "
+            "that the notebook goes on; build yours above and run the notebook again.")
+        model = BERTGRUSentiment(bert, config.hidden_dim, config.output_dim, config.n_layers, config.bidirectional,
+                                 config.dropout)
+    return model.to(device())
+
+
+def own_loop(fn: Callable, name: str, log: Callable[[str], None] = print) -> Callable:
+    """The student's loop ``fn``, or the course's loop ``name`` ("train_epoch" or "evaluate") for every call
+    in which ``fn`` returns nothing (its body is still ``...``), said once in ``log``: so that the rest of
+    the notebook runs while a blank waits. The self-check of ``fn`` is what grades it."""
+    course = {"train_epoch": lambda m, b, o, c: train_epoch(m, b, o, c, progress=False),
+              "evaluate": lambda m, b, c: evaluate(m, b, c, progress=False)}[name]
+    said = False
+
+    def loop(*args: Any) -> tuple[float, float]:
+        nonlocal said
+        result = fn(*args)
+        if result is not None:
+            return result
+        if not said:
+            log(f"your {name} returns nothing yet: the course's {name} stands in for it, so that the notebook "
+                "goes on; write yours above and run this cell again.")
+            said = True
+        return course(*args)
+
+    return loop
+
+
 def train_lab(model: nn.Module, data: LabData, config: LabConfig, out_dir: Path, progress: bool = True,
-              log: Callable[[str], None] = print, features: str = "auto") -> dict[str, list]:
+              log: Callable[[str], None] = print, features: str = "auto",
+              train_fn: Callable | None = None, evaluate_fn: Callable | None = None) -> dict[str, list]:
     """Adam + ``BCEWithLogitsLoss`` for ``config.epochs``; best and resume checkpoints in ``out_dir``.
 
     features: "auto" | "cache" | "on-the-fly" (see the module's docstring) for the training and
-    validation sets; the storage chosen for each is logged.
+    validation sets; the storage chosen for each is logged. train_fn, evaluate_fn: the loops to
+    use, as in ``train.fit`` (the lab notebook passes the student's own; see ``own_loop``).
     """
     train = lab_batches(model, data.train_batches, features, "train", progress, log)
     valid = lab_batches(model, data.valid_batches, features, "valid", progress, log)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     return fit(model, train, valid, config.epochs, optimizer=optimizer,
                out_dir=out_dir, meta=run_meta(config, data.tokenizer), save_bert=config.tiny_mode,
-               progress=progress, log=log)
+               progress=progress, log=log, train_fn=train_fn and own_loop(train_fn, "train_epoch", log),
+               evaluate_fn=evaluate_fn and own_loop(evaluate_fn, "evaluate", log))
 
 
 def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBase, LabConfig]:
@@ -167,13 +212,18 @@ def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBas
     return model.eval(), tokenizer, config
 
 
+def load_best(out_dir: Path) -> BERTGRUSentiment:
+    """The best model that ``train_lab`` saved in ``out_dir`` (``best.pt``), in eval mode."""
+    return load_lab_model(Path(out_dir) / BEST_NAME)[0]
+
+
 def evaluate_best(out_dir: Path, data: LabData, progress: bool = True, features: str = "auto",
                   log: Callable[[str], None] = print) -> tuple[BERTGRUSentiment, float, float]:
     """Reload the best checkpoint from ``out_dir`` and return (model, test loss, test accuracy in [0, 1]).
 
     features: as in ``train_lab``, for the test set (one BERT pass per review either way).
     """
-    model, _, _ = load_lab_model(Path(out_dir) / BEST_NAME)
+    model = load_best(out_dir)
     test = lab_batches(model, data.test_batches, features, "test", progress, log)
     loss, acc = evaluate(model, test, nn.BCEWithLogitsLoss(), progress)
     return model, loss, acc

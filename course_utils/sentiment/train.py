@@ -50,17 +50,22 @@ def batch_logits(model: nn.Module, batch: Any) -> torch.Tensor:
     return logits.squeeze(-1)
 
 
+def with_progress(batches: Iterable, desc: str, progress: bool) -> Iterable:
+    """``batches`` behind a progress bar labelled ``desc`` if ``progress``, else unchanged."""
+    if not progress:
+        return batches
+    from tqdm.auto import tqdm  # imported on use: without ipywidgets, tqdm.auto warns in notebooks
+
+    return tqdm(batches, desc=desc, leave=False)
+
+
 def _run_epoch(model: nn.Module, batches: Iterable, criterion: nn.Module,
                optimizer: torch.optim.Optimizer | None, desc: str, progress: bool) -> tuple[float, float]:
     """Mean loss and accuracy over all reviews (each batch weighted by its size); trains if ``optimizer``."""
     device = next(model.parameters()).device
     total_loss = total_correct = 0.0
     count = 0
-    if progress:
-        from tqdm.auto import tqdm  # imported on use: without ipywidgets, tqdm.auto warns in notebooks
-
-        batches = tqdm(batches, desc=desc, leave=False)
-    for batch in batches:
+    for batch in with_progress(batches, desc, progress):
         logits = batch_logits(model, batch)
         labels = batch.labels.to(device).float()
         loss = criterion(logits, labels)
@@ -110,7 +115,8 @@ def _set_epoch(batches: Iterable, epoch: int) -> None:
 def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epochs: int,
         optimizer: torch.optim.Optimizer | None = None, criterion: nn.Module | None = None,
         out_dir: Path | None = None, meta: dict[str, Any] | None = None, save_bert: bool = False,
-        progress: bool = True, log: Callable[[str], None] = print) -> dict[str, list]:
+        progress: bool = True, log: Callable[[str], None] = print,
+        train_fn: Callable | None = None, evaluate_fn: Callable | None = None) -> dict[str, list]:
     """Train for ``epochs``, keep the best model by validation loss; returns the history (lists per epoch).
 
     optimizer: default Adam over the trainable parameters; criterion: default ``BCEWithLogitsLoss``.
@@ -118,7 +124,12 @@ def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epoc
     history, RNG states) are written there atomically after every epoch, and a run with a
     ``resume.pt`` continues after its last completed epoch. meta: plain data stored in both files
     (e.g. the config); a ``resume.pt`` with other meta is refused. save_bert: also store BERT's weights.
+    train_fn(model, batches, optimizer, criterion) and evaluate_fn(model, batches, criterion), each
+    returning (mean loss, accuracy in [0, 1]): the loops to use (a student's own, in the lab notebook);
+    default ``train_epoch`` and ``evaluate``. Their batches come behind a progress bar if ``progress``.
     """
+    run_train = train_fn or (lambda m, b, o, c: train_epoch(m, b, o, c, progress=False))
+    run_evaluate = evaluate_fn or (lambda m, b, c: evaluate(m, b, c, progress=False))
     optimizer = optimizer or torch.optim.Adam([p for p in model.parameters() if p.requires_grad])
     criterion = criterion or nn.BCEWithLogitsLoss()
     history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
@@ -139,8 +150,8 @@ def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epoc
     for epoch in range(len(history["epoch"]), epochs):
         _set_epoch(train_batches, epoch)
         start = time.perf_counter()
-        train_loss, train_acc = train_epoch(model, train_batches, optimizer, criterion, progress)
-        valid_loss, valid_acc = evaluate(model, valid_batches, criterion, progress)
+        train_loss, train_acc = run_train(model, with_progress(train_batches, "train", progress), optimizer, criterion)
+        valid_loss, valid_acc = run_evaluate(model, with_progress(valid_batches, "eval", progress), criterion)
         values = (epoch + 1, train_loss, train_acc, valid_loss, valid_acc, time.perf_counter() - start)
         for key, value in zip(HISTORY_KEYS, values):
             history[key].append(value)

@@ -67,7 +67,6 @@ def lab_answers(tiny: bool) -> dict[str, Any]:
         "lab.vocab_size": len(tokenizer) if tiny else BertConfig().vocab_size,
         "lab.n_params": model.count_parameters(net),
         "lab.n_trainable": model.count_parameters(net, trainable_only=True),
-        "lab.binary_accuracy": train.binary_accuracy,
     }
     if tiny:
         answers["lab.token_ids"] = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(lab.SAMPLE_SENTENCE))

@@ -1,0 +1,144 @@
+"""Q1 timings: SmallCNN vs RowGRU latency by image size, and where the CNN's time goes, layer by layer.
+
+- ``measure_latency``, ``plot_latency``: median forward latency of both models, one image or a batch;
+- ``profile_layers``: median time of every layer of a model on the inputs it really receives;
+- ``batched_vs_one_by_one``: one layer on a whole batch against the same layer image by image.
+
+Timings depend on the machine and its load: print them, never compare them exactly.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from course_utils.cnn_vs_rnn import RowGRU, SmallCNN, leaf_calls
+
+
+@dataclass
+class Latency:
+    """Median forward latencies: sizes (S,) in pixels per side; cnn_ms, gru_ms: (S,) in milliseconds."""
+
+    sizes: list[int]
+    cnn_ms: list[float]
+    gru_ms: list[float]
+    batch_size: int
+    threads: int
+
+    def ratio_at_largest(self) -> float:
+        """CNN median latency / GRU median latency at the largest size (< 1: the CNN is faster)."""
+        return self.cnn_ms[-1] / self.gru_ms[-1]
+
+
+def median_ms(run: Callable[[], object], n_repeats: int = 9) -> float:
+    """Median wall time of ``run()`` in milliseconds over ``n_repeats`` calls, after one warm-up call."""
+    run()  # warm-up: first-call allocations and kernel selection
+    times = []
+    for _ in range(n_repeats):
+        start = time.perf_counter()
+        run()
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+class _Threads:
+    """Context manager: ``threads`` intra-op threads inside, the previous setting restored after."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads, self.previous = threads, torch.get_num_threads()
+
+    def __enter__(self) -> None:
+        torch.set_num_threads(self.threads)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.previous)
+
+
+def measure_latency(
+    sizes: tuple[int, ...] = (16, 32, 64, 128, 256), batch_size: int = 1, n_repeats: int = 9, threads: int = 1
+) -> Latency:
+    """Median forward latency of SmallCNN and RowGRU on square images of each size, same process.
+
+    Both models run under ``torch.inference_mode`` with ``threads`` intra-op threads (restored
+    afterwards), alternating CNN and GRU at each size so that machine noise hits both alike.
+    """
+    if min(sizes) < 4 or n_repeats < 1 or batch_size < 1 or threads < 1:
+        raise ValueError("sizes must be >= 4 pixels; n_repeats, batch_size and threads >= 1")
+    cnn_ms, gru_ms = [], []
+    with _Threads(threads), torch.inference_mode():
+        for size in sizes:
+            images = torch.zeros(batch_size, 1, size, size)
+            cnn, gru = SmallCNN().eval(), RowGRU(width=size).eval()
+            cnn_ms.append(median_ms(lambda: cnn(images), n_repeats))
+            gru_ms.append(median_ms(lambda: gru(images), n_repeats))
+    return Latency(list(sizes), cnn_ms, gru_ms, batch_size, threads)
+
+
+def plot_latency(*results: Latency):
+    """Log-log plots of median latency vs image side, one panel per result; returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6), squeeze=False)
+    for ax, result in zip(axes[0], results):
+        ax.loglog(result.sizes, result.cnn_ms, "o-", label="SmallCNN (fixed depth)")
+        ax.loglog(result.sizes, result.gru_ms, "s-", label="RowGRU (H sequential steps)")
+        ax.set_xticks(result.sizes, [str(s) for s in result.sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("image side H = W (pixels)")
+        ax.set_ylabel("median forward latency (ms)")
+        ax.set_title(f"batch {result.batch_size}, {result.threads} thread(s)")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+@dataclass
+class LayerTime:
+    """One layer's median time: its name in the model, its input shape and its output's size."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    output_floats: int
+    ms: float
+
+
+def profile_layers(model: nn.Module, images: torch.Tensor, n_repeats: int = 9, threads: int = 1) -> list[LayerTime]:
+    """Median time of every leaf layer of ``model``, each run alone on the input it gets in a forward pass.
+
+    images: (N, C, H, W). The inputs are recorded with forward hooks in one pass, then each layer is
+    timed on the input it received (so a ReLU is timed over exactly the feature map the convolution made).
+    Recurrent layers are refused (their input is a sequence, not timed here).
+    """
+    if any(isinstance(m, nn.RNNBase) for m in model.modules()):
+        raise TypeError("profile_layers times feed-forward layers; time a recurrent model whole with median_ms")
+    rows = []
+    with _Threads(threads), torch.inference_mode():
+        for name, layer, x, n_out in leaf_calls(model, images):
+            rows.append(LayerTime(name, tuple(x.shape), n_out, median_ms(lambda: layer(x), n_repeats)))
+    return rows
+
+
+def batched_vs_one_by_one(layer: nn.Module, images: torch.Tensor, n_repeats: int = 9,
+                          threads: int = 1) -> tuple[float, float]:
+    """Median ms of ``layer`` on the whole batch, and on its images one at a time (the same work).
+
+    images: (N, C, H, W). Equal times mean the layer's cost is linear in the batch; a batched time
+    far above the one-by-one time means the batch sent the layer down a slower code path.
+    """
+    with _Threads(threads), torch.inference_mode():
+        whole = median_ms(lambda: layer(images), n_repeats)
+        split = median_ms(lambda: [layer(image) for image in images.split(1)], n_repeats)
+    return whole, split
+
+
+def print_profile(rows: list[LayerTime]) -> None:
+    """One line per layer: name, input shape, output size and median time, with its share of the total."""
+    total = sum(r.ms for r in rows)
+    for r in rows:
+        print(f"{r.name:<12} input {str(r.input_shape):<20} output {r.output_floats:>10,d} floats "
+              f"{r.ms:8.2f} ms ({r.ms / total:4.0%})")
