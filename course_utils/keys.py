@@ -88,13 +88,17 @@ def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
     env = {**os.environ, TINY_ENV: os.environ.get(TINY_ENV) or "1"}  # the main job defaults to tiny mode
     with tempfile.TemporaryDirectory(prefix="course-utils-kernel-") as sockets:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
         client = NotebookClient(
-            nb, timeout=CELL_TIMEOUT_S, record_timing=False,
-            km=KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel")),
+            nb, timeout=CELL_TIMEOUT_S, record_timing=False, km=km,
             coalesce_streams=True,  # how stdout is chunked into messages varies run to run; the key must not
             resources={"metadata": {"path": str(cwd)}},
         )
-        client.execute(env=env)
+        try:
+            client.execute(env=env)
+        finally:
+            if km.has_kernel:  # a kernel manager passed in is ours to stop (nbclient stops only its own)
+                km.shutdown_kernel(now=True)
     normalise.outputs(nb)
     nb.metadata["course"] = {"mode": "tiny" if is_tiny(env) else "full", "source_sha256": source_digest(nb)}
     return nb
