@@ -32,6 +32,7 @@ import nbformat
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from course_utils import normalise, render
+from course_utils.errors import CourseError
 from course_utils.files import atomic_write
 from course_utils.mode import TINY_ENV, is_tiny
 from course_utils.solutions import KEY_ONLY_TAG, MarkerError, handout_cell
@@ -43,6 +44,10 @@ CELL_TIMEOUT_S = 1800
 FIGURES = "figures"
 MACHINE_TAG = "machine-dependent"  # a cell that measures the machine: see keep_measurements
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours in the kernel's tracebacks
+
+
+class KeysUsageError(CourseError):
+    """A masters folder or ``--only`` name that does not exist."""
 
 
 @dataclass
@@ -141,12 +146,12 @@ def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
 
 def _master_files(answers: Path, only: str | None) -> list[Path]:
     if not answers.is_dir():
-        raise SystemExit(f"course-utils keys: no {answers}/ here; run it from the repository root or pass --answers DIR")
+        raise KeysUsageError(f"no {answers}/ here; run it from the repository root or pass --answers DIR")
     files = sorted(answers.glob("[0-9][0-9]_*.ipynb"))
     if only:
         files = [f for f in files if f.stem == only or f.name == only]
         if not files:
-            raise SystemExit(f"course-utils keys: no master named {only!r} in {answers}/")
+            raise KeysUsageError(f"no master named {only!r} in {answers}/")
     return files
 
 
@@ -228,9 +233,13 @@ def keys_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def keys(args: argparse.Namespace) -> int:
-    """Run ``course-utils keys``; returns the exit code."""
-    result = build(args.answers, args.notebooks, run=not args.no_execute, check=args.check, only=args.only,
-                   remeasure=args.remeasure)
+    """Run ``course-utils keys``; returns the exit code (2: a usage error, 1: a stale key or a failing master)."""
+    try:
+        result = build(args.answers, args.notebooks, run=not args.no_execute, check=args.check, only=args.only,
+                       remeasure=args.remeasure)
+    except KeysUsageError as err:
+        print(f"course-utils keys: {err}", file=sys.stderr)
+        return 2
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
     if args.check:

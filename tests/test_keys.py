@@ -192,3 +192,15 @@ def test_machine_dependent_cells_keep_their_outputs_until_the_code_changes(tmp_p
     build(answers, tmp_path / "nb")  # the code changed: every output is new
     nb = nbformat.read(answers / "01_t.ipynb", as_version=4)
     assert nb.cells[0].outputs[0].text != remeasured and nb.cells[1].outputs[0].text == "also True\nedited\n"
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--only", "99_nothing"], "no master named '99_nothing'"),
+    (["--answers", "no-such-folder"], "no no-such-folder/ here"),
+])
+def test_keys_usage_errors_exit_2_with_one_line(tmp_path, capsys, extra, message):
+    write_master(tmp_path / "answers", "01_x", [new_code("x = 1")])
+    args = ["keys", "--no-execute", "--answers", str(tmp_path / "answers"), "--notebooks", str(tmp_path / "nb")]
+    assert main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("course-utils keys: ") and message in err
