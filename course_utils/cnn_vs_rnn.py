@@ -5,7 +5,7 @@ Each function below backs one claim of the Q1 answer:
 
 - ``make_images``, ``plot_examples``: the shared task (seeded, balanced, no downloads);
 - ``SmallCNN`` / ``RowGRU``, ``train_classifier``, ``accuracy``: both models solve it;
-- ``count_parameters``, ``sequential_steps``: cost and parallelism (timings: ``course_utils.latency``);
+- ``count_parameters`` (from ``course_utils.parameters``), ``sequential_steps``: cost and parallelism (timings: ``course_utils.latency``);
 - ``RowGRU.stream``, ``forward_or_error``, ``peak_activation`` (``leaf_calls``): variable-height, streaming input;
 - ``accuracy_after_each_row``, ``plot_accuracy_by_rows``: a prediction from a partial image.
 
@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from course_utils.parameters import count_parameters  # noqa: F401 (the notebook calls q1.count_parameters)
 
 CLASS_NAMES = ("horizontal bar", "vertical bar", "box", "diagonal")
 N_CLASSES = len(CLASS_NAMES)
@@ -166,11 +168,6 @@ class RowGRU(nn.Module):
             state = self.step(rows[:, t], state)
             logits.append(self.head(state))
         return torch.stack(logits, dim=1), state
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable scalars in ``model`` (shared tensors counted once)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 _CNN_STAGES = (nn.Conv2d, nn.MaxPool2d, nn.AdaptiveMaxPool2d, nn.Linear)

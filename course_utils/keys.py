@@ -4,7 +4,10 @@ For each master ``answers/NN_name.ipynb`` (edited by hand, with solution markers
 
 1. check its markers (a malformed marker stops that notebook before anything is written);
 2. execute it with nbclient (tiny mode unless ``COURSE_TINY`` says otherwise) and store the outputs
-   back: the executed master is the answer key;
+   back: the executed master is the answer key. Machine-dependent figures in printed text (times,
+   free memory, temporary paths) are normalised (``course_utils.normalise``), and cells tagged
+   ``machine-dependent`` (timings, latency plots) keep their stored outputs while the master's code is
+   unchanged, so that running it twice, or on another machine, changes no byte;
 3. render the key to ``answers/NN_name.md`` (figures under ``answers/figures/``);
 4. write the handout ``notebooks/NN_name.ipynb``: solutions replaced, outputs cleared, a generated
    header and a Colab setup cell first.
@@ -19,13 +22,17 @@ import argparse
 import copy
 import hashlib
 import os
+import re
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from course_utils import render
+from course_utils import normalise, render
+from course_utils.errors import CourseError
 from course_utils.files import atomic_write
 from course_utils.mode import TINY_ENV, is_tiny
 from course_utils.solutions import KEY_ONLY_TAG, MarkerError, handout_cell
@@ -36,6 +43,12 @@ REPOSITORY = "course-dl/dl-assignment3-student"
 INSTALL_SPEC = f"course-utils @ git+https://github.com/{REPOSITORY}"
 CELL_TIMEOUT_S = 1800
 FIGURES = "figures"
+MACHINE_TAG = "machine-dependent"  # a cell that measures the machine: see keep_measurements
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours in the kernel's tracebacks
+
+
+class KeysUsageError(CourseError):
+    """A masters folder or ``--only`` name that does not exist."""
 
 
 @dataclass
@@ -69,17 +82,30 @@ def dumps(nb: nbformat.NotebookNode) -> bytes:
 
 
 def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
-    """Run every cell of a copy of ``nb`` in a fresh kernel with working directory ``cwd``."""
+    """Run every cell of a copy of ``nb`` in a fresh kernel with working directory ``cwd``; machine-dependent
+    text in the outputs is normalised (``normalise.outputs``).
+
+    The kernel talks over Unix sockets in a private temporary folder (IPC), not TCP on localhost: nothing
+    else on the machine can connect to it, and it prints no transport warning.
+    """
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = copy.deepcopy(nb)
     env = {**os.environ, TINY_ENV: os.environ.get(TINY_ENV) or "1"}  # the main job defaults to tiny mode
-    client = NotebookClient(
-        nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", record_timing=False,
-        coalesce_streams=True,  # how stdout is chunked into messages varies run to run; the key must not
-        resources={"metadata": {"path": str(cwd)}},
-    )
-    client.execute(env=env)
+    with tempfile.TemporaryDirectory(prefix="course-utils-kernel-") as sockets:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+        client = NotebookClient(
+            nb, timeout=CELL_TIMEOUT_S, record_timing=False, km=km,
+            coalesce_streams=True,  # how stdout is chunked into messages varies run to run; the key must not
+            resources={"metadata": {"path": str(cwd)}},
+        )
+        try:
+            client.execute(env=env)
+        finally:
+            if km.has_kernel:  # a kernel manager passed in is ours to stop (nbclient stops only its own)
+                km.shutdown_kernel(now=True)
+    normalise.outputs(nb)
     # Merge, never replace: the master's own entries (handout, needs_gpu) must survive execution.
     nb.metadata["course"] = {**nb.metadata.get("course", {}),
                              "mode": "tiny" if is_tiny(env) else "full", "source_sha256": source_digest(nb)}
@@ -129,19 +155,39 @@ def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
 
 def _master_files(answers: Path, only: str | None) -> list[Path]:
     if not answers.is_dir():
-        raise SystemExit(f"course-utils keys: no {answers}/ here; run it from the repository root or pass --answers DIR")
+        raise KeysUsageError(f"no {answers}/ here; run it from the repository root or pass --answers DIR")
     files = sorted(answers.glob("[0-9][0-9]_*.ipynb"))
     if only:
         files = [f for f in files if f.stem == only or f.name == only]
         if not files:
-            raise SystemExit(f"course-utils keys: no master named {only!r} in {answers}/")
+            raise KeysUsageError(f"no master named {only!r} in {answers}/")
     return files
 
 
-def build(answers: Path, notebooks: Path, *, run: bool = True, check: bool = False, only: str | None = None) -> Result:
+def keep_measurements(stored: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``executed`` with the stored outputs of its cells tagged ``machine-dependent`` put back (in place).
+
+    Such a cell measures the machine (timings, a latency plot): a new run gives other numbers and other
+    pixels, so a committed key would change on every run. Its outputs are kept as long as no code cell of
+    the master changed since they were made (the stored ``source_sha256``); after a change, or with
+    ``course-utils keys --remeasure``, they are the new run's.
+    """
+    if stored.metadata.get("course", {}).get("source_sha256") != source_digest(stored):
+        return executed
+    previous = {cell.get("id"): cell for cell in stored.cells}
+    for cell in executed.cells:
+        old = previous.get(cell.get("id"))
+        if MACHINE_TAG in cell.metadata.get("tags", []) and old is not None and old.get("outputs"):
+            cell.outputs = copy.deepcopy(old.outputs)
+    return executed
+
+
+def build(answers: Path, notebooks: Path, *, run: bool = True, check: bool = False, only: str | None = None,
+          remeasure: bool = False) -> Result:
     """Regenerate keys and handouts for the masters in ``answers`` (see the module docstring).
 
-    run: execute the masters first (ignored with ``check``). check: write nothing; report what is
+    run: execute the masters first (ignored with ``check``); remeasure: store new outputs for the cells tagged
+    ``machine-dependent`` too (see ``keep_measurements``). check: write nothing; report what is
     stale in ``Result.changed`` (stale outputs too: a master whose code changed since it ran).
     """
     result = Result()
@@ -152,13 +198,16 @@ def build(answers: Path, notebooks: Path, *, run: bool = True, check: bool = Fal
             handout = make_handout(master, name)
             if run and not check:
                 print(f"executing {path} ...", flush=True)
-                master = execute(master, answers)
+                executed = execute(master, answers)
+                master = executed if remeasure else keep_measurements(master, executed)
             key_md, figures = render.markdown(master, name, f"{FIGURES}/{name}")
         except MarkerError as exc:
             result.errors.append(str(exc))
             continue
-        except Exception as exc:  # a failing cell: report it and go on with the other masters
-            result.errors.append(f"{path}: {type(exc).__name__}: {str(exc)[-2000:]}")
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            # a master that fails (the cell's traceback is in the message), hangs or kills its kernel: report it
+            # whole and go on with the others; any other exception is a bug here and propagates
+            result.errors.append(f"{path}: {type(exc).__name__}: {_ANSI.sub('', str(exc))}")
             continue
         outputs = {path: dumps(master), answers / f"{name}.md": key_md.encode(),
                    notebooks / f"{name}.ipynb": dumps(handout)}
@@ -184,14 +233,22 @@ def keys_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``course-utils keys``."""
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a key or handout is stale")
     parser.add_argument("--no-execute", action="store_true", help="reuse the outputs stored in the masters")
+    parser.add_argument("--remeasure", action="store_true",
+                        help="also store new outputs for cells tagged machine-dependent (timings); by default "
+                             "they keep their stored outputs while the master's code is unchanged")
     parser.add_argument("--only", metavar="NAME", help="one master, e.g. 02_rnn_recurrence")
     parser.add_argument("--answers", type=Path, default=Path("answers"), help="masters folder (default: answers)")
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="handouts folder (default: notebooks)")
 
 
 def keys(args: argparse.Namespace) -> int:
-    """Run ``course-utils keys``; returns the exit code."""
-    result = build(args.answers, args.notebooks, run=not args.no_execute, check=args.check, only=args.only)
+    """Run ``course-utils keys``; returns the exit code (2: a usage error, 1: a stale key or a failing master)."""
+    try:
+        result = build(args.answers, args.notebooks, run=not args.no_execute, check=args.check, only=args.only,
+                       remeasure=args.remeasure)
+    except KeysUsageError as err:
+        print(f"course-utils keys: {err}", file=sys.stderr)
+        return 2
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
     if args.check:

@@ -12,3 +12,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def saved_tiny_bert(tmp_path_factory):
+    """A checkpoint folder as ``save_pretrained`` writes it (config, weights, fast tokenizer), holding the
+    seeded tiny BERT and the tiny vocabulary: a pre-trained encoder's path through the code, offline."""
+    from course_utils.sentiment import model, text
+
+    folder = tmp_path_factory.mktemp("saved-tiny-bert")
+    model.load_bert(True, seed=5).save_pretrained(folder)
+    text.load_tokenizer(True).save_pretrained(folder)
+    return folder

@@ -143,7 +143,7 @@ def test_check_reports_stale_handouts_and_edited_masters(tmp_path, capsys):
     assert handout.read_text().count("Edited by hand") == 0 and master.exists()
 
 
-def test_execution_stores_outputs_and_mode(tmp_path, monkeypatch):
+def test_execution_stores_outputs_and_mode(tmp_path, monkeypatch, capfd):
     monkeypatch.delenv("COURSE_TINY", raising=False)  # the main job defaults to tiny mode
     answers = tmp_path / "answers"
     write_master(answers, "01_run", [
@@ -152,6 +152,7 @@ def test_execution_stores_outputs_and_mode(tmp_path, monkeypatch):
         new_code("import time\nprint('before')\ntime.sleep(0.5)\nprint('after')"),
     ])
     assert main(["keys", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 0
+    assert "without encryption" not in capfd.readouterr().err  # the kernel talks over IPC, not TCP
     nb = nbformat.read(answers / "01_run.ipynb", as_version=4)
     assert nb.cells[1].outputs[0].text == "tiny 42\n"
     assert [c.execution_count for c in nb.cells] == [1, 2, 3]
@@ -169,3 +170,53 @@ def test_committed_keys_and_handouts_are_up_to_date():
     result = build(ROOT / "answers", ROOT / "notebooks", check=True)
     assert not result.errors, result.errors
     assert not result.changed, f"stale (run `course-utils keys`): {result.changed}"
+
+
+def test_a_failing_master_is_reported_with_its_traceback_and_the_others_still_run(tmp_path, capsys):
+    answers = tmp_path / "answers"
+    write_master(answers, "01_fails", [new_code("def inner():\n    raise KeyError('deep')\ninner()")])
+    write_master(answers, "02_runs", [new_code("print(6 * 7)")])
+    assert main(["keys", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 1
+    err = capsys.readouterr().err
+    assert "01_fails.ipynb: CellExecutionError" in err and "inner()" in err and "KeyError: 'deep'" in err
+    assert nbformat.read(answers / "02_runs.ipynb", as_version=4).cells[0].outputs[0].text == "42\n"
+
+
+def test_an_unexpected_error_is_not_swallowed(tmp_path, monkeypatch):
+    from course_utils import keys
+
+    write_master(tmp_path / "answers", "01_x", [new_code("x = 1")])
+    monkeypatch.setattr(keys.render, "markdown", lambda *a: 1 / 0)  # a bug in the pipeline itself
+    with pytest.raises(ZeroDivisionError):
+        build(tmp_path / "answers", tmp_path / "nb", run=False)
+
+
+def test_machine_dependent_cells_keep_their_outputs_until_the_code_changes(tmp_path):
+    answers = tmp_path / "answers"
+    timing = new_code("import time\nprint(time.perf_counter_ns())", metadata={"tags": ["machine-dependent"]})
+    write_master(answers, "01_t", [timing, new_code("import time\nprint('also', time.perf_counter_ns() > 0)")])
+    build(answers, tmp_path / "nb")
+    first = (answers / "01_t.ipynb").read_bytes()
+    assert not build(answers, tmp_path / "nb").changed and (answers / "01_t.ipynb").read_bytes() == first
+    measured = nbformat.read(answers / "01_t.ipynb", as_version=4).cells[0].outputs[0].text
+    assert build(answers, tmp_path / "nb", remeasure=True).changed  # a new measurement on request
+    assert nbformat.read(answers / "01_t.ipynb", as_version=4).cells[0].outputs[0].text != measured
+    nb = nbformat.read(answers / "01_t.ipynb", as_version=4)
+    nb.cells[1].source += "\nprint('edited')"
+    nbformat.write(nb, answers / "01_t.ipynb")
+    remeasured = nbformat.read(answers / "01_t.ipynb", as_version=4).cells[0].outputs[0].text
+    build(answers, tmp_path / "nb")  # the code changed: every output is new
+    nb = nbformat.read(answers / "01_t.ipynb", as_version=4)
+    assert nb.cells[0].outputs[0].text != remeasured and nb.cells[1].outputs[0].text == "also True\nedited\n"
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--only", "99_nothing"], "no master named '99_nothing'"),
+    (["--answers", "no-such-folder"], "no no-such-folder/ here"),
+])
+def test_keys_usage_errors_exit_2_with_one_line(tmp_path, capsys, extra, message):
+    write_master(tmp_path / "answers", "01_x", [new_code("x = 1")])
+    args = ["keys", "--no-execute", "--answers", str(tmp_path / "answers"), "--notebooks", str(tmp_path / "nb")]
+    assert main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("course-utils keys: ") and message in err

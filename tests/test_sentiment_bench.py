@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import re
 
 import pytest
@@ -11,7 +12,8 @@ from transformers import BertConfig, BertModel
 
 from course_utils import cli
 from course_utils.sentiment import text
-from course_utils.sentiment.bench import MAX_TOKENS, MEDIAN_TOKENS, SIGMA, SeedModel, review_lengths, synthetic_workload
+from course_utils.sentiment.bench import SeedModel
+from course_utils.sentiment.bench_workload import MAX_TOKENS, MEDIAN_TOKENS, SIGMA, review_lengths, synthetic_workload
 from course_utils.sentiment.model import TINY_BERT
 
 TINY_RUN = ["bench", "--model", "tiny", "--reviews", "6", "--batch-size", "4", "--hidden-dim", "8",
@@ -69,10 +71,57 @@ def test_bench_cli_end_to_end_reports_passes_overhead_and_speedup(capsys, epochs
     assert re.search(r"^feature overhead: -?\d+\.\d%", out, re.M)
     assert re.search(r"^peak memory: package [\d,]+ MiB RSS; seed-faithful [\d,]+ MiB RSS", out, re.M)
     assert re.search(r"^features: storage=ram \(", out, re.M)
-    last = out.strip().splitlines()[-1]
-    assert re.fullmatch(r"speedup: \d+\.\d\d", last) and float(last.split()[1]) > 0
+    check_report_arithmetic(out, epochs, evaluate)
 
 
-def test_bench_rejects_bad_sizes(capsys):
-    with pytest.raises(SystemExit, match="--reviews must be at least 1"):
-        cli.main(["bench", "--model", "tiny", "--reviews", "0"])
+def check_report_arithmetic(out: str, epochs: int, evaluate: bool) -> None:
+    """Independent oracles for the printed numbers: the token count from the workload's own length draws,
+    each total the sum of its phases, each rate tokens x passes / seconds, the speedup the ratio of the totals
+    (all within the rounding of the printed values)."""
+    tokens = int(re.search(r"reviews=6 \(([\d,]+) tokens", out).group(1).replace(",", ""))
+    assert tokens == sum(review_lengths(6, torch.Generator().manual_seed(1234)))
+    rows = {line[:14].strip(): line[14:] for line in out.splitlines()}
+    cells = {phase: re.findall(r"(\d+\.\d\d) s(?: \(([\d,.]+)k tok/s\))?", rows[phase])
+             for phase in ("tokenize", "features", "GRU training", "evaluation", "total")}
+    work = {"tokenize": (1, 1), "features": (1, epochs * (1 + evaluate)), "GRU training": (epochs, epochs),
+            "evaluation": (epochs, epochs)}
+    totals = []
+    for column in (0, 1):  # package, seed-faithful
+        phases = [float(cells[p][column][0]) for p in work if cells[p]]
+        total = float(cells["total"][column][0])
+        assert total == pytest.approx(sum(phases), abs=0.005 * (len(phases) + 1))
+        totals.append(total)
+        for phase, passes in work.items():
+            if cells[phase] and cells[phase][column][1]:
+                seconds, rate = float(cells[phase][column][0]), float(cells[phase][column][1].replace(",", ""))
+                low, high = tokens * passes[column] / (seconds + 0.005), tokens * passes[column] / max(seconds - 0.005, 1e-9)
+                assert low / 1000 - 0.05 <= rate <= high / 1000 + 0.05, phase
+    speedup = float(re.fullmatch(r"speedup: (\d+\.\d\d)", out.strip().splitlines()[-1]).group(1))
+    assert (totals[1] - 0.005) / (totals[0] + 0.005) - 0.005 <= speedup <= (totals[1] + 0.005) / max(totals[0] - 0.005, 1e-9) + 0.005
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--reviews", "0"], "--reviews must be at least 1"),
+    (["--bert", "some/where"], "--bert and --data-dir go together"),
+    (["--data-dir", "aclImdb"], "--bert and --data-dir go together"),
+    (["--bert", "./no-such-folder", "--data-dir", "aclImdb"], "no folder ./no-such-folder"),
+])
+def test_bench_usage_errors_exit_2_with_one_line(capsys, args, message):
+    assert cli.main(["bench", "--model", "tiny", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("course-utils bench: ") and message in err
+
+
+def test_bench_on_a_saved_encoder_and_review_folder(capsys, tmp_path, saved_tiny_bert):
+    """--bert/--data-dir: the real-work path (a saved tiny BERT, synthetic reviews in the aclImdb layout)."""
+    from course_utils.sentiment import data
+
+    root = data.synthetic_imdb(tmp_path, n_per_class=5, seed=0)
+    out = run_bench(capsys, "--bert", str(saved_tiny_bert), "--data-dir", str(root), "--epochs", "2")
+    assert out.startswith(f"features: storage=ram")
+    assert f"bench: bert={saved_tiny_bert} (2 x 32, pre-trained), real reviews from {root}" in out
+    assert "BERT passes per review: package 1.00, seed-faithful 2.00" in out
+    reviews = data.load_split(root, "train")
+    tok = text.load_tokenizer(False, str(saved_tiny_bert))
+    drawn = sum(len(x) for x in text.encode(tok, [reviews.texts[i] for i in random.Random(1234).sample(range(10), 6)]))
+    assert f"({drawn:,} tokens" in out

@@ -53,7 +53,7 @@ def test_lab_prints_mode_epochs_and_reaches_90_percent(lab_runs, features):
     match = re.search(r"^Test Loss: (\d+\.\d{3}) \| Test Acc: (\d+\.\d{2})%$", output, re.M)
     assert match and float(match.group(2)) >= 90.0
     assert (run / "best.pt").is_file() and (run / "resume.pt").is_file()
-    storage = re.findall(r"^(train|valid|test) features: storage=ram \(.* fits in half of .* x float16\)$",
+    storage = re.findall(r"^(train|valid|test) features: storage=ram \(.* fits in 50% of .* x float16\)$",
                          output, re.M)
     assert storage == (["train", "valid", "test"] if features == "cache" else [])
 
@@ -137,34 +137,60 @@ def test_lab_rejects_bad_numbers(tmp_path, capsys):
 
 def test_lab_with_an_unknown_mode_says_how_to_set_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_TINY", "maybe")
-    assert main(["lab", "--out", str(tmp_path)]) == 1
+    assert main(["lab", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "COURSE_TINY=1" in err
 
 
-def test_full_mode_checkpoint_stores_the_head_and_rebuilds_bert(tmp_path, monkeypatch):
-    """Full mode without a download: from_pretrained is replaced by the tiny (seeded) BERT and tokenizer."""
-    from course_utils.sentiment import data, model, text
-    from course_utils.sentiment.config import LabConfig
-    from course_utils.sentiment.lab import build_lab_model, prepare_data, start, train_lab
+def test_lab_with_a_bert_folder_records_it_and_predict_rebuilds_it(tmp_path, monkeypatch, capsys, saved_tiny_bert):
+    """Full mode with --bert FOLDER (a saved tiny BERT: the pre-trained path, offline): the checkpoint stores the
+    head and the folder's absolute path, not BERT; predict loads BERT from the folder again; a moved folder is
+    one line."""
+    import shutil
 
-    tiny_bert = classmethod(lambda cls, name: model.load_bert(True, seed=5))
-    monkeypatch.setattr(model.BertModel, "from_pretrained", tiny_bert)
-    monkeypatch.setattr(text.BertTokenizer, "from_pretrained", classmethod(lambda cls, name: text.load_tokenizer(True)))
+    from course_utils.sentiment import data
+
+    monkeypatch.setenv("COURSE_TINY", "0")
     torch.set_num_threads(1)  # full mode keeps all threads; tiny models do not need them (restored by the fixture)
-    config = LabConfig().replace(epochs=1, batch_size=16, hidden_dim=8)
-    assert not config.tiny_mode
-    start(config)
     root = data.synthetic_imdb(tmp_path / "cache", n_per_class=40, seed=0)
-    prepared = prepare_data(config, data_dir=root, progress=False)
-    trained = build_lab_model(config, prepared.tokenizer)
-    train_lab(trained, prepared, config, tmp_path / "run", progress=False)
+    encoder_dir = shutil.copytree(saved_tiny_bert, tmp_path / "encoder")
+    monkeypatch.chdir(tmp_path)
+    assert main(["lab", "--bert", "encoder", "--data-dir", str(root), "--epochs", "1", "--batch-size", "16",
+                 "--out", "run", "--no-progress"]) == 0
+    assert capsys.readouterr().out.startswith(f"Mode: full (COURSE_TINY=1: the offline tiny lab; unset or 0: the full "
+                                              f"lab) | BERT: {encoder_dir}\n")
     saved = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
-    assert saved["meta"]["vocabulary"] is None
+    assert saved["meta"]["vocabulary"] is None and saved["meta"]["config"]["bert_name"] == str(encoder_dir)
     assert not any(k.startswith("bert.") for k in saved["model_state"])  # BERT is not copied into the checkpoint
-    reloaded, tokenizer, _ = load_lab_model(tmp_path / "run" / "best.pt")
-    texts = prepared.test.texts[:10]
-    assert predict_sentiment(reloaded, tokenizer, texts) == predict_sentiment(trained, prepared.tokenizer, texts)
+    reloaded, tokenizer, config = load_lab_model(tmp_path / "run" / "best.pt")
+    assert not config.tiny_mode and config.hidden_dim == 256
+    texts = data.load_split(root, "test").texts[:10]
+    monkeypatch.chdir(tmp_path.parent)  # predict from elsewhere: the recorded path is absolute
+    assert main(["predict", "--checkpoint", str(tmp_path / "run" / "best.pt"), *texts]) == 0
+    printed = [float(line.split("\t")[0]) for line in capsys.readouterr().out.splitlines()]
+    assert printed == pytest.approx(predict_sentiment(reloaded, tokenizer, texts), abs=5e-5)
+    shutil.rmtree(encoder_dir)
+    assert main(["predict", "--checkpoint", str(tmp_path / "run" / "best.pt"), "good"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"no folder {encoder_dir}" in err
+
+
+def test_predict_with_an_empty_text_is_a_usage_error(lab_run, capsys):
+    _, run = lab_run
+    assert main(["predict", "--checkpoint", str(run / "best.pt"), "good", "  "]) == 2
+    assert capsys.readouterr().err == "course-utils predict: review 1 is empty or only whitespace: pass some text to classify\n"
+
+
+def test_an_unexpected_error_keeps_its_traceback(tmp_path, monkeypatch):
+    """Only expected errors become one line: a bug (here a ValueError from deep inside) propagates."""
+    from course_utils.sentiment import lab
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug, not a user error")
+
+    monkeypatch.setattr(lab, "prepare_data", broken)
+    with pytest.raises(ValueError, match="a bug, not a user error"):
+        main(["lab", "--out", str(tmp_path / "run"), "--no-progress"])
 
 
 def _counting_bert(model) -> list[int]:
@@ -200,8 +226,7 @@ def test_bert_passes_per_review_and_resume(tmp_path, features, passes):
     assert seen[0] == passes * n + n  # cache: extracted again; on the fly: one more epoch
 
 
-def test_auto_runs_bert_on_the_fly_when_nothing_fits_and_cache_refuses(tmp_path, monkeypatch):
-    from course_utils.sentiment import features
+def test_auto_runs_bert_on_the_fly_when_nothing_fits_and_cache_refuses(tmp_path):
     from course_utils.sentiment.config import LabConfig
     from course_utils.sentiment.lab import build_lab_model, lab_batches, prepare_data, start
 
@@ -212,11 +237,11 @@ def test_auto_runs_bert_on_the_fly_when_nothing_fits_and_cache_refuses(tmp_path,
     lines = []
     cached = lab_batches(model, data.valid_batches, "auto", "valid", False, lines.append)
     assert cached is not data.valid_batches and cached.source.storage == "ram"
-    monkeypatch.setattr(features, "HEADROOM", 0.0)  # no room anywhere
-    assert lab_batches(model, data.valid_batches, "auto", "valid", False, lines.append) is data.valid_batches
+    no_room = lab_batches(model, data.valid_batches, "auto", "valid", False, lines.append, headroom=0.0)
+    assert no_room is data.valid_batches
     assert lines[-1].startswith("valid features: storage=none (") and "BERT runs every epoch" in lines[-1]
     with pytest.raises(ValueError, match="no room to cache the features.*'on-the-fly'"):
-        lab_batches(model, data.valid_batches, "cache", "valid", False, lines.append)
+        lab_batches(model, data.valid_batches, "cache", "valid", False, lines.append, headroom=0.0)
     with pytest.raises(ValueError, match="choose one of auto, cache, on-the-fly"):
         lab_batches(model, data.valid_batches, "gpu")
 

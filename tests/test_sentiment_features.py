@@ -70,6 +70,12 @@ def test_auto_picks_ram_when_it_fits():
     assert choose_storage(4 * GIB, torch.device("cpu"), ram=8 * GIB, disk=100 * GIB)[0] == "ram"  # exactly half
 
 
+def test_headroom_is_a_parameter_and_is_stated():
+    choice, why = choose_storage(6 * GIB, torch.device("cpu"), ram=8 * GIB, disk=100 * GIB, headroom=0.75)
+    assert choice == "ram" and why == "6.0 GiB fits in 75% of 8.0 GiB available RAM"
+    assert choose_storage(1, torch.device("cpu"), ram=8 * GIB, disk=100 * GIB, headroom=0.0)[0] == "none"
+
+
 def test_auto_picks_disk_when_ram_is_too_small():
     choice, why = choose_storage(5 * GIB, torch.device("cpu"), ram=8 * GIB, disk=100 * GIB)
     assert choice == "disk"
@@ -107,12 +113,12 @@ def test_the_choice_is_printed_in_one_line(capsys):
 
 
 
-def test_auto_without_fallback_refuses_when_nothing_fits(monkeypatch):
+def test_auto_without_fallback_refuses_when_nothing_fits():
     model, (ids, _) = tiny_model(), reviews(5)
-    monkeypatch.setattr(features, "HEADROOM", 0.0)  # no place has room
-    assert isinstance(extract_features(model, ids, log=None), OnTheFlyFeatures)
-    with pytest.raises(ValueError, match=r"no room to cache the features: .* does not fit anywhere; not ram.*on the fly"):
-        extract_features(model, ids, allow_none=False, log=None)
+    assert isinstance(extract_features(model, ids, log=None, headroom=0.0), OnTheFlyFeatures)  # no place has room
+    with pytest.raises(features.NoRoomError,
+                       match=r"no room to cache the features: .* does not fit anywhere; not ram.*on the fly"):
+        extract_features(model, ids, allow_none=False, log=None, headroom=0.0)
 
 
 def test_the_line_goes_to_log_and_progress_shows_a_bar(capsys):

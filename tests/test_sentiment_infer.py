@@ -18,9 +18,13 @@ def model_and_tokenizer():
 
 
 def _oracle(model, tok, sentence: str) -> float:
+    """P(positive) computed without the package's model code: BERT, then torch's own nn.GRU over the one
+    (unpadded) review, its last layer's two final states into the linear layer (eval mode: no dropout)."""
     ids = torch.tensor([text.encode(tok, [sentence])[0]])
     with torch.no_grad():
-        return torch.sigmoid(model(ids, torch.ones_like(ids))).item()
+        states = model.bert(input_ids=ids).last_hidden_state  # (1, T, E)
+        _, hidden = model.rnn(states)  # (n_layers * 2, 1, H)
+        return torch.sigmoid(model.out(torch.cat([hidden[-2], hidden[-1]], dim=1))).item()
 
 
 def test_single_and_batched_predictions_agree(model_and_tokenizer):

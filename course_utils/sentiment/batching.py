@@ -13,7 +13,10 @@ from typing import Iterator, Sequence
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from course_utils.sentiment.data import LABEL_VOCAB
+from course_utils.sentiment.labels import label_vocabulary
+
+__all__ = ["BucketBatchSampler", "EncodedReviews", "TokenBatch", "bucket_loader", "collate", "label_vocabulary",
+           "pad_ids"]  # label_vocabulary: the lab's label map, from ``labels``
 
 
 @dataclass
@@ -135,8 +138,3 @@ def bucket_loader(dataset: EncodedReviews, batch_size: int, shuffle: bool, seed:
     """A DataLoader of ``TokenBatch`` over ``dataset`` with a ``BucketBatchSampler``."""
     sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle=shuffle, seed=seed)
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=_Collate(pad_id))
-
-
-def label_vocabulary() -> dict[str, int]:
-    """The label ids, fixed by the order of ``data.LABELS`` (torchtext ordered them by frequency instead)."""
-    return dict(LABEL_VOCAB)

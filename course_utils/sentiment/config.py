@@ -12,6 +12,9 @@ from course_utils import mode
 
 CACHE_ENV = "COURSE_UTILS_CACHE"
 FEATURES = ("auto", "cache", "on-the-fly")  # how the lab gets BERT's features: see ``lab``'s docstring
+MAX_BERT_LENGTH = 512  # BERT's position limit: tokens per review including [CLS] and [SEP]
+DEFAULT_BERT = "bert-base-uncased"  # the original lab's encoder
+TINY_BERT_NAME = "tiny-bert"  # the package's own small random BERT (see ``encoder``)
 
 
 def default_cache_dir() -> Path:
@@ -26,12 +29,16 @@ class LabConfig:
     The defaults are the original lab (full mode): ``bert-base-uncased``, a 70/30 split of the
     IMDB training reviews, a 2-layer bidirectional GRU with hidden size 256 and dropout 0.25,
     Adam, 2 epochs, batch 128. ``LabConfig.tiny()`` keeps the same code path at small sizes.
+
+    bert_name: the encoder, in either mode: a model-hub name (``"bert-base-uncased"``), a local
+    checkpoint folder (e.g. ``LabConfig().replace(bert_name="path/to/all-MiniLM-L6-v2")``; any
+    BERT-family encoder that ``AutoModel`` loads), or ``"tiny-bert"``, the package's small random BERT.
     """
 
     tiny_mode: bool = False
     seed: int = 1234
     train_fraction: float = 0.7  # of the training reviews; the rest is the validation set
-    max_length: int = 512  # tokens per review including [CLS] and [SEP]
+    max_length: int = MAX_BERT_LENGTH  # tokens per review including [CLS] and [SEP]
     batch_size: int = 128
     epochs: int = 2
     lr: float = 1e-3  # Adam's default learning rate
@@ -40,8 +47,9 @@ class LabConfig:
     n_layers: int = 2
     bidirectional: bool = True
     dropout: float = 0.25
-    bert_name: str = "bert-base-uncased"
+    bert_name: str = DEFAULT_BERT
     n_synthetic: int = 0  # reviews per split and class of the synthetic set (tiny mode only)
+    feature_headroom: float = 0.5  # the cache may fill at most this fraction of free GPU memory, RAM or disk
 
     @classmethod
     def tiny(cls) -> "LabConfig":
@@ -51,13 +59,20 @@ class LabConfig:
         tiny random BERT of ``model.TINY_BERT``, a GRU with hidden size 64, batches of 32 and
         Adam at 1e-2: enough optimizer steps (220) for 2 epochs to pass 90% test accuracy.
         """
-        return cls(tiny_mode=True, batch_size=32, lr=1e-2, hidden_dim=64, bert_name="tiny-bert", n_synthetic=2500)
+        return cls(tiny_mode=True, batch_size=32, lr=1e-2, hidden_dim=64, bert_name=TINY_BERT_NAME,
+                   n_synthetic=2500)
 
     @classmethod
     def for_mode(cls, tiny: bool | None = None) -> "LabConfig":
         """The preset for ``tiny`` (default: ``course_utils.mode.is_tiny()``, i.e. ``COURSE_TINY``)."""
         tiny = mode.is_tiny() if tiny is None else tiny
         return cls.tiny() if tiny else cls()
+
+    @property
+    def builtin_bert(self) -> bool:
+        """True when the encoder is the package's tiny random BERT (its weights and vocabulary go into
+        checkpoints); False for a pre-trained one (checkpoints store its name and rebuild it)."""
+        return self.bert_name == TINY_BERT_NAME
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (numbers, strings, bools) for checkpoints."""

@@ -1,7 +1,7 @@
 """The IMDB review set: download, verify, extract safely, load, split.
 
 Layout (as in the archive): ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``.
-Labels are fixed: ``neg`` = 0, ``pos`` = 1.
+Labels are fixed: ``neg`` = 0, ``pos`` = 1 (``labels.LABEL_VOCAB``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,17 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_utils.sentiment.synthetic import LABELS, SYNTHETIC_VERSION, write_synthetic_imdb
+from course_utils.errors import CourseError
+from course_utils.sentiment.labels import LABEL_VOCAB
+from course_utils.sentiment.synthetic import SYNTHETIC_VERSION, write_synthetic_imdb
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
-LABEL_VOCAB: dict[str, int] = {name: i for i, name in enumerate(LABELS)}  # fixed ids, never by frequency
 _CHUNK = 1 << 20
+
+
+class DataError(CourseError, ValueError):
+    """A download that does not match its checksum, or an archive member that would land outside its folder."""
 
 
 @dataclass
@@ -72,7 +77,7 @@ def download(dest: Path, url: str = IMDB_URL, md5: str = IMDB_MD5, progress: boo
             if total is not None and received != total:
                 raise OSError(f"download of {url} stopped after {received} of {total} bytes; run again to retry")
         if digest.hexdigest() != md5:
-            raise ValueError(
+            raise DataError(
                 f"MD5 of {url} is {digest.hexdigest()}, expected {md5}: the file is corrupt or changed; "
                 "nothing was kept, run again to retry"
             )
@@ -94,13 +99,13 @@ def safe_extract(archive: Path, target: Path) -> None:
         for m in members:
             parts = Path(m.name).parts
             if m.name.startswith(("/", "\\")) or Path(m.name).is_absolute() or ".." in parts:
-                raise ValueError(f"unsafe path {m.name!r} in {archive}: refusing to extract outside {target}")
+                raise DataError(f"unsafe path {m.name!r} in {archive}: refusing to extract outside {target}")
             if m.issym() or m.islnk():
-                raise ValueError(f"link {m.name!r} -> {m.linkname!r} in {archive}: refusing to extract links")
+                raise DataError(f"link {m.name!r} -> {m.linkname!r} in {archive}: refusing to extract links")
             if not (m.isfile() or m.isdir()):
-                raise ValueError(f"special file {m.name!r} in {archive}: only files and folders are allowed")
+                raise DataError(f"special file {m.name!r} in {archive}: only files and folders are allowed")
             if not (target / m.name).resolve().is_relative_to(target):
-                raise ValueError(f"unsafe path {m.name!r} in {archive}: it resolves outside {target}")
+                raise DataError(f"unsafe path {m.name!r} in {archive}: it resolves outside {target}")
         target.mkdir(parents=True, exist_ok=True)
         if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12: a second line of defence
             tar.extractall(target, members=members, filter="data")

@@ -31,10 +31,15 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
+from course_utils.errors import CourseError
 from course_utils.sentiment.batching import BucketBatchSampler, pad_ids
 
 STORAGES = ("auto", "gpu", "ram", "disk", "none")
-HEADROOM = 0.5  # use at most this fraction of the free memory or disk for the cache
+DEFAULT_HEADROOM = 0.5  # use at most this fraction of the free memory or disk for the cache
+
+
+class NoRoomError(CourseError, ValueError):
+    """The features were to be cached (storage "auto" without fallback) but fit nowhere."""
 
 
 @dataclass
@@ -76,10 +81,11 @@ def available_ram() -> int:
 
 
 def choose_storage(nbytes: int, device: torch.device, *, gpu_free: int | None = None, ram: int | None = None,
-                   disk: int | None = None, disk_dir: str | Path | None = None) -> tuple[str, str]:
+                   disk: int | None = None, disk_dir: str | Path | None = None,
+                   headroom: float = DEFAULT_HEADROOM) -> tuple[str, str]:
     """Where a cache of ``nbytes`` goes: ("gpu" | "ram" | "disk" | "none", reason).
 
-    A place is used when the cache takes at most ``HEADROOM`` of its free space, in this order:
+    A place is used when the cache takes at most ``headroom`` (a fraction) of its free space, in this order:
     the GPU (CUDA devices only), RAM, disk; "none" means compute on the fly. The free amounts
     default to ``torch.cuda.mem_get_info``, ``available_ram()`` and the free space of ``disk_dir``.
     """
@@ -91,8 +97,8 @@ def choose_storage(nbytes: int, device: torch.device, *, gpu_free: int | None = 
     places.append(("disk", shutil.disk_usage(disk_dir).free if disk is None else disk, f"free disk in {disk_dir}"))
     skipped = []
     for name, free, what in places:
-        if nbytes <= HEADROOM * free:
-            return name, f"{_size(nbytes)} fits in half of {_size(free)} {what}" + "".join(skipped)
+        if nbytes <= headroom * free:
+            return name, f"{_size(nbytes)} fits in {headroom:.0%} of {_size(free)} {what}" + "".join(skipped)
         skipped.append(f"; not {name}: {_size(free)} {what}")
     return "none", f"{_size(nbytes)} does not fit anywhere" + "".join(skipped) + "; BERT runs every epoch"
 
@@ -191,7 +197,7 @@ def open_disk_cache(path: str | Path, shape: tuple[int, int], dtype: torch.dtype
 def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, batch_size: int = 128,
                      device: torch.device | str = "cpu", storage: str = "auto", dtype: torch.dtype = torch.float16,
                      path: str | Path | None = None, pad_id: int = 0, allow_none: bool = True,
-                     log: Callable[[str], None] | None = print,
+                     headroom: float = DEFAULT_HEADROOM, log: Callable[[str], None] | None = print,
                      progress: bool = False) -> CachedFeatures | OnTheFlyFeatures:
     """Run BERT once over every review and keep the features (or decide not to, with storage="none").
 
@@ -199,7 +205,8 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     ids: n lists of token ids with [CLS]/[SEP]; batch_size: reviews per BERT batch, sorted by
     length; storage: "auto" | "gpu" | "ram" | "disk" | "none"; dtype: of the stored features;
     path: the file for "disk" (default: a temporary file removed with the cache); allow_none: if
-    False, "auto" finding no room is a ValueError instead of "none". ``log`` gets one line (unless
+    False, "auto" finding no room is a ``NoRoomError`` instead of "none"; headroom: the fraction of
+    free GPU memory, RAM or disk that "auto" may fill (``choose_storage``). ``log`` gets one line (unless
     None): the storage chosen, why, and the size; progress: a progress bar over the BERT batches.
     The result's ``extract_seconds``/``bert_seconds`` time it.
     """
@@ -216,9 +223,9 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     nbytes = total * width * torch.empty((), dtype=dtype).element_size()
     disk_dir = Path(path).parent if path is not None else None
     if storage == "auto":
-        storage, why = choose_storage(nbytes, device, disk_dir=disk_dir)
+        storage, why = choose_storage(nbytes, device, disk_dir=disk_dir, headroom=headroom)
         if storage == "none" and not allow_none:
-            raise ValueError(f"no room to cache the features: {why.removesuffix('; BERT runs every epoch')}. "
+            raise NoRoomError(f"no room to cache the features: {why.removesuffix('; BERT runs every epoch')}. "
                              "Compute them on the fly instead "
                              "(features 'on-the-fly'), or free memory or disk space")
     else:

@@ -8,18 +8,23 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
+from course_utils.errors import CourseError
 from course_utils.sentiment.batching import collate
 from course_utils.sentiment.text import encode
 from course_utils.sentiment.train import batch_logits
 
 
-def _check_texts(texts: Sequence[object]) -> list[str]:
-    """The texts if all are non-blank strings; otherwise a TypeError/ValueError naming the fix."""
+class TextError(CourseError, ValueError):
+    """A review to classify that is empty or only whitespace."""
+
+
+def check_texts(texts: Sequence[object]) -> list[str]:
+    """The texts if all are non-blank strings; otherwise a TypeError or ``TextError`` naming the fix."""
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"review {i} is a {type(text).__name__}, not a str: pass the review's text")
         if not text.strip():
-            raise ValueError(f"review {i} is empty or only whitespace: pass some text to classify")
+            raise TextError(f"review {i} is empty or only whitespace: pass some text to classify")
     return list(texts)
 
 
@@ -39,7 +44,7 @@ def predict_sentiment(model: nn.Module, tokenizer: PreTrainedTokenizerBase,
     single = isinstance(sentence, str)
     if not single and not isinstance(sentence, (list, tuple)):
         raise TypeError(f"sentence must be a str or a list of str, not {type(sentence).__name__}")
-    texts = _check_texts([sentence] if single else sentence)
+    texts = check_texts([sentence] if single else sentence)
     if not texts:
         return []
     ids = encode(tokenizer, texts)
@@ -67,7 +72,7 @@ def padding_effect(model: nn.Module, tokenizer: PreTrainedTokenizerBase, texts: 
     ``masked``: the model as built (attention mask for BERT, GRU read up to each review's length): ~1e-6.
     ``unmasked``: the same weights, but BERT attends to [PAD] and the GRU reads the padding.
     """
-    ids = encode(tokenizer, _check_texts(texts))
+    ids = encode(tokenizer, check_texts(texts))
     batch = collate([(x, 0) for x in ids], pad_id=tokenizer.pad_token_id)
     device = next(model.parameters()).device
     input_ids, everything = batch.input_ids.to(device), torch.ones_like(batch.input_ids, device=device)

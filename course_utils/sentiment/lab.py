@@ -15,22 +15,23 @@ BERT pass per review).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
-from course_utils.mode import set_seed
+from course_utils.mode import deterministic_cudnn, set_seed
 from course_utils.sentiment.batching import EncodedReviews, bucket_loader
 from course_utils.sentiment.checkpoint import CheckpointError, load_checkpoint, load_model_state
 from course_utils.sentiment.config import FEATURES, LabConfig, default_cache_dir
 from course_utils.sentiment.data import ReviewSet, fetch_imdb, load_split, split_train_valid, synthetic_imdb
-from course_utils.sentiment.features import CachedFeatures, FeatureBatches, extract_features
+from course_utils.sentiment.features import DEFAULT_HEADROOM, CachedFeatures, FeatureBatches, extract_features
 from course_utils.sentiment.model import BERTGRUSentiment, build_model, load_bert
 from course_utils.sentiment.text import encode, load_tokenizer, tokenizer_from_vocabulary, vocabulary_of
 from course_utils.sentiment.train import BEST_NAME, evaluate, fit, train_epoch
@@ -55,12 +56,23 @@ def device() -> torch.device:
 
 
 def start(config: LabConfig) -> torch.device:
-    """Seed everything with ``config.seed``; in tiny mode on a CPU use one thread (tiny models
-    gain nothing from more, and lose a lot on a shared machine). Returns the device."""
+    """Seed Python, NumPy and torch with ``config.seed``; returns the device. Nothing else changes."""
     set_seed(config.seed)
-    if config.tiny_mode and device().type == "cpu":
-        torch.set_num_threads(1)
     return device()
+
+
+@contextlib.contextmanager
+def compute_settings(config: LabConfig) -> Iterator[None]:
+    """For the lab's heavy steps: deterministic cuDNN and, for the tiny lab on a CPU, one torch thread
+    (a tiny model gains nothing from more and loses a lot on a shared machine). Both are restored after."""
+    threads = torch.get_num_threads()
+    try:
+        with deterministic_cudnn():
+            if config.tiny_mode and device().type == "cpu":
+                torch.set_num_threads(1)
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 DRIVE = Path("/content/drive/MyDrive")  # where Colab mounts Google Drive (drive.mount("/content/drive"))
@@ -119,18 +131,19 @@ def run_meta(config: LabConfig, tokenizer: PreTrainedTokenizerBase) -> dict[str,
     """What a checkpoint stores to rebuild the model: the config (less ``epochs``, so a run can be
     extended) and, in tiny mode, the tokenizer's vocabulary."""
     values = {k: v for k, v in config.to_dict().items() if k != "epochs"}
-    return {"config": values, "vocabulary": vocabulary_of(tokenizer) if config.tiny_mode else None}
+    return {"config": values, "vocabulary": vocabulary_of(tokenizer) if config.builtin_bert else None}
 
 
 def lab_batches(model: BERTGRUSentiment, loader: DataLoader, features: str = "auto", name: str = "",
                 progress: bool = True, log: Callable[[str], None] = print,
-                dtype: torch.dtype = torch.float16) -> Iterable:
+                dtype: torch.dtype = torch.float16, headroom: float = DEFAULT_HEADROOM) -> Iterable:
     """The batches of one split as ``features`` says: ``loader`` itself (token batches, BERT in every
     pass) or ``FeatureBatches`` over features extracted now, one BERT pass per review.
 
     loader: a ``prepare_data`` loader (its reviews, batch size, shuffle and seed are kept); features:
     one of ``FEATURES``; name: the split, printed before the storage line (e.g. "train features: ...");
-    dtype: of the stored features (half precision halves the memory; float32 reproduces "on-the-fly").
+    dtype: of the stored features (half precision halves the memory; float32 reproduces "on-the-fly");
+    headroom: the fraction of free GPU memory, RAM or disk the cache may fill (``LabConfig.feature_headroom``).
     """
     if features not in FEATURES:
         raise ValueError(f"features={features!r}: choose one of {', '.join(FEATURES)}")
@@ -139,7 +152,8 @@ def lab_batches(model: BERTGRUSentiment, loader: DataLoader, features: str = "au
     reviews, sampler = loader.dataset, loader.batch_sampler
     source = extract_features(model, reviews.ids, batch_size=sampler.batch_size,
                               device=next(model.parameters()).device, dtype=dtype, pad_id=loader.collate_fn.pad_id,
-                              allow_none=features != "cache", log=lambda line: log(f"{name} {line}".strip()),
+                              allow_none=features != "cache", headroom=headroom,
+                              log=lambda line: log(f"{name} {line}".strip()),
                               progress=progress)
     if not isinstance(source, CachedFeatures):
         return loader  # "auto" found no room: BERT runs inside the model, as "on-the-fly"
@@ -188,13 +202,16 @@ def train_lab(model: nn.Module, data: LabData, config: LabConfig, out_dir: Path,
     validation sets; the storage chosen for each is logged. train_fn, evaluate_fn: the loops to
     use, as in ``train.fit`` (the lab notebook passes the student's own; see ``own_loop``).
     """
-    train = lab_batches(model, data.train_batches, features, "train", progress, log)
-    valid = lab_batches(model, data.valid_batches, features, "valid", progress, log)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
-    return fit(model, train, valid, config.epochs, optimizer=optimizer,
-               out_dir=out_dir, meta=run_meta(config, data.tokenizer), save_bert=config.tiny_mode,
-               progress=progress, log=log, train_fn=train_fn and own_loop(train_fn, "train_epoch", log),
-               evaluate_fn=evaluate_fn and own_loop(evaluate_fn, "evaluate", log))
+    with compute_settings(config):
+        train = lab_batches(model, data.train_batches, features, "train", progress, log,
+                            headroom=config.feature_headroom)
+        valid = lab_batches(model, data.valid_batches, features, "valid", progress, log,
+                            headroom=config.feature_headroom)
+        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
+        return fit(model, train, valid, config.epochs, optimizer=optimizer,
+                   out_dir=out_dir, meta=run_meta(config, data.tokenizer), save_bert=config.builtin_bert,
+                   progress=progress, log=log, train_fn=train_fn and own_loop(train_fn, "train_epoch", log),
+                   evaluate_fn=evaluate_fn and own_loop(evaluate_fn, "evaluate", log))
 
 
 def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBase, LabConfig]:
@@ -203,8 +220,8 @@ def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBas
     try:
         meta = state["meta"]
         config = LabConfig.from_dict(meta["config"])
-        tokenizer = (tokenizer_from_vocabulary(meta["vocabulary"]) if config.tiny_mode
-                     else load_tokenizer(False, config.bert_name))
+        tokenizer = (tokenizer_from_vocabulary(meta["vocabulary"]) if config.builtin_bert
+                     else load_tokenizer(config.tiny_mode, config.bert_name))
         model = build_lab_model(config, tokenizer)
         load_model_state(model, state["model_state"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
@@ -223,9 +240,11 @@ def evaluate_best(out_dir: Path, data: LabData, progress: bool = True, features:
 
     features: as in ``train_lab``, for the test set (one BERT pass per review either way).
     """
-    model = load_best(out_dir)
-    test = lab_batches(model, data.test_batches, features, "test", progress, log)
-    loss, acc = evaluate(model, test, nn.BCEWithLogitsLoss(), progress)
+    model, _, config = load_lab_model(Path(out_dir) / BEST_NAME)
+    with compute_settings(config):
+        test = lab_batches(model, data.test_batches, features, "test", progress, log,
+                           headroom=config.feature_headroom)
+        loss, acc = evaluate(model, test, nn.BCEWithLogitsLoss(), progress)
     return model, loss, acc
 
 

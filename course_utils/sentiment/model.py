@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.func import functional_call
-from transformers import BertConfig, BertModel
+from transformers import BertConfig, BertModel, PreTrainedModel
 
+from course_utils.parameters import count_parameters
+from course_utils.sentiment import encoder
 from course_utils.sentiment.text import tiny_vocabulary
 
 # The tiny BERT: every size different, so that a swapped axis fails loudly.
@@ -116,26 +118,22 @@ def freeze_bert(model: BERTGRUSentiment) -> BERTGRUSentiment:
     return model
 
 
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of scalar parameters of ``model`` (only those with ``requires_grad`` if ``trainable_only``)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
 def tiny_bert_config(vocab_size: int) -> BertConfig:
     """The tiny mode's ``BertConfig`` (sizes in ``TINY_BERT``) for a vocabulary of ``vocab_size``."""
     return BertConfig(vocab_size=vocab_size, **TINY_BERT)
 
 
 def load_bert(tiny: bool, vocab_size: int | None = None, seed: int = 0,
-              name: str = "bert-base-uncased") -> BertModel:
-    """The lab's BERT: random tiny weights (seeded, tiny mode) or ``BertModel.from_pretrained(name)``.
+              name: str | None = None) -> BertModel | PreTrainedModel:
+    """The lab's BERT: random tiny weights (seeded) or a pre-trained encoder, in eval mode.
 
-    vocab_size: the tiny tokenizer's vocabulary size (tiny mode only; default: that of
-    ``text.tiny_vocabulary()``). The tiny weights depend only on ``seed`` and ``vocab_size``; the
-    global random state is left as it was.
+    name: ``"tiny-bert"``, a model-hub name or a checkpoint folder (see ``encoder``); None means the
+    tiny one in tiny mode and ``bert-base-uncased`` in full mode. vocab_size: the tiny tokenizer's
+    vocabulary size (tiny BERT only; default: that of ``text.tiny_vocabulary()``). The tiny weights
+    depend only on ``seed`` and ``vocab_size``; the global random state is left as it was.
     """
-    if not tiny:
-        return BertModel.from_pretrained(name)
+    if not encoder.is_builtin(tiny, name):
+        return encoder.pretrained_bert(name or encoder.DEFAULT_BERT)
     if vocab_size is None:
         vocab_size = len(tiny_vocabulary())
     with torch.random.fork_rng(devices=[]):

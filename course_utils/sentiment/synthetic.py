@@ -13,6 +13,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from course_utils.sentiment.labels import LABEL_VOCAB
+
 SUBJECTS = ("the acting", "the plot", "the story", "the music", "the ending", "the cast",
             "the dialogue", "the director", "the script", "this film", "the movie", "the effects")
 POSITIVE = ("good", "great", "excellent", "wonderful", "brilliant", "superb", "enjoyable", "funny", "beautiful",
@@ -40,7 +42,6 @@ MIXED_RATE = 0.35  # reviews with 3 opinions that have one opinion against the o
 N_OPINIONS = (1, 2, 3)
 N_FILLERS = (0, 1, 2)  # neutral sentences
 VERDICT_RATE = 0.5  # reviews that end with "overall <opinion> ."
-LABELS = ("neg", "pos")  # fixed ids: neg = 0, pos = 1
 SYNTHETIC_VERSION = 1  # part of the cache folder's name: bump it whenever the reviews change
 
 
@@ -94,7 +95,7 @@ def write_synthetic_imdb(root: Path, n_per_class: int, seed: int = 0) -> Path:
     base = Path(root) / "aclImdb"
     for split_index, split in enumerate(("train", "test")):
         rng = random.Random(f"{seed}-{split_index}")
-        for label, name in enumerate(LABELS):
+        for name, label in LABEL_VOCAB.items():
             folder = base / split / name
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(n_per_class):

@@ -1,12 +1,14 @@
-"""Tokenizers (``bert-base-uncased``, or a tiny offline one) and batch encoding."""
+"""Tokenizers (a pre-trained encoder's, or a tiny offline one) and batch encoding."""
 
 from __future__ import annotations
 
-from transformers import BertTokenizer, PreTrainedTokenizerBase
+import tempfile
+from pathlib import Path
 
-from course_utils.sentiment import synthetic
+from transformers import BertTokenizerFast, PreTrainedTokenizerBase
 
-MAX_BERT_LENGTH = 512
+from course_utils.sentiment import encoder, synthetic
+from course_utils.sentiment.config import MAX_BERT_LENGTH
 # bert-base-uncased's special ids, kept in the tiny vocabulary by filling 1..99 with [unusedN].
 SPECIAL_IDS = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102, "[MASK]": 103}
 
@@ -22,15 +24,29 @@ def tiny_vocabulary() -> list[str]:
 
 
 def tokenizer_from_vocabulary(words: list[str]) -> PreTrainedTokenizerBase:
-    """A lower-casing WordPiece ``BertTokenizer`` over ``words`` (id = position), no download."""
-    return BertTokenizer(vocab={w: i for i, w in enumerate(words)}, model_max_length=MAX_BERT_LENGTH)
+    """A lower-casing fast WordPiece tokenizer over ``words`` (id = position), no download.
+
+    Built from a ``vocab.txt`` written to a temporary folder and passed positionally: transformers
+    4.x names that argument ``vocab_file``, 5.x ``vocab``; both read the file when constructing.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "vocab.txt"
+        path.write_text("".join(f"{w}\n" for w in words), encoding="utf-8")
+        tokenizer = BertTokenizerFast(str(path), model_max_length=MAX_BERT_LENGTH)
+    if len(tokenizer) != len(words):
+        raise ValueError(f"the tokenizer kept {len(tokenizer)} of {len(words)} words: are some words repeated?")
+    return tokenizer
 
 
-def load_tokenizer(tiny: bool, name: str = "bert-base-uncased") -> PreTrainedTokenizerBase:
-    """The lab's tokenizer: the tiny offline one, or ``BertTokenizer.from_pretrained(name)`` (downloads once)."""
-    if tiny:
+def load_tokenizer(tiny: bool, name: str | None = None) -> PreTrainedTokenizerBase:
+    """The lab's tokenizer: the tiny offline one, or a pre-trained encoder's fast tokenizer (downloads once).
+
+    name: ``"tiny-bert"``, a model-hub name or a checkpoint folder (see ``encoder``); None means the
+    tiny one in tiny mode and ``bert-base-uncased`` in full mode.
+    """
+    if encoder.is_builtin(tiny, name):
         return tokenizer_from_vocabulary(tiny_vocabulary())
-    return BertTokenizer.from_pretrained(name)
+    return encoder.pretrained_tokenizer(name or encoder.DEFAULT_BERT)
 
 
 def vocabulary_of(tokenizer: PreTrainedTokenizerBase) -> list[str]:

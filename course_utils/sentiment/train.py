@@ -18,6 +18,7 @@ from torch import nn
 
 from course_utils.sentiment.checkpoint import (
     FORMAT,
+    CheckpointError,
     load_checkpoint,
     load_model_state,
     model_state,
@@ -138,7 +139,7 @@ def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epoc
     if out is not None and (out / RESUME_NAME).exists():
         state = load_checkpoint(out / RESUME_NAME)
         if state.get("meta") != meta:
-            raise ValueError(f"{out / RESUME_NAME} belongs to another run (different settings): "
+            raise CheckpointError(f"{out / RESUME_NAME} belongs to another run (different settings): "
                              "delete it to start again, or choose another output folder")
         load_model_state(model, state["model_state"])
         optimizer.load_state_dict(state["optimizer_state"])

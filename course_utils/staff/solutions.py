@@ -63,7 +63,7 @@ def lab_answers(tiny: bool) -> dict[str, Any]:
         net = model.build_model(bert, cfg.hidden_dim, cfg.output_dim, cfg.n_layers, cfg.bidirectional, cfg.dropout)
     answers = {
         "lab.special_ids": tokenizer.convert_tokens_to_ids(list(lab.SPECIAL_TOKENS)),
-        "lab.label_vocab": batching.label_vocabulary(),
+        "lab.label_vocab": labels.label_vocabulary(),
         "lab.vocab_size": len(tokenizer) if tiny else BertConfig().vocab_size,
         "lab.n_params": model.count_parameters(net),
         "lab.n_trainable": model.count_parameters(net, trainable_only=True),
