@@ -50,7 +50,7 @@ def lab_answers(tiny: bool) -> dict[str, Any]:
     from transformers import BertConfig, BertModel
 
     from course_utils.checks import lab
-    from course_utils.sentiment import batching, config, data, model, text, train
+    from course_utils.sentiment import config, data, labels, model, text, train
 
     tokenizer = text.load_tokenizer(tiny=True)
     cfg = config.LabConfig.for_mode(tiny)
