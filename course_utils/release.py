@@ -59,8 +59,12 @@ def pyproject(source: Path) -> str:
     """The release's pyproject.toml: name, version and dependencies of the staff one; no instructor extras."""
     try:
         import tomllib
-    except ImportError:  # Python 3.10
-        raise SystemExit("course-utils release needs Python 3.11 or newer (tomllib)") from None
+    except ImportError:  # Python 3.10: tomli is the same parser (pytest, in the dev extra, installs it there)
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise SystemExit("course-utils release on Python 3.10 needs tomli: pip install tomli "
+                             "(or use Python 3.11+)") from None
     project = tomllib.loads(source.read_text(encoding="utf-8"))["project"]
     deps = "".join(f'    "{d}",\n' for d in project["dependencies"])
     return (f"""[build-system]
