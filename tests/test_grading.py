@@ -230,21 +230,41 @@ def test_an_honest_submission_of_each_real_handout_passes_with_full_marks(tmp_pa
     assert row.score == row.max_score == sum(settings.rubric.of(q) for q in handout.check_ids) > 0
 
 
+def _full_mode_outputs(nb, mode_line: bool) -> int:
+    """Give the lab's mode-dependent cells the outputs Colab's full mode prints (and, with ``mode_line``,
+    the full-mode line of the first cells); returns how many cells changed."""
+    import nbformat
+
+    full, changed = iter(FULL_MODE_PRINTS), 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if mode_line and output.get("name") == "stdout" and "tiny mode on cpu" in output.get("text", ""):
+                output["text"] = output["text"].replace("tiny mode on cpu", "full mode on cuda")
+        if "mode-dependent" in cell.metadata.get("tags", []) and cell.get("outputs"):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=next(full) + "\n")]
+            changed += 1
+    return changed
+
+
 @pytest.mark.slow
 def test_an_honest_full_mode_lab_as_colab_saves_it_gets_full_marks_in_tiny_mode(tmp_path: Path) -> None:
     """The lab run in Colab's full mode: its mode line says full and its mode-dependent cells print the
     full-mode numbers. Re-executed offline in tiny mode it keeps full marks; those cells are not compared."""
-    def as_in_colab(nb) -> None:
-        full = iter(FULL_MODE_PRINTS)
-        for cell in nb.cells:
-            for output in cell.get("outputs", []):
-                if output.get("name") == "stdout" and "tiny mode on cpu" in output.get("text", ""):
-                    output["text"] = output["text"].replace("tiny mode on cpu", "full mode on cuda")
-            if "mode-dependent" in cell.metadata.get("tags", []) and cell.get("outputs"):
-                cell.outputs = [{"output_type": "stream", "name": "stdout", "text": next(full, "[full mode]") + "\n"}]
-
-    row, handout, matched, settings = _grade_real(tmp_path, "04_bert_gru_sentiment", as_in_colab)
+    changed = []
+    row, handout, matched, settings = _grade_real(tmp_path, "04_bert_gru_sentiment",
+                                                  lambda nb: changed.append(_full_mode_outputs(nb, mode_line=True)))
+    assert changed == [len(FULL_MODE_PRINTS)]
     assert matched is handout
     assert row.mode == "full"
     assert (row.status, row.cells_differ) == ("pass", 0), row.detail
     assert row.score == row.max_score == sum(settings.rubric.of(q) for q in handout.check_ids) > 0
+
+
+@pytest.mark.slow
+def test_full_mode_numbers_under_a_tiny_mode_line_are_compared_and_differ(tmp_path: Path) -> None:
+    """The same outputs in a notebook that says it ran in tiny mode are fabrications: they are compared."""
+    row, *_ = _grade_real(tmp_path, "04_bert_gru_sentiment", lambda nb: _full_mode_outputs(nb, mode_line=False))
+    assert row.mode == "tiny"
+    assert row.status == "fail"
+    assert row.cells_differ == len(FULL_MODE_PRINTS)
+    assert row.score == row.max_score  # the checks themselves are still right: only the outputs were typed
