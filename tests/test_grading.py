@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from course_utils.grading import report
@@ -114,6 +115,40 @@ def test_every_notebook_finishes_within_its_time_limit(batch: dict) -> None:
     assert _processes_mentioning(str(batch["scratch"])) == []
 
 
+def test_a_notebook_that_hangs_or_dies_is_run_once_more_and_keeps_its_result(batch: dict) -> None:
+    runs = {name: row["runs"] for name, row in batch["rows"].items()}
+    assert runs["hangs.ipynb"] == runs["kernel_dies.ipynb"] == "2"  # run again (--retries 1), same end
+    assert runs["not_json.ipynb"] == runs["typed_verdict.ipynb"] == "1"
+
+
+def test_a_kernel_that_stalls_once_costs_the_student_nothing(tmp_path: Path) -> None:
+    """A stall the notebook does not cause (seen once in CI: an 8 s notebook killed at its 45 s limit,
+    none of its checks reached) is simulated by a cell that sleeps only on its first run: the second run counts.
+    With ``--retries 0`` the same notebook is a timeout."""
+    (tmp_path / "rubric.json").write_text(json.dumps(RUBRIC), encoding="utf-8")
+    procs = {}
+    for retries in ("1", "0"):
+        nb = nbformat.read(FIXTURES / "submissions" / "honest_tiny.ipynb", 4)
+        mark = tmp_path / f"first-run-happened-{retries}"
+        nb.cells.insert(2, nbformat.v4.new_code_cell(
+            f"import pathlib, time\nmark = pathlib.Path({str(mark)!r})\n"
+            "if not mark.exists():\n    mark.touch()\n    time.sleep(600)", id="stall-once"))
+        subs = tmp_path / f"submissions-{retries}"
+        subs.mkdir()
+        nbformat.write(nb, subs / "stalls_once.ipynb")
+        procs[retries] = subprocess.Popen(
+            [sys.executable, "-m", "course_utils", "grade", str(subs), "--handouts", str(FIXTURES / "handouts"),
+             "--rubric", str(tmp_path / "rubric.json"), "--timeout", "30", "--retries", retries,
+             "--report", str(tmp_path / f"report-{retries}.csv")], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    out = {retries: proc.communicate(timeout=300)[0] for retries, proc in procs.items()}
+    assert [proc.returncode for proc in procs.values()] == [0, 0]
+    row = _rows(tmp_path / "report-1.csv")["stalls_once.ipynb"]
+    assert (row["status"], row["score"], row["runs"]) == ("pass", "3", "2"), row["detail"]
+    assert "(run 2 times)" in out["1"]
+    row = _rows(tmp_path / "report-0.csv")["stalls_once.ipynb"]
+    assert (row["status"], row["score"], row["runs"]) == ("timeout", "0", "1"), row["detail"]
+
+
 def test_honest_full_mode_work_is_not_compared_where_the_mode_matters(batch: dict) -> None:
     full, tiny = batch["rows"]["honest_full.ipynb"], batch["rows"]["honest_tiny.ipynb"]
     assert (full["mode"], tiny["mode"]) == ("full", "tiny")
@@ -179,7 +214,8 @@ def test_shards_joined_give_the_same_rows_as_one_run(batch: dict, tmp_path: Path
 
 
 @pytest.mark.parametrize("argv", [["does-not-exist"], [".", "--timeout", "0"], [".", "--jobs", "0"],
-                                  [".", "--handouts", "missing"], [".", "--shard", "3/2"]])
+                                  [".", "--handouts", "missing"], [".", "--shard", "3/2"],
+                                  [".", "--retries", "-1"]])
 def test_usage_errors_exit_two(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
     from course_utils.cli import main
 

@@ -37,6 +37,8 @@ def grade_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rubric", type=Path, default=None,
                         help=f"points per check id (default: {DEFAULT_RUBRIC} if it exists, else 1 per check)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per notebook before it is killed (default: 600)")
+    parser.add_argument("--retries", type=int, default=1, metavar="N",
+                        help="run a notebook that timed out or whose kernel died again, up to N times (default: 1)")
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                         help="notebooks run at the same time (default: min(4, CPUs))")
     parser.add_argument("--full", action="store_true", help="grade in full mode (COURSE_TINY=0); default: tiny mode")
@@ -58,8 +60,8 @@ def grade(args: argparse.Namespace) -> int:
     """Grade ``DIR``; write the report (and results.json); 0 when the batch finished, 2 on usage errors."""
     if not args.dir.is_dir():
         return _usage(f"{args.dir} is not a folder of notebooks")
-    if args.timeout <= 0 or args.jobs < 1:
-        return _usage("--timeout must be > 0 and --jobs >= 1")
+    if args.timeout <= 0 or args.jobs < 1 or args.retries < 0:
+        return _usage("--timeout must be > 0, --jobs >= 1 and --retries >= 0")
     if not args.handouts.is_dir():
         return _usage(f"--handouts {args.handouts} is not a folder (run from the repository root, or pass --handouts)")
     rubric_path = args.rubric or (DEFAULT_RUBRIC if DEFAULT_RUBRIC.is_file() else None)
@@ -85,7 +87,7 @@ def grade(args: argparse.Namespace) -> int:
     sanitize = args.sanitize_with if args.sanitize_with.is_file() else None
     if sanitize is None:
         print(f"course-utils grade: warning: no sanitizer file {args.sanitize_with}; comparing raw outputs", file=sys.stderr)
-    settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env))
+    settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries)
     with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             graded = list(pool.map(lambda job: grade_notebook(job[1], Path(scratch) / f"{job[0]:05d}", settings),
@@ -110,6 +112,7 @@ def _submissions(folder: Path, gradescope_mode: bool) -> list[Path]:
 
 def _print(rows: list[Row], report: Path) -> None:
     for row in rows:
+        runs = f" (run {row.runs} times)" if row.runs > 1 else ""
         print(f"{row.status:7s} {row.score:g}/{row.max_score:g}  {row.file}  [{row.handout or '-'}, {row.mode or '-'}] "
-              f"{row.seconds:.1f}s {row.detail}")
+              f"{row.seconds:.1f}s{runs} {row.detail}")
     print(f"report: {report} ({len(rows)} notebooks)")

@@ -28,7 +28,8 @@ class Row:
     cells_compared: int = 0
     cells_differ: int = 0
     cells_raised: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # of the last run
+    runs: int = 1  # 2 when a run that timed out or lost its kernel was run again (``--retries``)
     detail: str = ""
     checks: dict[str, float] = field(default_factory=dict)  # check id -> points earned
     check_max: dict[str, float] = field(default_factory=dict)  # check id -> points possible

@@ -24,10 +24,16 @@ class Settings:
     tiny: bool = True
     sanitize: Path | None = None
     extra_env: tuple[str, ...] = ()
+    retries: int = 1  # runs again after a timeout or a dead kernel (a stall can be the machine's fault)
 
 
 def grade_notebook(path: Path, workdir: Path, settings: Settings) -> tuple[Row, nbformat.NotebookNode | None, Handout | None]:
     """Grade ``path`` in the scratch folder ``workdir`` (created, then removed).
+
+    A run that times out or loses its kernel is run again, up to ``settings.retries`` times, in a fresh
+    folder: a run that stalls for no fault of the notebook (seen once in CI: a notebook that takes 8 s
+    killed at its 45 s limit, none of its checks reached) must not cost a student the points; a notebook
+    that really hangs or dies does so again. The row is the last run's; ``Row.runs`` counts the runs.
 
     Returns its report row, the submission as read (None if it is not a notebook) and its handout.
     """
@@ -40,17 +46,26 @@ def grade_notebook(path: Path, workdir: Path, settings: Settings) -> tuple[Row, 
         return Row(path.name, "error", detail=how), nb, None
     grading_mode = "tiny" if settings.tiny else "full"
     prepared = locking.prepare(nb, handout, grading_mode)
+    for runs in range(1, settings.retries + 2):
+        execution = _run_once(prepared.nb, workdir, settings)
+        if not (execution.timed_out or execution.kernel_died):
+            break
+    row = summarise(path.name, handout, prepared, execution, settings.rubric)
+    row.runs = runs
+    row.detail = "; ".join(filter(None, [row.detail, *scan.suspicious(nb, handout)]))
+    return row, nb, handout
+
+
+def _run_once(nb: nbformat.NotebookNode, workdir: Path, settings: Settings) -> run.Execution:
+    """Execute ``nb`` once in the fresh scratch folder ``workdir`` (created, then removed)."""
     workdir.mkdir(parents=True)
     try:
         notebook = workdir / "submission.ipynb"
-        notebook.write_text(nbformat.writes(prepared.nb), encoding="utf-8")
+        notebook.write_text(nbformat.writes(nb), encoding="utf-8")
         env = run.kernel_environment(workdir, settings.tiny, settings.extra_env)
-        execution = run.execute(notebook, settings.timeout, env, settings.sanitize)
+        return run.execute(notebook, settings.timeout, env, settings.sanitize)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    row = summarise(path.name, handout, prepared, execution, settings.rubric)
-    row.detail = "; ".join(filter(None, [row.detail, *scan.suspicious(nb, handout)]))
-    return row, nb, handout
 
 
 def summarise(name: str, handout: Handout, prepared: locking.Prepared, execution: run.Execution,
