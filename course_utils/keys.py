@@ -6,8 +6,10 @@ For each master ``answers/NN_name.ipynb`` (edited by hand, with solution markers
 2. execute it with nbclient (tiny mode unless ``COURSE_TINY`` says otherwise) and store the outputs
    back: the executed master is the answer key. Machine-dependent figures in printed text (times,
    free memory, temporary paths) are normalised (``course_utils.normalise``), and cells tagged
-   ``machine-dependent`` (timings, latency plots) keep their stored outputs while the master's code is
-   unchanged, so that running it twice, or on another machine, changes no byte;
+   ``machine-dependent`` (timings, latency plots, and results of floating-point work that another CPU
+   rounds differently: training, whose last-bit differences grow into other accuracies) keep their
+   stored outputs while the master's code is unchanged, so that running it twice, or on another
+   machine, changes no byte;
 3. render the key to ``answers/NN_name.md`` (figures under ``answers/figures/``);
 4. write the handout ``notebooks/NN_name.ipynb``: solutions replaced, outputs cleared, a generated
    header and a Colab setup cell first.
@@ -43,7 +45,7 @@ REPOSITORY = "course-dl/dl-assignment3-student"
 INSTALL_SPEC = f"course-utils @ git+https://github.com/{REPOSITORY}"
 CELL_TIMEOUT_S = 1800
 FIGURES = "figures"
-MACHINE_TAG = "machine-dependent"  # a cell that measures the machine: see keep_measurements
+MACHINE_TAG = "machine-dependent"  # a cell whose output the machine decides: see keep_measurements
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours in the kernel's tracebacks
 
 
@@ -167,8 +169,10 @@ def _master_files(answers: Path, only: str | None) -> list[Path]:
 def keep_measurements(stored: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """``executed`` with the stored outputs of its cells tagged ``machine-dependent`` put back (in place).
 
-    Such a cell measures the machine (timings, a latency plot): a new run gives other numbers and other
-    pixels, so a committed key would change on every run. Its outputs are kept as long as no code cell of
+    Such a cell measures the machine (timings, a latency plot), or shows results that another CPU's
+    floating-point arithmetic changes (its instruction set and thread count decide the rounding, and
+    training amplifies it): a new run gives other numbers and other pixels, so a committed key would
+    change on every run or every machine. Its outputs are kept as long as no code cell of
     the master changed since they were made (the stored ``source_sha256``); after a change, or with
     ``course-utils keys --remeasure``, they are the new run's.
     """

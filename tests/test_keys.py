@@ -220,3 +220,29 @@ def test_keys_usage_errors_exit_2_with_one_line(tmp_path, capsys, extra, message
     assert main(args + extra) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("course-utils keys: ") and message in err
+
+
+@pytest.mark.slow
+def test_the_committed_keys_come_out_byte_for_byte_on_another_cpu_path(tmp_path):
+    """`make keys` on another machine changes no byte: the masters are executed on a copy, with torch's
+    kernels held to AVX2 and one thread (on this x86 machine an arithmetic that rounds differently from
+    its default: the lab's validation accuracy after epoch 2 moves by several points), and every output
+    that changes must be in a cell tagged machine-dependent, whose stored output is kept."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    for folder in ("answers", "notebooks"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    env = {name: value for name, value in os.environ.items() if name != "MPLBACKEND"}  # as `make keys` runs:
+    env.update(ATEN_CPU_CAPABILITY="avx2", MKL_CBWR="AVX2", ONEDNN_MAX_CPU_ISA="AVX2",  # inline figures
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", COURSE_TINY="1")
+    proc = subprocess.run([sys.executable, "-m", "course_utils", "keys"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    changed = [str(p.relative_to(tmp_path)) for p in sorted(tmp_path.rglob("*")) if p.is_file()
+               and (ROOT / p.relative_to(tmp_path)).read_bytes() != p.read_bytes()]
+    added = [str(p.relative_to(tmp_path)) for p in sorted(tmp_path.rglob("*"))
+             if p.is_file() and not (ROOT / p.relative_to(tmp_path)).exists()]
+    assert changed == [] and added == [], (changed, added, proc.stdout[-2000:])
