@@ -36,7 +36,7 @@ $(LOWEST_VENV)/.installed: pyproject.toml ci/constraints-lowest.txt
 	touch $@
 
 test-lowest: $(LOWEST_VENV)/.installed
-	$(LOWEST_VENV)/bin/python -m pytest -m "not realmodel and not pinned"
+	$(LOWEST_VENV)/bin/python -m pytest -m "not realmodel"
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) .pytest_cache .hypothesis build *.egg-info test-artifacts
