@@ -1,17 +1,15 @@
-"""Helpers for Deep Learning Assignment 3.
+"""Helpers for Deep Learning Assignment 3: the student package (what the release contains, whole).
 
-Modules, one idea each:
+One folder per question, holding its demos and its self-checks:
 
-- ``mode``: full vs tiny mode (``COURSE_TINY=1``), seeding, Colab detection.
-- ``cnn_vs_rnn``: Q1 demos (CNN vs row-by-row GRU on small synthetic images).
-- ``recurrence``: Q2, the scalar linear RNN, simulated exactly and solved with sympy.
-- ``attention``: Q3, weight-free self-attention and the copying demo.
-- ``sentiment``: the BERT-GRU IMDB lab (data, model, training, inference).
-- ``checks``: the students' self-checks (``check``, ``verdicts``), one module per part.
-- ``keys``: answer keys and student handouts from the masters in ``answers/``.
-- ``release``: the student release (handouts and this package without instructor code).
-- ``staff``: instructor-only answers, the check registry builder, the keys' worked proofs.
-- ``cli``: the ``course-utils`` command.
+- ``q1``: CNNs vs RNNs (small CNN and row-by-row GRU, timings, receptive field, streaming).
+- ``q2``: the scalar linear RNN (exact simulation, the drawing, an induction checker).
+- ``q3``: weight-free self-attention (the question's tokens, plots).
+- ``sentiment``: the BERT-GRU IMDB lab (data, model, features, the training driver, inference, checks).
+
+Shared: ``mode`` (full vs tiny mode, seeding), ``checks`` (the self-check engine: ``check``),
+``files``, ``errors``, ``cli`` (``course-utils lab`` and ``predict``). Instructor code (keys,
+registry builder, grading) is the separate ``course_staff`` package.
 
 Importing this package does no work: no downloads, no seeding, no heavy imports.
 """

@@ -3,38 +3,33 @@
 Each subcommand lives in the module that does its work; this file only dispatches, and
 imports a module only when its subcommand runs (so ``course-utils keys`` never imports torch).
 A module named ``pkg.mod:name`` provides ``name_arguments(parser)`` and ``name(args) -> int``.
-Instructor commands (keys, grade, release) are listed only where their modules are installed:
-the student release leaves them out.
+Instructor commands (keys, grade, release, ...) live in ``course_staff``, and are listed only where
+that package is installed: the student release has none of it.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
-from pathlib import Path
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "keys": ("course_utils.keys:keys", "execute the masters in answers/, render keys, regenerate notebooks/"),
-    "lab": ("course_utils.sentiment.cli:lab", "train and test the BERT-GRU sentiment model"),
-    "predict": ("course_utils.sentiment.cli:predict", "P(positive) for each text, from a checkpoint"),
-    "grade": ("course_utils.grading.batch:grade", "grade submitted notebooks: scores from the checks, CSV report"),
-    "grade-merge": ("course_utils.grading.shards:merge", "join the reports of grade --shard K/N runs"),
-    "autograder": ("course_utils.grading.gradescope:autograder", "write a Gradescope autograder bundle"),
-    "bench": ("course_utils.sentiment.bench:bench", "the lab pipeline against a seed-faithful one"),
-    "release": ("course_utils.release:release", "write the student release (handouts, package without answers)"),
+    "keys": ("course_staff.authoring.keys:keys", "execute the masters in answers/, render keys, regenerate notebooks/"),
+    "lab": ("course_utils.sentiment.commands:lab", "train and test the BERT-GRU sentiment model"),
+    "predict": ("course_utils.sentiment.commands:predict", "P(positive) for each text, from a checkpoint"),
+    "grade": ("course_staff.grading.batch:grade", "grade submitted notebooks: scores from the checks, CSV report"),
+    "grade-merge": ("course_staff.grading.shards:merge", "join the reports of grade --shard K/N runs"),
+    "autograder": ("course_staff.grading.gradescope:autograder", "write a Gradescope autograder bundle"),
+    "bench": ("course_staff.bench:bench", "the lab pipeline against a seed-faithful one"),
+    "release": ("course_staff.authoring.release:release", "write the student release (handouts, package without answers)"),
 }
 
 
 def available() -> dict[str, tuple[str, str]]:
-    """The commands whose module is installed (the student release has no instructor modules)."""
-    return {name: entry for name, entry in COMMANDS.items() if _installed(entry[0].split(":")[0])}
-
-
-def _installed(module: str) -> bool:
-    """Whether ``course_utils.x.y`` exists as a file of this package (checked without importing it)."""
-    base = Path(__file__).resolve().parent.joinpath(*module.split(".")[1:])
-    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+    """The commands whose package is installed: the student ones always, the instructor ones with ``course_staff``."""
+    staff = importlib.util.find_spec("course_staff") is not None
+    return {name: entry for name, entry in COMMANDS.items() if staff or entry[0].startswith("course_utils.")}
 
 
 def _usage() -> str:

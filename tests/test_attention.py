@@ -10,19 +10,21 @@ import sympy as sp
 import torch
 import torch.nn.functional as F
 
-from course_utils.attention import (
-    attention,
+from course_staff.q3_key import (
     closed_form_weights,
     copy_error_sweep,
     nearest_tokens,
-    orthogonal_tokens,
     plot_copy_error,
-    plot_weight_heatmaps,
     predicted_copy_error,
+    symbolic_attention,
+)
+from course_utils.q3.attention import (
+    attention,
+    orthogonal_tokens,
+    plot_weight_heatmaps,
     self_attention,
     swap_query_map,
     swapped_query_demo,
-    symbolic_attention,
 )
 
 matplotlib.use("Agg")

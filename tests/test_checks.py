@@ -13,7 +13,7 @@ import sympy as sp
 
 from course_utils import checks
 from course_utils.checks import _forms
-from course_utils.staff import registry
+from course_staff import registry
 
 X1, X2, X3, X4 = sp.symbols("x1:5")
 BETA = sp.Symbol("beta", positive=True)
@@ -154,7 +154,7 @@ def test_messages_never_contain_the_answer(monkeypatch: pytest.MonkeyPatch, mode
 
 
 def test_committed_registry_is_what_the_package_computes() -> None:
-    assert registry.build_registry() == checks.load_registry(), "stale: python -m course_utils.staff.registry --write"
+    assert registry.build_registry() == checks.load_registry(), "stale: python -m course_staff.registry --write"
     assert checks.REGISTRY.read_text(encoding="utf-8") == registry.dump_registry(checks.load_registry())
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from course_utils.checks import verify
-from course_utils.checks._loops import toy_batches
+from course_utils.sentiment.loop_checks import toy_batches
 from course_utils.sentiment.train import batch_logits
 from tests.check_tables import table_tests
 
@@ -93,7 +93,7 @@ def test_binary_accuracy_blank():
 
 def test_binary_accuracy_cases_separate_thresholds():
     """The hidden cases hold logits in (0, 0.5), so a threshold at 0.5 gets a different fraction."""
-    from course_utils.checks.lab import ACCURACY_CASES
+    from course_utils.sentiment.checks import ACCURACY_CASES
 
     logits = torch.tensor([z for case, _ in ACCURACY_CASES for z in case])
     assert ((logits > 0) != (logits > 0.5)).any()

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from course_utils.checks import verify
-from course_utils.checks.q1 import rows_seen_by_stack
+from course_utils.q1.checks import rows_seen_by_stack
 from tests.check_tables import table_tests
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import cnn_vs_rnn as q1
-from course_utils import convolution, latency
+from course_utils.q1 import cnn_vs_rnn as q1
+from course_utils.q1 import convolution, latency
 from course_utils.mode import set_seed
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grading import report
+from course_staff.grading import report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 TIMEOUT = 45  # seconds per notebook: the honest ones need about 3 s alone, 15 s on a busy 2-core machine
@@ -239,7 +239,7 @@ FULL_MODE_PRINTS = ("30522", "[7592, 2088, 2129, 2024, 2017, 1029]", "(training,
 def _grade_real(tmp_path: Path, name: str, edit=None):
     import nbformat
 
-    from course_utils.grading import handouts, scoring, submission
+    from course_staff.grading import handouts, scoring, submission
 
     repo = Path(__file__).parent.parent
     known = handouts.load_handouts(repo / "notebooks")
@@ -250,7 +250,7 @@ def _grade_real(tmp_path: Path, name: str, edit=None):
     path = tmp_path / f"my homework ({name[:2]}).ipynb"  # named unlike the handout
     nbformat.write(honest, path)
     settings = submission.Settings(known, scoring.load_rubric(repo / "answers" / "rubric.json"), timeout=600,
-                                   sanitize=repo / "course_utils" / "data" / "nbval_sanitize.cfg")
+                                   sanitize=repo / "course_staff" / "grading" / "nbval_sanitize.cfg")
     row, _, matched = submission.grade_notebook(path, tmp_path / "scratch", settings)
     return row, handout, matched, settings
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from course_utils import checks
-from course_utils.grading import handouts, kernel, locking, run, scan, scoring, shards
+from course_staff.grading import handouts, kernel, locking, run, scan, scoring, shards
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 
@@ -241,7 +241,7 @@ def test_check_records_the_last_verdict_per_id_for_the_grader(monkeypatch: pytes
 
 
 def test_written_answers_left_blank_or_deleted_are_exported_as_such(known: dict, tmp_path: Path) -> None:
-    from course_utils.grading import answers
+    from course_staff.grading import answers
 
     nb = _submission("honest_tiny.ipynb")
     _cell(nb, "rnn-why").source = "**YOUR ANSWER HERE**"

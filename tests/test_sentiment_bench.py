@@ -10,10 +10,10 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from course_utils import cli
+from course_staff import cli
 from course_utils.sentiment import text
-from course_utils.sentiment.bench import SeedModel
-from course_utils.sentiment.bench_workload import MAX_TOKENS, MEDIAN_TOKENS, SIGMA, review_lengths, synthetic_workload
+from course_staff.bench import SeedModel
+from course_staff.bench_workload import MAX_TOKENS, MEDIAN_TOKENS, SIGMA, review_lengths, synthetic_workload
 from course_utils.sentiment.model import TINY_BERT
 
 TINY_RUN = ["bench", "--model", "tiny", "--reviews", "6", "--batch-size", "4", "--hidden-dim", "8",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.solutions import ANSWER_PLACEHOLDER, CODE_PLACEHOLDER
+from course_staff.authoring.markers import ANSWER_PLACEHOLDER, CODE_PLACEHOLDER
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_TAG = "check"

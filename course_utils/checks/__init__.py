@@ -19,7 +19,7 @@ A question's :class:`Spec` is one of two kinds:
 
 Specs live in one module per part (``q2.py``, ``q3.py``, ``lab.py``, ...) and are registered with
 :func:`register` when the part is first needed. The registry holds no answer in plain text; it is
-built by instructor code (``python -m course_utils.staff.registry --write``) that is not part of
+built by instructor code (``python -m course_staff.registry --write``) that is not part of
 the student release.
 """
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -36,6 +35,8 @@ from typing import Any, Callable
 from course_utils import mode
 from course_utils.checks import _forms
 
+#: The modules that register each question's checks, one per question (its folder holds its demo too).
+PARTS = ("course_utils.q1.checks", "course_utils.q2.checks", "course_utils.q3.checks", "course_utils.sentiment.checks")
 REGISTRY = Path(__file__).resolve().parents[1] / "data" / "checks.json"
 ITERATIONS = 20_000
 NO_ANSWER = "replace the ... above with your answer, then run this cell again."
@@ -103,9 +104,8 @@ def specs() -> dict[str, Spec]:
     """Every registered check by id, after importing the part modules of this package."""
     global _parts_loaded
     if not _parts_loaded:
-        for part in pkgutil.iter_modules(__path__):
-            if not part.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{part.name}")
+        for part in PARTS:
+            importlib.import_module(part)
         _parts_loaded = True
     return dict(_SPECS)
 

@@ -7,7 +7,7 @@ from torch import nn
 from torch.func import functional_call
 from transformers import BertConfig, BertModel, PreTrainedModel
 
-from course_utils.parameters import count_parameters
+from course_utils.q1.parameters import count_parameters
 from course_utils.sentiment import encoder
 from course_utils.sentiment.text import tiny_vocabulary
 

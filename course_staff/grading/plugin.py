@@ -1,4 +1,4 @@
-"""pytest plugin loaded in each grading subprocess (``-p course_utils.grading.plugin``).
+"""pytest plugin loaded in each grading subprocess (``-p course_staff.grading.plugin``).
 
 For every notebook cell nbval runs it appends one JSON line to the file given by
 ``--course-grade-log`` (a pytest option, so the kernel's environment never names it): the cell id,
@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from course_utils.grading.locking import GRADER_PREFIX
+from course_staff.grading.locking import GRADER_PREFIX
 
 _COMPARED: dict[str, bool] = {}
 

@@ -4,9 +4,8 @@ The scaffold of the question: the exact simulation (integer inputs keep every hi
 exact Python int, so it is the oracle the self-checks compare with), a table of an unrolled run,
 the drawing, and a generic induction checker for claimed closed forms. What the network computes
 is the question, so no function here says it; the key's worked answers (the unrolled h_T, the
-proofs, the rule in words) are instructor code in ``course_utils.staff.recurrence_key`` and are
-reached through this module's names only where that package is installed (not in the student
-release).
+proofs, the rule in words) are instructor code in ``course_staff.q2_key``, which the student
+release does not contain.
 """
 
 from __future__ import annotations
@@ -19,20 +18,9 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import sympy as sp
 
-from course_utils._key import key_attribute
 
 if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
     from matplotlib.figure import Figure
-
-#: Names of the key's worked answers, in course_utils.staff.recurrence_key (absent from the student release).
-_KEY_NAMES = ("final_hidden", "closed_form_sum", "closed_form", "even_length_sum", "prove_closed_form",
-              "prove_even_length_rule", "describe_final_output", "rule_output", "BruteForceReport",
-              "brute_force_check", "biased_output_summary")
-
-
-def __getattr__(name: str) -> object:
-    """The key's worked answers (``final_hidden``, ...) where the instructor package is installed."""
-    return key_attribute(__name__, "course_utils.staff.recurrence_key", _KEY_NAMES, name)
 
 
 def _exact_int(value: object, what: str) -> int:

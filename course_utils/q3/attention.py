@@ -4,8 +4,8 @@ The course's definition is *unscaled*: weights = softmax(X X^T) row by row, no 1
 This module is the scaffold of Q3: the reference attention (the oracle of the self-checks), the
 question's tokens built from orthogonal vectors of norm beta, measured copy errors and plots.
 What the outputs approximate and how fast is the question, so no function here says it; the
-key's closed forms are instructor code in ``course_utils.staff.attention_key``, reached through
-this module's names only where that package is installed (not in the student release).
+key's closed forms are instructor code in ``course_staff.q3_key``, which the student release does
+not contain.
 """
 
 from __future__ import annotations
@@ -16,21 +16,11 @@ from typing import TYPE_CHECKING, Sequence, Union
 import torch
 from torch import Tensor
 
-from course_utils._key import key_attribute
-
 if TYPE_CHECKING:  # heavy or optional imports happen inside the functions that need them
     from matplotlib.figure import Figure
 
 Scale = Union[float, str, None]
 TOKEN_NAMES = ("x1 = d + b", "x2 = a", "x3 = c + b")
-#: Names of the key's worked answers, in course_utils.staff.attention_key (absent from the student release).
-_KEY_NAMES = ("SCORE_PATTERN", "closed_form_weights", "SymbolicQ3", "symbolic_attention", "predicted_copy_error",
-              "CopySweep", "copy_error_sweep", "nearest_tokens", "plot_copy_error")
-
-
-def __getattr__(name: str) -> object:
-    """The key's worked answers (``symbolic_attention``, ...) where the instructor package is installed."""
-    return key_attribute(__name__, "course_utils.staff.attention_key", _KEY_NAMES, name)
 
 
 def _scale_factor(scale: Scale, dim: int) -> float:

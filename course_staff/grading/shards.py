@@ -13,8 +13,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from course_utils.grading import answers
-from course_utils.grading.report import merge_reports
+from course_staff.grading import answers
+from course_staff.grading.report import merge_reports
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.solutions import ANSWER_PLACEHOLDER
+from course_staff.authoring.markers import ANSWER_PLACEHOLDER
 
 CHECK_TAG = "check"
 LOCKED_TAG = "locked"

@@ -1,6 +1,6 @@
 """Self-checks of Q3 (weight-free self-attention): norms, weights, attention in Python, copies, error order.
 
-The attention judge compares the student's function with ``course_utils.attention.self_attention``
+The attention judge compares the student's function with ``course_utils.q3.attention.self_attention``
 on test inputs the handout does not show: tokens of different counts and sizes (so a swapped
 axis fails), and the question's tokens at beta = 1000 (where a naive softmax overflows).
 """
@@ -20,7 +20,7 @@ def _test_inputs() -> list:
     """(n_tokens, dim) float64 inputs: random ones of several shapes, and the Q3 tokens at beta = 1000."""
     import torch
 
-    from course_utils.attention import orthogonal_tokens
+    from course_utils.q3.attention import orthogonal_tokens
 
     generator = torch.Generator().manual_seed(5)
     shapes = [(4, 3), (2, 7), (5, 5), (1, 2)]
@@ -44,7 +44,7 @@ def judge_attention(attend: Any) -> tuple[bool, str]:
     """Run ``attend(X) -> Y`` on the test inputs against the package's unscaled self-attention."""
     import torch
 
-    from course_utils.attention import self_attention
+    from course_utils.q3.attention import self_attention
 
     if not callable(attend):
         return False, "pass your attention function itself (its name, without calling it). "

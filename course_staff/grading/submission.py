@@ -8,10 +8,10 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.grading import locking, run, scan
-from course_utils.grading.handouts import Handout, match, read_notebook
-from course_utils.grading.report import Row
-from course_utils.grading.scoring import Rubric, score
+from course_staff.grading import locking, run, scan
+from course_staff.grading.handouts import Handout, match, read_notebook
+from course_staff.grading.report import Row
+from course_staff.grading.scoring import Rubric, score
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
     log = workdir / "cells.jsonl"
     (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
-               "-p", "course_utils.grading.plugin", "--nbval-lax", "--nbval-current-env",
+               "-p", "course_staff.grading.plugin", "--nbval-lax", "--nbval-current-env",
                f"--nbval-cell-timeout={timeout:g}", f"--course-grade-log={log}"]
     if sanitize is not None:
         command.append(f"--nbval-sanitize-with={sanitize.resolve()}")

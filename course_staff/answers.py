@@ -13,9 +13,9 @@ from typing import Any
 
 def q2_answers() -> dict[str, Any]:
     """Q2: h_4 and the two last outputs of the self-check sequences."""
-    from course_utils import recurrence
-    from course_utils.checks import q2
-    from course_utils.staff import recurrence_key
+    from course_utils.q2 import recurrence
+    from course_utils.q2 import checks as q2
+    from course_staff import q2_key as recurrence_key
 
     return {
         "q2.final_hidden": recurrence_key.final_hidden(4),
@@ -26,9 +26,9 @@ def q2_answers() -> dict[str, Any]:
 
 def q3_answers() -> dict[str, Any]:
     """Q3: norms at beta = 3, weights at beta = 1, the copied tokens, the error's decay."""
-    from course_utils import attention
-    from course_utils.checks import q3
-    from course_utils.staff import attention_key
+    from course_utils.q3 import attention
+    from course_utils.q3 import checks as q3
+    from course_staff import q3_key as attention_key
 
     X_norms = attention.orthogonal_tokens(q3.NORMS_BETA)[1]
     X_weights = attention.orthogonal_tokens(q3.WEIGHTS_BETA)[1]
@@ -49,7 +49,7 @@ def lab_answers(tiny: bool) -> dict[str, Any]:
     import torch
     from transformers import BertConfig, BertModel
 
-    from course_utils.checks import lab
+    from course_utils.sentiment import checks as lab
     from course_utils.sentiment import config, data, labels, model, text, train
 
     tokenizer = text.load_tokenizer(tiny=True)

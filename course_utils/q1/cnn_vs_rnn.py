@@ -5,11 +5,11 @@ Each function below backs one claim of the Q1 answer:
 
 - ``make_images``, ``plot_examples``: the shared task (seeded, balanced, no downloads);
 - ``SmallCNN`` / ``RowGRU``, ``train_classifier``, ``accuracy``: both models solve it;
-- ``count_parameters`` (from ``course_utils.parameters``), ``sequential_steps``: cost and parallelism (timings: ``course_utils.latency``);
+- ``count_parameters`` (from ``course_utils.q1.parameters``), ``sequential_steps``: cost and parallelism (timings: ``course_utils.q1.latency``);
 - ``RowGRU.stream``, ``forward_or_error``, ``peak_activation`` (``leaf_calls``): variable-height, streaming input;
 - ``accuracy_after_each_row``, ``plot_accuracy_by_rows``: a prediction from a partial image.
 
-The receptive field, streaming CNN and translation-equivariance demos are in ``course_utils.convolution``.
+The receptive field, streaming CNN and translation-equivariance demos are in ``course_utils.q1.convolution``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils.parameters import count_parameters  # noqa: F401 (the notebook calls q1.count_parameters)
+from course_utils.q1.parameters import count_parameters  # noqa: F401 (the notebook calls q1.count_parameters)
 
 CLASS_NAMES = ("horizontal bar", "vertical bar", "box", "diagonal")
 N_CLASSES = len(CLASS_NAMES)

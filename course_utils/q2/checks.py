@@ -1,7 +1,7 @@
 """Self-checks of Q2 (the scalar linear RNN): h_4, the step in Python, the closed form, two outputs.
 
 The judges compare the student's work with the package's exact simulation
-(``course_utils.recurrence.simulate``) on test sequences the handout does not show.
+(``course_utils.q2.recurrence.simulate``) on test sequences the handout does not show.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _test_sequences() -> list[list[int]]:
 
 def judge_step(step: Any) -> tuple[bool, str]:
     """Run ``step(h_prev, x) -> (h, y)`` from h_0 = 0 on the test sequences against the simulation."""
-    from course_utils.recurrence import simulate
+    from course_utils.q2.recurrence import simulate
 
     if not callable(step):
         return False, "pass your step function itself (its name, without calling it). "
@@ -81,7 +81,7 @@ def judge_closed_form(value: Any) -> tuple[bool, str]:
     """Verify a claimed h_2N: equal to the simulation for N = 1..6, then base case and step by induction."""
     import sympy as sp
 
-    from course_utils.recurrence import check_induction, hidden_step, simulate
+    from course_utils.q2.recurrence import check_induction, hidden_step, simulate
 
     claim = _as_claim(value)
     x = sp.IndexedBase("x")

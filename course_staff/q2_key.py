@@ -14,7 +14,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from course_utils.recurrence import (InductionProof, _validated, check_induction, hidden_step, input_symbols,
+from course_utils.q2.recurrence import (InductionProof, _validated, check_induction, hidden_step, input_symbols,
                                      simulate)
 
 _X = sp.IndexedBase("x")  # x[t]: the input at step t, for statements about every length

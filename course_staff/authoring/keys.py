@@ -5,7 +5,7 @@ For each master ``answers/NN_name.ipynb`` (edited by hand, with solution markers
 1. check its markers (a malformed marker stops that notebook before anything is written);
 2. execute it with nbclient (tiny mode unless ``COURSE_TINY`` says otherwise) and store the outputs
    back: the executed master is the answer key. Machine-dependent figures in printed text (times,
-   free memory, temporary paths) are normalised (``course_utils.normalise``), and cells tagged
+   free memory, temporary paths) are normalised (``course_staff.authoring.normalise``), and cells tagged
    ``machine-dependent`` (timings, latency plots, and results of floating-point work that another CPU
    rounds differently: training, whose last-bit differences grow into other accuracies) keep their
    stored outputs while the master's code is unchanged, so that running it twice, or on another
@@ -33,11 +33,11 @@ from pathlib import Path
 import nbformat
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from course_utils import normalise, render
+from course_staff.authoring import normalise, render
 from course_utils.errors import CourseError
 from course_utils.files import atomic_write
 from course_utils.mode import TINY_ENV, is_tiny
-from course_utils.solutions import KEY_ONLY_TAG, MarkerError, handout_cell
+from course_staff.authoring.markers import KEY_ONLY_TAG, MarkerError, handout_cell
 
 #: Where the student release (``course-utils release``) is published: the one setting that the Colab
 #: badges and the handouts' install line use. The staff repository, with answers/, stays private.

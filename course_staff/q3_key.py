@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Sequence, Union
 import torch
 from torch import Tensor
 
-from course_utils.attention import TOKEN_NAMES, copy_errors
+from course_utils.q3.attention import TOKEN_NAMES, copy_errors
 
 if TYPE_CHECKING:
     import sympy

@@ -40,7 +40,7 @@ from course_utils.errors import CourseError
 from course_utils.sentiment import text
 from course_utils.sentiment.batching import BucketBatchSampler, collate
 from course_utils.sentiment.features import FeatureBatches, extract_features, passes_per_review, sync_device
-from course_utils.sentiment.bench_workload import MAX_TOKENS, MODELS, workload
+from course_staff.bench_workload import MAX_TOKENS, MODELS, workload
 from course_utils.sentiment.model import build_model
 from course_utils.sentiment.train import evaluate, train_epoch
 

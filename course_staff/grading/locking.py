@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from course_utils.grading.handouts import CHECK_LINE, CHECK_TAG, LOCKED_TAG, Handout, tags
+from course_staff.grading.handouts import CHECK_LINE, CHECK_TAG, LOCKED_TAG, Handout, tags
 
 GRADER_PREFIX = "course-grader-"
 DODGE_MARKERS = ("NBVAL_SKIP", "NBVAL_IGNORE_OUTPUT", "NBVAL_RAISES_EXCEPTION")
@@ -148,7 +148,7 @@ def _set_comparisons(nb: nbformat.NotebookNode, handout: Handout, result: Prepar
 
 def _insert_grader_cells(nb: nbformat.NotebookNode, handout: Handout) -> None:
     guard = f"_course_grader_{secrets.token_hex(4)}"
-    cells = [_grader_cell("start", f"from course_utils.grading.kernel import Guard as {guard}\n{guard} = {guard}()")]
+    cells = [_grader_cell("start", f"from course_staff.grading.kernel import Guard as {guard}\n{guard} = {guard}()")]
     for cell in nb.cells:
         cells.append(cell)
         calls = handout.calls.get(cell.id)

@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from course_utils.cnn_vs_rnn import RowGRU, SmallCNN, leaf_calls
+from course_utils.q1.cnn_vs_rnn import RowGRU, SmallCNN, leaf_calls
 
 
 @dataclass

@@ -16,13 +16,13 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from course_utils.grading import answers, gradescope, shards
-from course_utils.grading.handouts import load_handouts
-from course_utils.grading.report import Row, write_report
-from course_utils.grading.scoring import load_rubric
-from course_utils.grading.submission import Settings, grade_notebook
+from course_staff.grading import answers, gradescope, shards
+from course_staff.grading.handouts import load_handouts
+from course_staff.grading.report import Row, write_report
+from course_staff.grading.scoring import load_rubric
+from course_staff.grading.submission import Settings, grade_notebook
 
-SANITIZE_FILE = Path(__file__).resolve().parent.parent / "data" / "nbval_sanitize.cfg"
+SANITIZE_FILE = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
 DEFAULT_RUBRIC = Path("answers/rubric.json")
 
 

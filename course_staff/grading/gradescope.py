@@ -22,8 +22,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from course_utils.grading.report import Row
-from course_utils.keys import INSTALL_SPEC
+from course_staff.grading.report import Row
+from course_staff.authoring.keys import INSTALL_SPEC
 
 VISIBILITY = "visible"  # one of: hidden, after_due_date, after_published, visible
 VENV = "/opt/course-grader"

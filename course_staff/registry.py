@@ -1,6 +1,6 @@
 """Build the check registry ``course_utils/data/checks.json`` from the package's own answers.
 
-``python -m course_utils.staff.registry --write | --check | --pin ID MODE VALUE_JSON``.
+``python -m course_staff.registry --write | --check | --pin ID MODE VALUE_JSON``.
 Two full-mode facts that need the real ``bert-base-uncased`` vocabulary or IMDB archive are
 *pinned*: kept from the committed file, refreshed with ``--pin`` on a machine that has them.
 Instructor-only: not in the student release.
@@ -15,7 +15,7 @@ from typing import Any
 
 from course_utils import checks
 from course_utils.files import atomic_write
-from course_utils.staff.solutions import solutions
+from course_staff.answers import solutions
 
 PINNED = {("lab.token_ids", "full"), ("lab.split_sizes", "full")}
 
@@ -45,7 +45,7 @@ def build_registry(previous: dict | None = None) -> dict:
             continue
         tiny, full = per_mode["tiny"].get(question), per_mode["full"].get(question)
         if tiny is None and full is None:
-            raise ValueError(f"{question}: hash-checked but has no answer in course_utils.staff.solutions")
+            raise ValueError(f"{question}: hash-checked but has no answer in course_staff.answers")
         registry[question] = {"any": tiny} if tiny == full else {k: v for k, v in (("tiny", tiny), ("full", full)) if v}
     return registry
 
@@ -65,8 +65,8 @@ def dump_registry(registry: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m course_utils.staff.registry --write | --check | --pin ID MODE VALUE_JSON``."""
-    parser = argparse.ArgumentParser(prog="python -m course_utils.staff.registry", description=__doc__.splitlines()[0])
+    """``python -m course_staff.registry --write | --check | --pin ID MODE VALUE_JSON``."""
+    parser = argparse.ArgumentParser(prog="python -m course_staff.registry", description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--write", action="store_true", help=f"regenerate {checks.REGISTRY}")
     group.add_argument("--check", action="store_true", help="exit 1 if the committed registry is stale")
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         text = dump_registry(build_registry())
     if args.check:
         stale = not checks.REGISTRY.is_file() or checks.REGISTRY.read_text(encoding="utf-8") != text
-        print(f"{checks.REGISTRY}: {'stale: run python -m course_utils.staff.registry --write' if stale else 'up to date'}")
+        print(f"{checks.REGISTRY}: {'stale: run python -m course_staff.registry --write' if stale else 'up to date'}")
         return int(stale)
     atomic_write(checks.REGISTRY, text.encode("utf-8"))
     print(f"wrote {checks.REGISTRY}")

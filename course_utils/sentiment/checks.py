@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from course_utils.checks import NoAnswer, Spec, _forms, _loops, register
+from course_utils.checks import NoAnswer, Spec, _forms, register
+from course_utils.sentiment import loop_checks as _loops
 
 SAMPLE_SENTENCE = "Hello WORLD how ARE you?"
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]", "[UNK]")

@@ -1,0 +1,11 @@
+"""Instructor code of Deep Learning Assignment 3: never part of the student release.
+
+- ``answers``, ``q2_key``, ``q3_key``: the answer key (hash-checked answers, worked proofs, closed forms).
+- ``registry``: builds the salted-hash registry ``course_utils/data/checks.json`` from the key.
+- ``authoring``: solution markers, the keys and handouts (``keys``), their rendering, the student release.
+- ``grading``: ``course-utils grade`` and its parts (matching, locking, running, scoring, reports).
+- ``bench``: the lab's pipeline against a seed-faithful one.
+- ``cli``: the staff ``course-utils`` command (the student commands and the instructor ones).
+
+The student package is ``course_utils``; nothing in it imports this package.
+"""

@@ -1,0 +1,2 @@
+"""Authoring: solution markers (``markers``), answer keys and handouts (``keys``, ``normalise``, ``render``)
+and the student release (``release``)."""
