@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from course_staff import cli
+from course_utils import cli
 from course_utils.sentiment import text
 from course_staff.bench import SeedModel
 from course_staff.bench_workload import MAX_TOKENS, MEDIAN_TOKENS, SIGMA, review_lengths, synthetic_workload
