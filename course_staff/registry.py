@@ -15,6 +15,7 @@ from typing import Any
 
 from course_utils import checks
 from course_utils.files import atomic_write
+from course_staff import judging
 from course_staff.answers import solutions
 
 PINNED = {("lab.token_ids", "full"), ("lab.split_sizes", "full")}
@@ -40,7 +41,13 @@ def build_registry(previous: dict | None = None) -> dict:
         if pinned is not None:
             per_mode[name][question] = pinned
     registry = {}
+    known_judges = judging.judges()
     for question, spec in sorted(checks.specs().items()):
+        if spec.kind == "probe":
+            if question not in known_judges:
+                raise ValueError(f"{question}: a probe check without a Judge in course_staff.judging.KEY_MODULES")
+            registry[question] = judging.probe_entry(question, spec, known_judges[question])
+            continue
         if not spec.hashed:
             continue
         tiny, full = per_mode["tiny"].get(question), per_mode["full"].get(question)

@@ -11,16 +11,22 @@ and records its verdict in the kernel (``verdicts()``), where the grader reads i
 A question's :class:`Spec` is one of two kinds:
 
 - *hash*: the answer is reduced to canonical text (ints as digits, floats rounded to the decimals
-  the prompt states, an expression by its exact values at fixed points, a function by its result
-  on fixed inputs) and compared with a salted, slow hash (PBKDF2-SHA256) in
-  ``course_utils/data/checks.json``. Floats pass within one unit of the stated last decimal.
-- *judge*: a function (``Spec.judge``) runs the student's value, usually a function, on inputs
-  chosen to separate right from wrong and compares it with the package's own reference.
+  the prompt states, an expression by its exact values at fixed points) and compared with a
+  salted, slow hash (PBKDF2-SHA256) in ``course_utils/data/checks.json``. Floats pass within one
+  unit of the stated last decimal.
+- *probe*: the answer is a function the student writes. ``Spec.probe(function, case)`` calls it on
+  one *public* case (``Spec.public_cases``: inputs anyone may read) and returns what it gave as
+  plain data; every number of that output is compared with salted hashes of the instructor's
+  reference output on the same case (:func:`probe_forms`). The release holds no reference
+  implementation: only these hashes, and hashes of known mistakes with a hint for each. The
+  grader calls the same probe on *hidden* cases it draws for each run and judges the outputs
+  outside the student's process, against the instructor's oracle (``course_staff.judging``), so a
+  function that only reproduces the public cases earns nothing there.
 
-Specs live in one module per part (``q2.py``, ``q3.py``, ``lab.py``, ...) and are registered with
-:func:`register` when the part is first needed. The registry holds no answer in plain text; it is
-built by instructor code (``python -m course_staff.registry --write``) that is not part of
-the student release.
+Specs live in each question's folder (``course_utils/q2/checks.py``, ...: :data:`PARTS`) and are
+registered with :func:`register` when first needed. The registry holds no answer in plain text; it
+is built by instructor code (``python -m course_staff.registry --write``) that is not part of the
+student release.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -55,13 +62,19 @@ class Spec:
     """How one question is checked.
 
     kind: "int", "ints", "float", "floats", "mapping", "expr", "rate", "tokens" (hash kinds, read
-    by ``_forms``), "custom" (hash of ``forms(value)``) or "judge" (``judge(value)`` decides).
+    by ``_forms``), "custom" (hash of ``forms(value)``), "probe" (a function, run on public cases)
+    or "judge" (``judge(value)`` decides, with no reference answer).
     hint: shown with every "not yet"; it must not state the answer.
     precision: decimals the prompt asks for (float kinds and "rate").
     n_vars: "expr" only, the number of inputs x_1..x_n.
     forms: "custom" only, value -> canonical texts per entry (each entry's first text is the one hashed).
     judge: "judge" only, value -> (ok, detail); ``detail`` is a hint for a wrong answer. It may
     raise :class:`NoAnswer`; any other exception is reported to the student as "not yet".
+    probe: "probe" only, (function, case) -> plain output (``plain.to_plain`` data: numbers, lists);
+    raises :class:`NoAnswer` while the function's body is still ``...``. The probe builds the
+    inputs from the case and calls the function; it computes nothing the blank asks for.
+    public_cases: "probe" only, JSON-ready cases (shown to anyone); ``precision``: decimals to
+    which the output's floats are compared.
     """
 
     kind: str
@@ -70,6 +83,8 @@ class Spec:
     n_vars: int = 0
     forms: Callable[[Any], list[list[str]]] | None = None
     judge: Callable[[Any], tuple[bool, str]] | None = None
+    probe: Callable[[Any, Any], Any] | None = None
+    public_cases: tuple = ()
 
     @property
     def hashed(self) -> bool:
@@ -91,8 +106,10 @@ def register(question: str, spec: Spec) -> None:
     An id belongs to one spec: registering it again is allowed only with the same kind, hint and
     precision (a reloaded part module), and replaces the old spec.
     """
-    if (spec.kind == "judge") != (spec.judge is not None) or (spec.kind == "custom") != (spec.forms is not None):
-        raise ValueError(f"{question}: a 'judge' spec needs judge=, a 'custom' spec needs forms=, others neither")
+    if (spec.kind == "judge") != (spec.judge is not None) or (spec.kind == "custom") != (spec.forms is not None) \
+            or (spec.kind == "probe") != (spec.probe is not None and bool(spec.public_cases)):
+        raise ValueError(f"{question}: a 'judge' spec needs judge=, a 'custom' spec forms=, a 'probe' spec probe= "
+                         "and public_cases=; others none of them")
     old = _SPECS.get(question)
     if old is not None and (old.kind, old.hint, old.precision, old.n_vars) != (spec.kind, spec.hint, spec.precision,
                                                                               spec.n_vars):
@@ -135,7 +152,9 @@ def verify(question: str, value: Any, registry: dict | None = None) -> CheckResu
     if value is Ellipsis:
         return CheckResult(False, f"{question}: no answer yet: {NO_ANSWER}")
     try:
-        if spec.hashed:
+        if spec.kind == "probe":
+            ok, detail = _compare_probe(question, spec, value, registry)
+        elif spec.hashed:
             ok, detail = _compare_hashes(question, spec, value, registry)
         else:
             ok, detail = spec.judge(value)
@@ -165,6 +184,67 @@ def _compare_hashes(question: str, spec: Spec, value: Any, registry: dict | None
         return True, ""
     where = f"entries {', '.join(map(str, wrong))} (counting from 0) are off. " if len(hashes) > 1 else ""
     return False, where
+
+
+def _compare_probe(question: str, spec: Spec, function: Any, registry: dict | None) -> tuple[bool, str]:
+    """(ok, detail) for a probe spec: the function's output on each public case against the registry."""
+    registry = load_registry() if registry is None else registry
+    entry = registry.get(question, {})
+    cases = entry.get(mode.mode_name()) or entry.get("any")
+    if cases is None or len(cases) != len(spec.public_cases):
+        return False, f"no reference is registered for {mode.mode_name()} mode; tell your instructor. "
+    if not callable(function):
+        return False, "pass your function itself (its name, without calling it). "
+    salt = salt_for(question)
+    for number, (case, want) in enumerate(zip(spec.public_cases, cases)):
+        output = spec.probe(function, case)
+        forms = probe_forms(output, spec.precision)
+        if len(forms) != len(want) or not all(any(fast_digest(salt, f"{number}.{i}", f) == h for f in entry_forms)
+                                              for i, (entry_forms, h) in enumerate(zip(forms, want))):
+            mistake = entry.get("mistakes", {}).get(fast_digest(salt, f"{number}.mistake", probe_text(output, spec.precision)))
+            return False, (mistake or f"on public case {number + 1} of {len(spec.public_cases)} your output "
+                                       "differs from the right one. ")
+    return True, ""
+
+
+def probe_forms(output: Any, precision: int) -> list[list[str]]:
+    """Canonical texts of a probe's plain output, one entry per value: its shape first, then each leaf.
+
+    An int or bool is its digits; a float is rounded to ``precision`` decimals, with its neighbours
+    one unit away (so a float that rounds the other way still matches); text is itself.
+    """
+    leaves: list = []
+    shape = _shape(output, leaves)
+    forms = [[shape]]
+    for leaf in leaves:
+        if isinstance(leaf, bool) or leaf is None or isinstance(leaf, str):
+            forms.append([repr(leaf)])
+        elif isinstance(leaf, int):
+            forms.append([str(leaf)])
+        elif isinstance(leaf, float) and math.isfinite(leaf):
+            forms.append(_forms.float_forms(leaf, precision))
+        else:
+            forms.append([repr(leaf)])
+    return forms
+
+
+def probe_text(output: Any, precision: int) -> str:
+    """One canonical text for a whole probe output (each value's first form): the fingerprint of a mistake."""
+    return "|".join(entry[0] for entry in probe_forms(output, precision))
+
+
+def _shape(value: Any, leaves: list) -> str:
+    """The nesting of ``value`` as text (``[2:[3:.]]``-like), collecting its leaves in order."""
+    if isinstance(value, (list, tuple)):
+        inner = [_shape(v, leaves) for v in value]
+        return f"[{len(inner)}:{','.join(inner)}]" if len(set(inner)) > 1 else f"[{len(inner)}:{inner[0] if inner else ''}]"
+    leaves.append(value)
+    return "."
+
+
+def fast_digest(salt: str, index: str, form: str) -> str:
+    """SHA-256 of one canonical form of a probe's output (outputs on public cases are no secret answer)."""
+    return hashlib.sha256(f"{salt}:{index}:{form}".encode()).hexdigest()[:32]
 
 
 def salt_for(question: str) -> str:

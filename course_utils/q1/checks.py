@@ -1,5 +1,7 @@
-"""Self-checks of Q1 (CNNs vs RNNs): the student's parameter counts and receptive field, as closed forms,
-judged against PyTorch's own layers on sizes the handout does not show."""
+"""Self-checks of Q1 (CNNs vs RNNs): the student's parameter counts and receptive field, as closed forms.
+
+The counts are *probe* checks: the student's formula runs on public sizes here and on hidden ones
+at grading, where ``course_staff.q1_key`` compares it with PyTorch's own layers."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ from typing import Any, Callable
 
 from course_utils.checks import NoAnswer, Spec, _forms, register
 
-CONV_CASES = ((1, 4, 3), (3, 5, 5), (2, 7, 1), (6, 2, 3))  # (c_in, c_out, k)
-GRU_CASES = ((16, 32), (5, 7), (64, 3))  # (width, hidden)
+CONV_CASES = ((1, 4, 3), (3, 5, 5), (2, 7, 1), (6, 2, 3))  # public (c_in, c_out, k)
+GRU_CASES = ((16, 32), (5, 7), (64, 3))  # public (width, hidden)
 STACK_CASES = ((1, 3), (2, 3), (4, 3), (2, 5), (3, 7))  # (n_layers, k)
 
 
@@ -34,28 +36,9 @@ def _judge(function: Any, cases: tuple, truth: Callable[..., int], mistakes: Cal
     return True, ""
 
 
-def judge_conv_parameters(function: Any) -> tuple[bool, str]:
-    """``conv_parameters(c_in, c_out, k)`` against ``nn.Conv2d(c_in, c_out, k)``."""
-    from torch import nn
-
-    def mistakes(c_in: int, c_out: int, k: int) -> dict[int, str]:
-        return {c_in * c_out * k * k: "each output channel also has a bias. ",
-                c_in * c_out * k + c_out: "a k x k filter has a weight for every one of its k * k positions. ",
-                c_out * k * k + c_out: "each output channel has a k x k filter for every input channel. "}
-
-    return _judge(function, CONV_CASES, lambda c_in, c_out, k: _counted(nn.Conv2d(c_in, c_out, k)), mistakes)
-
-
-def judge_gru_parameters(function: Any) -> tuple[bool, str]:
-    """``gru_parameters(width, hidden)`` against ``nn.GRU(width, hidden)``."""
-    from torch import nn
-
-    def mistakes(w: int, h: int) -> dict[int, str]:
-        return {4 * (h * w + h * h + 2 * h): "that is an LSTM's count: a GRU has three gates. ",
-                3 * (h * w + h * h + h): "PyTorch gives every gate two bias vectors, one on the input side and one on the state side. ",
-                3 * (h * w + 2 * h): "each gate also reads the previous hidden state, through an h x h matrix. "}
-
-    return _judge(function, GRU_CASES, lambda w, h: _counted(nn.GRU(w, h)), mistakes)
+def probe_count(function: Any, case: Any) -> int:
+    """The student's count for the sizes ``case`` (a list of ints), as an int: the probe of both counts."""
+    return _ask(function, *case)
 
 
 def rows_seen_by_stack(n_layers: int, k: int) -> int:
@@ -84,9 +67,11 @@ def judge_stack_rows_seen(function: Any) -> tuple[bool, str]:
     return _judge(function, STACK_CASES, rows_seen_by_stack, mistakes)
 
 
-register("q1.conv_parameters", Spec("judge", "Print the shapes of the parameters of a small nn.Conv2d "
-                                    "(named_parameters()) and build your formula from them.", judge=judge_conv_parameters))
-register("q1.gru_parameters", Spec("judge", "Print the shapes of the parameters of a small nn.GRU "
-                                   "(named_parameters()) and build your formula from them.", judge=judge_gru_parameters))
+register("q1.conv_parameters", Spec("probe", "Print the shapes of the parameters of a small nn.Conv2d "
+                                    "(named_parameters()) and build your formula from them.", probe=probe_count,
+                                    public_cases=CONV_CASES))
+register("q1.gru_parameters", Spec("probe", "Print the shapes of the parameters of a small nn.GRU "
+                                   "(named_parameters()) and build your formula from them.", probe=probe_count,
+                                   public_cases=GRU_CASES))
 register("q1.stack_rows_seen", Spec("judge", "Draw one output and the window it reads, then the windows of the "
                                     "layer below, row by row.", judge=judge_stack_rows_seen))

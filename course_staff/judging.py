@@ -1,0 +1,135 @@
+"""The instructor's side of every function check: hidden cases, the oracle, and the comparison.
+
+A *probe* check (``course_utils.checks.Spec`` of kind "probe") lets the student package call a
+student's function on a case and return plain data. This module holds what the student package
+must not: for each such check id a :class:`Judge` with
+
+- ``cases(rng)``: fresh hidden cases for one grading run (JSON-ready, the same form as the spec's
+  public cases), drawn from a ``random.Random`` the grader seeds from the OS for every run;
+- ``oracle(case)``: the reference output as plain data (the instructor's implementation);
+- ``compare(got, want, case)``: (ok, detail) for one case (default :func:`close`);
+- ``mistakes``: known wrong implementations, ``(function(case) -> plain output, hint)``; the
+  registry stores their fingerprints on the public cases, so a self-check can name the slip.
+
+Each question's key module (``course_staff.q1_key``, ``q2_key``, ``q3_key``, ``lab_key``) declares
+``JUDGES: dict[str, Judge]``; :func:`judges` merges them. :func:`judge_outputs` is what the grader
+calls, in its own process, on the outputs a sandboxed kernel sent back.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from course_utils.checks.plain import from_plain
+
+#: The key modules that declare ``JUDGES``, one per question.
+KEY_MODULES = ("course_staff.q1_key", "course_staff.q2_key", "course_staff.q3_key", "course_staff.lab_key")
+
+
+def close(got: Any, want: Any, case: Any = None, rtol: float = 1e-6, atol: float = 1e-9) -> tuple[bool, str]:
+    """(ok, detail): the same nesting, ints and texts equal, floats within ``rtol``/``atol``."""
+    if isinstance(want, (list, tuple)):
+        if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            return False, "the output's shape differs. "
+        for g, w in zip(got, want):
+            ok, detail = close(g, w, case, rtol, atol)
+            if not ok:
+                return ok, detail
+        return True, ""
+    if isinstance(want, bool) or want is None or isinstance(want, str):
+        return (got == want and type(got) is type(want)), "a value differs. "
+    if isinstance(want, (int, float)):
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            return False, "a value is not a number. "
+        if isinstance(want, float) and math.isnan(want):
+            return isinstance(got, float) and math.isnan(got), "a value differs. "
+        ok = math.isfinite(got) and abs(got - want) <= atol + rtol * abs(want)
+        return ok, "a value differs. "
+    return got == want, "a value differs. "
+
+
+@dataclass(frozen=True)
+class Judge:
+    """How the grader judges one function check (see the module's docstring)."""
+
+    cases: Callable[[random.Random], list]
+    oracle: Callable[[Any], Any]
+    compare: Callable[[Any, Any, Any], tuple[bool, str]] = close
+    mistakes: tuple[tuple[Callable[[Any], Any], str], ...] = field(default=())
+
+
+def judges() -> dict[str, Judge]:
+    """Every function check's judge, by check id, from the key modules."""
+    found: dict[str, Judge] = {}
+    for name in KEY_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        for question, judge in getattr(module, "JUDGES", {}).items():
+            if question in found:
+                raise ValueError(f"{question} is judged in two key modules")
+            found[question] = judge
+    return found
+
+
+def hidden_cases(questions: list[str], seed: int) -> dict[str, list]:
+    """Fresh hidden cases for each function check among ``questions`` (others are left out)."""
+    known = judges()
+    rng = random.Random(seed)
+    return {q: known[q].cases(random.Random(rng.getrandbits(64))) for q in questions if q in known}
+
+
+def probe_entry(question: str, spec: Any, judge: Judge) -> dict:
+    """The registry entry of a probe check: hashes of the oracle's output per public case, and mistakes.
+
+    ``{"any": [[hash per value] per case], "mistakes": {fingerprint: hint}}`` (see
+    ``course_utils.checks.probe_forms``); a mistake is kept where it differs from the right output.
+    """
+    from course_utils import checks
+
+    salt = checks.salt_for(question)
+    hashes, mistakes = [], {}
+    for number, case in enumerate(spec.public_cases):
+        want = judge.oracle(case)
+        forms = checks.probe_forms(want, spec.precision)
+        hashes.append([checks.fast_digest(salt, f"{number}.{i}", entry[0]) for i, entry in enumerate(forms)])
+        for wrong, hint in judge.mistakes:
+            got = wrong(case)
+            text = checks.probe_text(got, spec.precision)
+            if text != checks.probe_text(want, spec.precision):
+                mistakes.setdefault(checks.fast_digest(salt, f"{number}.mistake", text), hint)
+    return {"any": hashes, "mistakes": dict(sorted(mistakes.items()))}
+
+
+def judge_outputs(question: str, cases: list, outputs: Any) -> tuple[bool, str]:
+    """(ok, detail) for what the student's function returned on the hidden ``cases``.
+
+    outputs: untrusted plain data from the kernel, one entry per case: ``{"output": ...}``, or
+    ``{"error": text}`` / ``{"no_answer": true}`` / ``{"timeout": true}``. Every case must be right.
+    """
+    judge = judges()[question]
+    if not isinstance(outputs, list) or len(outputs) != len(cases):
+        return False, "the function's outputs did not come back"
+    for number, (case, result) in enumerate(zip(cases, outputs), start=1):
+        if not isinstance(result, dict):
+            return False, f"hidden case {number}: no output"
+        if result.get("no_answer"):
+            return False, "no answer yet (the function's body is still ...)"
+        if result.get("timeout"):
+            return False, f"hidden case {number}: the function ran past its time limit"
+        if "output" not in result:
+            return False, f"hidden case {number}: the function raised {str(result.get('error', ''))[:120]}"
+        try:
+            ok, detail = judge.compare(from_plain(result["output"]), judge.oracle(case), case)
+        except Exception as exc:  # noqa: BLE001 - an output of the wrong form: wrong, not a grader crash
+            ok, detail = False, f"the output cannot be read ({type(exc).__name__})"
+        if not ok:
+            return False, f"hidden case {number}: {detail}".strip()
+    return True, ""
