@@ -43,14 +43,16 @@ from course_utils import mode
 from course_utils.checks import _forms
 
 #: The modules that register each question's checks, one per question (its folder holds its demo too).
-PARTS = ("course_utils.q1.checks", "course_utils.q2.checks", "course_utils.q3.checks", "course_utils.sentiment.checks")
+#: Check id prefix -> the module that registers that question's checks (imported only when needed, so
+#: a Q2 check never pays for the lab's torch and transformers imports).
+PARTS = {"q1": "course_utils.q1.checks", "q2": "course_utils.q2.checks", "q3": "course_utils.q3.checks",
+         "lab": "course_utils.sentiment.checks"}
 REGISTRY = Path(__file__).resolve().parents[1] / "data" / "checks.json"
 ITERATIONS = 20_000
 NO_ANSWER = "replace the ... above with your answer, then run this cell again."
 
 _SPECS: dict[str, Spec] = {}
 _VERDICTS: dict[str, bool] = {}
-_parts_loaded = False
 
 
 class NoAnswer(Exception):
@@ -119,12 +121,20 @@ def register(question: str, spec: Spec) -> None:
 
 def specs() -> dict[str, Spec]:
     """Every registered check by id, after importing the part modules of this package."""
-    global _parts_loaded
-    if not _parts_loaded:
-        for part in PARTS:
-            importlib.import_module(part)
-        _parts_loaded = True
+    for part in PARTS.values():
+        importlib.import_module(part)
     return dict(_SPECS)
+
+
+def spec_of(question: str) -> Spec:
+    """The spec of ``question``, importing only its question's module; KeyError for an unknown id."""
+    part = PARTS.get(question.split(".", 1)[0])
+    if part is not None:
+        importlib.import_module(part)
+    if question not in _SPECS:
+        known = specs()
+        raise KeyError(f"unknown check {question!r}; known: {', '.join(sorted(known))}")
+    return _SPECS[question]
 
 
 def check(question: str, value: Any) -> None:
@@ -145,10 +155,7 @@ def verify(question: str, value: Any, registry: dict | None = None) -> CheckResu
     registry: the hash registry to use (default: the committed one). Raises KeyError for an
     unknown id: that is an error in the notebook, not in the answer.
     """
-    known = specs()
-    if question not in known:
-        raise KeyError(f"unknown check {question!r}; known: {', '.join(sorted(known))}")
-    spec = known[question]
+    spec = spec_of(question)
     if value is Ellipsis:
         return CheckResult(False, f"{question}: no answer yet: {NO_ANSWER}")
     try:
