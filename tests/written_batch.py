@@ -298,3 +298,28 @@ def make(folder: Path, students: int = 40, seed: int = 0, handouts_dir: Path = R
         nbformat.write(nb, folder / file)
         batch.files.setdefault(student, []).append(file)
     return batch
+
+
+def grade_report(batch: Batch, report: Path, seed: int = 0) -> dict[str, float]:
+    """A grading report of the batch as ``course-utils grade`` writes it (check points drawn at random: the
+    notebooks are not run), with the written answers beside it. Returns file -> check score."""
+    from course_staff.grading import answers
+    from course_staff.grading.handouts import match
+    from course_staff.grading.report import Row, write_report
+
+    rng = random.Random(seed)
+    handouts = load_handouts(ROOT / "notebooks")
+    rows, written, scores = [], [], {}
+    check_ids = list(dict.fromkeys(q for h in handouts.values() for q in h.check_ids))
+    for path in sorted(batch.folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        handout, _ = match(nb, handouts)
+        checks = {q: float(rng.randint(0, 1)) for q in handout.check_ids}
+        row = Row(path.name, "pass", sum(checks.values()), float(len(checks)), handout.name, "tiny",
+                  checks=checks, check_max={q: 1.0 for q in checks})
+        rows.append(row)
+        scores[path.name] = row.score
+        written += answers.collect(path.name, nb, handout)
+    write_report(rows, report, check_ids)
+    answers.write_csv(written, report.with_suffix(".answers.csv"))
+    return scores
