@@ -128,6 +128,7 @@ def test_one_question_of_20_marked_by_keyboard_alone_and_script_shown_as_text(ba
                 press(page, "3")
             page.keyboard.press("j")
         page.keyboard.press("c")
+        page.wait_for_selector("#comment:focus")
         page.keyboard.type("see the bias")
         before = int(page.evaluate("document.body.dataset.saved"))
         page.keyboard.press("Enter")

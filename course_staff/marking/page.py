@@ -90,11 +90,12 @@ function render() {
     card.appendChild(el("pre", "text", ans.text));
     if (ans.comment) card.appendChild(el("div", "comment", "comment: " + ans.comment));
     if (i === current && editing) { const box = el("textarea"); box.id = "comment"; box.value = ans.comment;
-      card.appendChild(box); setTimeout(() => box.focus(), 0); }
+      card.appendChild(box); }
     card.onclick = () => { current = i; render(); };
     list.appendChild(card);
   });
   const cur = list.children[current]; if (cur && !editing) cur.scrollIntoView({block: "nearest"});
+  if (editing) $("comment").focus();
 }
 let editing = false;
 async function toggle(key, wholeGroup) {
