@@ -21,6 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grade": ("course_staff.grading.batch:grade", "grade submitted notebooks: scores from the checks, CSV report"),
     "grade-merge": ("course_staff.grading.shards:merge", "join the reports of grade --shard K/N runs"),
     "autograder": ("course_staff.grading.gradescope:autograder", "write a Gradescope autograder bundle"),
+    "mark": ("course_staff.marking.command:mark", "mark written answers in the browser (TAs; question by question)"),
+    "similarity": ("course_staff.similarity:similarity", "pairs of submissions whose code or prose is unusually alike"),
+    "gradebook": ("course_staff.gradebook:gradebook", "check points plus written marks, one row per student (CSV, Canvas)"),
     "bench": ("course_staff.bench:bench", "the lab pipeline against a seed-faithful one"),
     "release": ("course_staff.authoring.release:release", "write the student release (handouts, package without answers)"),
 }

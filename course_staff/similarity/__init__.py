@@ -1,0 +1,83 @@
+"""``course-utils similarity DIR --handouts notebooks --out pairs.csv [--html pairs.html]``: unusually alike work.
+
+One CSV row per pair and part (``a, b, part, question, score``), highest score first; the HTML page
+shows each pair's matching passages side by side, every submission's text escaped. Nothing is
+penalised: a TA confirms or dismisses each pair in ``course-utils mark --pairs pairs.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import sys
+from pathlib import Path
+
+from course_staff.similarity.compare import Pair, Work, run
+
+COLUMNS = ("a", "b", "part", "question", "score")
+
+
+def similarity_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", type=Path, metavar="DIR", help="folder of submitted *.ipynb")
+    parser.add_argument("--handouts", type=Path, default=Path("notebooks"), help="the handouts (default: notebooks)")
+    parser.add_argument("--out", type=Path, default=Path("pairs.csv"), help="CSV of pairs (default: pairs.csv)")
+    parser.add_argument("--html", type=Path, default=None, help="also an HTML page, the pairs side by side")
+    parser.add_argument("--threshold", type=float, default=0.3, help="lowest score listed, 0 to 1 (default: 0.3)")
+    parser.add_argument("--top", type=int, default=200, help="pairs shown in the HTML page (default: 200)")
+
+
+def write_csv(pairs: list[Pair], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        writer.writerows([p.a, p.b, p.part, p.question, f"{p.score:.4f}"] for p in pairs)
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [dict(row, score=float(row["score"])) for row in csv.DictReader(handle)]
+
+
+def _code_view(source: str, lines: tuple[int, ...]) -> str:
+    marked = set(lines)
+    return "\n".join(f'<span class="hit">{html.escape(line)}</span>' if n in marked else html.escape(line)
+                     for n, line in enumerate(source.splitlines(), start=1))
+
+
+def write_html(pairs: list[Pair], works: list[Work], path: Path, top: int) -> None:
+    by_file = {w.file: w for w in works}
+    parts = ['<!doctype html><html><head><meta charset="utf-8"><title>Similar pairs</title><style>',
+             "body{font-family:sans-serif;margin:2em}pre{white-space:pre-wrap;margin:0;font-size:12px}"
+             "td{border:1px solid #ccc;vertical-align:top;width:50%;padding:.4em}table{border-collapse:collapse;"
+             "width:100%;margin-bottom:2em}.hit{background:#ffe08a}</style></head><body>",
+             f"<h1>Similar pairs ({len(pairs)}; the first {min(top, len(pairs))} shown)</h1>",
+             "<p>Handout text and scaffold code removed; nothing is penalised: confirm or dismiss each pair in "
+             "<code>course-utils mark</code>.</p>"]
+    for rank, pair in enumerate(pairs[:top], start=1):
+        a, b = by_file[pair.a], by_file[pair.b]
+        what = "code" if pair.part == "code" else f"prose, question {html.escape(pair.question)}"
+        parts.append(f"<h2>{rank}. {html.escape(pair.a)} &harr; {html.escape(pair.b)}: {what}, score {pair.score:.2f}</h2>")
+        if pair.part == "code":
+            left, right = _code_view(a.code, pair.lines_a), _code_view(b.code, pair.lines_b)
+        else:
+            left, right = html.escape(a.prose.get(pair.question, "")), html.escape(b.prose.get(pair.question, ""))
+        parts.append(f"<table><tr><td><pre>{left}</pre></td><td><pre>{right}</pre></td></tr></table>")
+    parts.append("</body></html>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+def similarity(args: argparse.Namespace) -> int:
+    if not args.dir.is_dir() or not args.handouts.is_dir():
+        print(f"course-utils similarity: {args.dir} and --handouts {args.handouts} must be folders", file=sys.stderr)
+        return 2
+    pairs, works, skipped = run(args.dir, args.handouts, args.threshold)
+    write_csv(pairs, args.out)
+    if args.html is not None:
+        write_html(pairs, works, args.html, args.top)
+    if skipped:
+        print(f"skipped (not a notebook of a handout): {', '.join(skipped)}", file=sys.stderr)
+    print(f"{len(pairs)} pairs at score >= {args.threshold:g} among {len(works)} submissions: {args.out}")
+    return 0

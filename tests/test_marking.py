@@ -1,0 +1,146 @@
+"""Written answers without a browser: regrades keep marks, groups, similarity on the synthetic batch, gradebook."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+
+import written_batch
+from course_staff import gradebook
+from course_staff.grading import answers as answers_mod
+from course_staff.marking import db, groups
+from course_staff.marking.command import load_batch
+from course_staff.marking.rubric import DEFAULT_PATH, load
+from course_staff.similarity import compare, read_csv, write_csv, write_html
+from course_utils import cli
+
+ROOT = written_batch.ROOT
+
+
+@pytest.fixture(scope="module")
+def batch40(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("written")
+    made = written_batch.make(folder / "subs", students=40, seed=0)
+    report = folder / "report.csv"
+    checks = written_batch.grade_report(made, report)
+    return made, report, checks
+
+
+def test_commands_are_registered():
+    for name in ("mark", "similarity", "gradebook"):
+        assert cli.COMMANDS[name][0].startswith("course_staff.")
+
+
+def test_written_rubric_names_every_blank_of_the_handouts():
+    from course_staff.grading.handouts import load_handouts
+
+    rubric = load(ROOT / DEFAULT_PATH)
+    blanks = {q for h in load_handouts(ROOT / "notebooks").values() for q in h.blanks}
+    assert blanks == set(rubric.questions)
+    q = rubric.question("df663ae2")
+    assert q.max_points == 3 and q.score({0, 1, 2, 3}) == 2 and q.score({3}) == 0
+
+
+def test_groups_put_blanks_apart_and_the_largest_first():
+    texts = ["(not answered)", "", "TODO", "h_t = x_t - h_{t-1}, h_0 = 0", "h_t = x_t - h_{t-1} and h_0 = 0",
+             "h_t = x_t - h_{t-1}; h_0 = 0.", "the output is the average of the inputs"]
+    labels = groups.group(texts)
+    assert len({labels[i] for i in (0, 1, 2)}) == 1
+    assert labels[3] == labels[4] == labels[5] and labels[6] not in {labels[0], labels[3]}
+    sizes = [labels.count(g) for g in sorted(set(labels))]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_planted_pairs_rank_first_and_the_csv_is_sorted(batch40, tmp_path):
+    made, _, _ = batch40
+    pairs, works, skipped = compare.run(made.folder, ROOT / "notebooks", threshold=0.0)
+    assert not skipped and len(works) == 160
+    ranks = {(p.a, p.b, p.part, p.question): i for i, p in enumerate(pairs)}
+    code = [frozenset((p.a, p.b)) for p in pairs if p.part == "code"]
+    planted = {frozenset((p["a"], p["b"])) for p in made.planted if p["part"] == "code"}
+    assert set(code[:len(planted)]) == planted  # the planted code copies are the top code pairs
+    assert max(p.score for p in pairs if p.part == "code" and frozenset((p.a, p.b)) not in planted) < 0.3
+    for copy in (p for p in made.planted if p["part"] == "prose"):  # each prose copy in its question's top 3
+        ordered = [(p.a, p.b) for p in pairs if p.part == "prose" and p.question == copy["question"]]
+        assert (copy["a"], copy["b"]) in ordered[:3] or (copy["b"], copy["a"]) in ordered[:3]
+    assert ranks
+    out = tmp_path / "pairs.csv"
+    write_csv(pairs, out)
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["a", "b", "part", "question", "score"]
+    scores = [float(r[4]) for r in rows[1:]]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert {r[2] for r in rows[1:]} == {"code", "prose"} and all(r[3] == "" for r in rows[1:] if r[2] == "code")
+    assert len(read_csv(out)) == len(pairs)
+
+
+def test_similarity_html_escapes_the_submissions(tmp_path):
+    pair = compare.Pair("a.ipynb", "b.ipynb", "prose", "q", 0.9)
+    works = [compare.Work("a.ipynb", "h", "x = '<script>'", {"q": "<script>alert(1)</script>"}),
+             compare.Work("b.ipynb", "h", "", {"q": "<b>bold</b>"})]
+    out = tmp_path / "pairs.html"
+    write_html([pair], works, out, 10)
+    page = out.read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<b>" not in page
+
+
+def test_a_regraded_batch_keeps_unchanged_marks_and_flags_changed_ones(batch40, tmp_path):
+    _, report, _ = batch40
+    report2 = tmp_path / "report.csv"
+    shutil.copy(report, report2)
+    shutil.copy(report.with_suffix(".answers.csv"), report2.with_suffix(".answers.csv"))
+    path = tmp_path / "marks.sqlite"
+    assert load_batch(report2, path)["new"] == 440
+    conn = db.connect(path)
+    ids = [a["id"] for a in db.answers_of(conn, "df663ae2")]
+    db.set_mark(conn, ids, 0, True, "alice")
+    written = answers_mod.read_csv(report2.with_suffix(".answers.csv"))
+    target = next(a for a in written if a.question == "df663ae2")
+    written = [a if a is not target else answers_mod.Answer(a.file, a.handout, a.question, a.prompt, a.answer + " (edited)")
+               for a in written]
+    answers_mod.write_csv(written, report2.with_suffix(".answers.csv"))
+    assert load_batch(report2, path) == {"new": 0, "unchanged": 439, "changed": 1}
+    found = db.answers_of(conn, "df663ae2")
+    assert all(a["items"] == [0] for a in found)
+    assert [a["file"] for a in found if a["changed"]] == [target.file]
+    db.set_mark(conn, [next(a["id"] for a in found if a["changed"])], -1, True, "bob")  # a TA looks again
+    assert not any(a["changed"] for a in db.answers_of(conn, "df663ae2"))
+
+
+def test_gradebook_adds_marks_to_check_points_and_a_regrade_keeps_marks(batch40, tmp_path):
+    _, report, checks = batch40
+    report2 = tmp_path / "report.csv"
+    shutil.copy(report, report2)
+    shutil.copy(report.with_suffix(".answers.csv"), report2.with_suffix(".answers.csv"))
+    load_batch(report2, report2.with_suffix(".marks.sqlite"))
+    conn = db.connect(report2.with_suffix(".marks.sqlite"))
+    for answer in db.answers_of(conn, "3a74adbd"):
+        db.set_mark(conn, [answer["id"]], 0, True, "alice")
+    rubric = load(ROOT / DEFAULT_PATH)
+    rows, check_ids, written = gradebook.build(report2, report2.with_suffix(".marks.sqlite"), rubric)
+    assert len(rows) == 40 and "written:3a74adbd" in written
+    for row in rows:
+        assert row["total"] == sum(checks[f] for f in row["files"]) + 1
+    text = report2.read_text().replace(",pass,", ",fail,")  # regraded: every check score changes
+    lines = text.splitlines()
+    header = lines[0].split(",")
+    regraded = [header] + [r.split(",") for r in lines[1:]]
+    for r in regraded[1:]:
+        r[2] = "0"
+    report2.write_text("\n".join(",".join(r) for r in regraded) + "\n")
+    load_batch(report2, report2.with_suffix(".marks.sqlite"))
+    rows, _, written = gradebook.build(report2, report2.with_suffix(".marks.sqlite"), rubric)
+    assert all(row["checks"] == 0 and row["written"] == 1 and row["total"] == 1 for row in rows)
+    gradebook.write_canvas(rows, "Assignment 3", tmp_path / "canvas.csv")
+    canvas = list(csv.reader((tmp_path / "canvas.csv").open()))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Assignment 3"]
+    assert canvas[1][0] == "Points Possible" and len(canvas) == 42 and canvas[2][1] == "1000"
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"score": 3, "tests": [{"name": "q2.step", "score": 2, "max_score": 2}]}))
+    gradebook.add_to_gradescope(results, rows[0], rubric, written)
+    data = json.loads(results.read_text())
+    assert [t["name"] for t in data["tests"]][:2] == ["q2.step", "written: Q1 (a1) CNN benefit 1: parallel, fixed number of dependent steps"]
+    assert any(t["name"] == "written: Q2 6. what y_2N computes" and t["score"] == 1 for t in data["tests"])

@@ -1,0 +1,232 @@
+"""``course-utils mark`` in a real browser (Playwright, Debian's chromium, as test_browser.py).
+
+On a synthetic batch of the real handouts (tests/written_batch.py, 20 students): one question of 20
+submissions marked by keyboard alone; a rubric item applied to a whole answer group; two TAs marking
+at once (two browsers on one server, and two servers on one database); the server killed (SIGKILL)
+mid-marking and restarted with nothing lost; an answer holding ``<script>`` shown as text; and the
+walkthrough: batch graded, marked in the browser, gradebook totals = check points + marks.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+import written_batch
+from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[1]
+QUESTION = "df663ae2"  # Q2 1. the recurrence: the 5th written question of the batch
+SCRIPT = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server(report: Path, db: Path | None = None):
+    port = _port()
+    command = [sys.executable, "-m", "course_utils", "mark", str(report), "--port", str(port)]
+    if db is not None:
+        command += ["--db", str(db)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "api/questions", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stdout.read())
+            time.sleep(0.1)
+    try:
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+
+
+@pytest.fixture()
+def batch(tmp_path):
+    missing = pytest.fail if os.environ.get("CI") else pytest.skip
+    if not CHROMIUM.is_file():
+        missing(f"no chromium at {CHROMIUM}: apt-get install -y chromium (or set COURSE_CHROMIUM)")
+    made = written_batch.make(tmp_path / "subs", students=20, seed=3)
+    first = sorted((tmp_path / "subs").glob("*_02_rnn_recurrence.ipynb"))[0]
+    text = first.read_text(encoding="utf-8").replace("h_t = x_t", SCRIPT.replace('"', '\\"') + " h_t = x_t", 1)
+    first.write_text(text, encoding="utf-8")
+    report = tmp_path / "report.csv"
+    checks = written_batch.grade_report(made, report)
+    return report, checks
+
+
+@pytest.fixture()
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str, ta: str, question_presses: int = 4):
+    page = browser.new_context().new_page()
+    page.goto(f"{url}?ta={ta}")
+    page.wait_for_selector("body[data-ready='1']")
+    for _ in range(question_presses):
+        page.keyboard.press("]")
+    page.wait_for_function("t => document.getElementById('title').textContent.startsWith(t)", arg="Q2 1.")
+    return page
+
+
+def press(page, key: str) -> None:
+    before = int(page.evaluate("document.body.dataset.saved || 0"))
+    page.keyboard.press(key)
+    page.wait_for_function("n => Number(document.body.dataset.saved || 0) > n", arg=before)
+
+
+def marks(db: Path, question: str) -> dict[str, set[int]]:
+    conn = sqlite3.connect(db)
+    found: dict[str, set[int]] = {}
+    for file, item in conn.execute("SELECT a.file, m.item FROM marks m JOIN answers a ON a.id = m.answer_id "
+                                   "WHERE a.question = ? AND m.applied = 1", (question,)):
+        found.setdefault(file, set()).add(item)
+    conn.close()
+    return found
+
+
+def test_one_question_of_20_marked_by_keyboard_alone_and_script_shown_as_text(batch, browser):
+    report, _ = batch
+    with server(report) as (url, _proc):
+        page = open_page(browser, url, "alice")
+        assert page.locator(".answer").count() == 20
+        assert SCRIPT in page.locator("#answers").inner_text()  # shown as text ...
+        assert page.evaluate("window.pwned") is None  # ... and never run
+        assert page.locator("#answers script, #answers img").count() == 0
+        for index in range(20):
+            press(page, "1")
+            if index % 2:
+                press(page, "3")
+            page.keyboard.press("j")
+        page.keyboard.press("c")
+        page.wait_for_selector("#comment:focus")
+        page.keyboard.type("see the bias")
+        before = int(page.evaluate("document.body.dataset.saved"))
+        page.keyboard.press("Enter")
+        page.wait_for_function("n => Number(document.body.dataset.saved) > n", arg=before)
+        assert "20/20 marked" in page.locator("#progress").inner_text()
+        assert "alice" not in page.locator("#answers").inner_text().split("marked by")[0]
+        assert "doe0" not in page.locator("#answers").inner_text()  # anonymous by default
+        page.keyboard.press("n")
+        page.wait_for_function("() => document.getElementById('answers').innerText.includes('doe0')")
+    found = marks(report.with_suffix(".marks.sqlite"), QUESTION)
+    assert len(found) == 20 and all(0 in items for items in found.values())
+    assert sum(2 in items for items in found.values()) == 10
+    conn = sqlite3.connect(report.with_suffix(".marks.sqlite"))
+    assert conn.execute("SELECT comment FROM comments").fetchall() == [("see the bias",)]
+
+
+def test_a_rubric_item_applied_to_a_whole_group(batch, browser):
+    report, _ = batch
+    with server(report) as (url, _proc):
+        page = open_page(browser, url, "alice")
+        size = int(page.locator(".answer").first.get_attribute("data-group") == "0") and page.locator(
+            ".answer[data-group='0']").count()
+        assert size > 1
+        press(page, "Shift+Digit2")
+        page.wait_for_function("n => document.querySelectorAll(\".answer[data-items='2']\").length === n", arg=size)
+    found = marks(report.with_suffix(".marks.sqlite"), QUESTION)
+    assert len(found) == size and all(items == {1} for items in found.values())
+
+
+def test_two_tas_at_once_lose_no_mark(batch, browser):
+    report, _ = batch
+    db = report.with_suffix(".marks.sqlite")
+    with server(report) as (url, _proc), server(report, db) as (url2, _proc2):
+        alice, bob = open_page(browser, url, "alice"), open_page(browser, url2, "bob")
+        bob.keyboard.press("j")  # bob starts one answer further down
+        for _ in range(10):  # interleaved: both write the same answers, different items
+            press(alice, "1")
+            press(bob, "2")
+            alice.keyboard.press("j")
+            bob.keyboard.press("j")
+        errors = []
+
+        def hammer(base: str, item: int) -> None:
+            import json
+            ids = json.load(urllib.request.urlopen(base + "api/question/3a74adbd"))["answers"]
+            for answer in ids:
+                body = json.dumps({"answers": [answer["id"]], "item": item, "applied": True, "ta": base}).encode()
+                request = urllib.request.Request(base + "api/mark", body, {"Content-Type": "application/json"})
+                if urllib.request.urlopen(request).status != 200:
+                    errors.append(answer)
+
+        threads = [threading.Thread(target=hammer, args=(base, item)) for base, item in ((url, 0), (url2, 1), (url, 2))]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+    assert not errors
+    found = marks(db, QUESTION)
+    assert sum(0 in s for s in found.values()) == 10 and sum(1 in s for s in found.values()) == 10
+    assert sum(s == {0, 1} for s in found.values()) == 9  # the nine answers both TAs marked
+    assert all(s == {0, 1, 2} for s in marks(db, "3a74adbd").values()) and len(marks(db, "3a74adbd")) == 20
+
+
+def test_server_killed_mid_marking_restarts_with_nothing_lost(batch, browser):
+    report, _ = batch
+    with server(report) as (url, proc):
+        page = open_page(browser, url, "alice")
+        for _ in range(7):
+            press(page, "1")
+            page.keyboard.press("j")
+        os.killpg(proc.pid, signal.SIGKILL)  # no shutdown of any kind
+        proc.wait(10)
+    with server(report) as (url, _proc):  # the same database, loaded again from the same report
+        page = open_page(browser, url, "alice")
+        assert page.locator(".answer[data-items='1']").count() == 7
+        assert page.locator(".answer[data-marked='1']").count() == 7
+
+
+def test_walkthrough_gradebook_totals_are_check_points_plus_marks(batch, browser, tmp_path):
+    report, checks = batch
+    with server(report) as (url, _proc):
+        page = open_page(browser, url, "alice")
+        press(page, "Shift+Digit1")  # the largest group first
+        for _ in range(20):
+            press(page, "3")
+            page.keyboard.press("j")
+        page.keyboard.press("]")  # the next question: 3a74adbd
+        page.wait_for_function("() => document.getElementById('title').textContent.startsWith('Q2 6.')")
+        for _ in range(5):
+            press(page, "Digit4")
+            page.keyboard.press("j")
+    out = tmp_path / "gradebook.csv"
+    subprocess.run([sys.executable, "-m", "course_utils", "gradebook", str(report), "--out", str(out)], cwd=ROOT, check=True)
+    rows = {r["student"]: r for r in csv.DictReader(out.open())}
+    db = report.with_suffix(".marks.sqlite")
+    written = {f: len(items - {3}) for f, items in marks(db, QUESTION).items()}  # Q2 1.: items 1-3 worth 1, item 4 is -1
+    written_q6 = {f: len(items) for f, items in marks(db, "3a74adbd").items()}
+    assert len(rows) == 20 and sum(written_q6.values()) == 5
+    for student, row in rows.items():
+        files = row["files"].split()
+        expected = sum(checks[f] for f in files) + sum(written.get(f, 0) + written_q6.get(f, 0) for f in files)
+        assert float(row["total"]) == expected
+        assert float(row["total"]) == float(row["checks"]) + float(row["written"])
