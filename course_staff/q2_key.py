@@ -264,9 +264,10 @@ def compare_claim(got: Any, want: Any, case: Any) -> tuple[bool, str]:
     return True, ""
 
 
-def _seed_claim(case: list) -> int:
-    """The seed's closed form, (-1)^N (x_1 - x_2 + ... - x_2N + x_1)."""
-    return (-1) ** (len(case) // 2) * (sum(case[0::2]) - sum(case[1::2]) + (case[0] if case else 0))
+def _seed_claim(case: list) -> int | str:
+    """The seed's closed form, (-1)^N (x_1 - x_2 + ... - x_2N + x_1), as ``probe_claim`` reads it
+    (at N = 0 it keeps an input that does not exist: ``"x[1]"``)."""
+    return (-1) ** (len(case) // 2) * (sum(case[0::2]) - sum(case[1::2]) + case[0]) if case else "x[1]"
 
 
 JUDGES = {

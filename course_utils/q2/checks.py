@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from course_utils.checks import NoAnswer, Spec, _forms, plain, register
+from course_utils.checks import NoAnswer, Spec, _forms, register
 
 PRECISION = 2  # decimals the prompts ask for
 STEP_CASES = ((3, 5, -2, 4, 7, 1), (0, 0), (2, 2, -1, 4), (1, 1300, -2, 0))  # public input sequences
@@ -53,12 +53,13 @@ def as_claim(value: Any) -> Callable:
 
 def probe_claim(value: Any, case: Any) -> Any:
     """The claimed h_2N on one case: an int for a sequence x_1..x_2N (``case``, a list), or the claim
-    itself with a symbolic N for the case ``{"symbolic": true}`` (the grader's induction proof)."""
+    itself, a sympy expression in a symbolic N, for the case ``{"symbolic": true}`` (the grader's
+    induction proof; it leaves the kernel as its ``srepr``)."""
     import sympy as sp
 
     claim = as_claim(value)
     if isinstance(case, dict):
-        return plain.to_plain(sp.sympify(claim(sp.Symbol(N_NAME, integer=True, nonnegative=True))))
+        return sp.sympify(claim(sp.Symbol(N_NAME, integer=True, nonnegative=True)))
     expr = sp.sympify(claim(len(case) // 2)).doit()
     inputs = {a: case[int(a.indices[0]) - 1] for a in expr.atoms(sp.Indexed)
               if len(a.indices) == 1 and a.indices[0].is_Integer and 1 <= int(a.indices[0]) <= len(case)}
