@@ -90,7 +90,8 @@ def unrolled_table(xs: Sequence[int], step: Callable) -> str:
     rows, h = [("t", "x_t", "h_t", "y_t")], 0
     for t, x in enumerate(xs, start=1):
         h, y = step(h, x)
-        rows.append((str(t), str(x), f"{float(h):g}", f"{float(y):.4f}"))
+        h_text = str(int(float(h))) if float(h).is_integer() else f"{float(h):g}"
+        rows.append((str(t), str(x), h_text, f"{float(y):.4f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
 
