@@ -18,7 +18,7 @@ PRECISION = 2  # decimals the prompts ask for
 ATTENTION_CASES = (  # public inputs: explicit tokens (rows), or the question's tokens {"beta", "dim", "seed"}
     {"X": [[-1.84, 0.57, 1.49], [-0.77, -1.99, -0.1], [0.72, 1.65, -1.82], [-1.94, 1.06, 0.71]]},
     {"X": [[2.3, 1.47, -0.15, -0.41, 3.86], [-0.43, -1.18, -1.71, 0.14, 0.22]]},
-    {"X": [[-0.52, -0.09]]},
+    {"X": [[-0.52, -0.13]]},
     {"beta": 1000.0, "dim": 6, "seed": 1},
 )
 
