@@ -12,15 +12,13 @@ from typing import Any
 
 
 def q2_answers() -> dict[str, Any]:
-    """Q2: h_4 and the two last outputs of the self-check sequences."""
-    from course_utils.q2 import recurrence
-    from course_utils.q2 import checks as q2
-    from course_staff import q2_key as recurrence_key
+    """Q2: h_4 and the last outputs of the two sequences the handout names."""
+    from course_staff import q2_key
 
     return {
-        "q2.final_hidden": recurrence_key.final_hidden(4),
-        "q2.tie_output": recurrence.simulate(q2.TIE)[1][-1],
-        "q2.even_larger_output": recurrence.simulate(q2.EVEN_LARGER)[1][-1],
+        "q2.final_hidden": q2_key.final_hidden(4),
+        "q2.output_a": q2_key.simulate(q2_key.SEQUENCE_A)[1][-1],
+        "q2.output_b": q2_key.simulate(q2_key.SEQUENCE_B)[1][-1],
     }
 
 
@@ -28,16 +26,16 @@ def q3_answers() -> dict[str, Any]:
     """Q3: norms at beta = 3, weights at beta = 1, the copied tokens, the error's decay."""
     from course_utils.q3 import attention
     from course_utils.q3 import checks as q3
-    from course_staff import q3_key as attention_key
+    from course_staff import q3_key
 
     X_norms = attention.orthogonal_tokens(q3.NORMS_BETA)[1]
     X_weights = attention.orthogonal_tokens(q3.WEIGHTS_BETA)[1]
     X_large = attention.orthogonal_tokens(5.0)[1]
     return {
         "q3.norms": X_norms.norm(dim=1),
-        "q3.weights": attention.self_attention(X_weights)[1],
-        "q3.copies": [j + 1 for j in attention_key.nearest_tokens(attention.self_attention(X_large)[0], X_large)],
-        "q3.error_order": lambda beta: float(attention_key.predicted_copy_error([beta])[0].max()),
+        "q3.weights": q3_key.self_attention(X_weights)[1],
+        "q3.copies": [j + 1 for j in q3_key.nearest_tokens(q3_key.self_attention(X_large)[0], X_large)],
+        "q3.error_order": lambda beta: float(q3_key.predicted_copy_error([beta])[0].max()),
     }
 
 

@@ -1,24 +1,100 @@
-"""Q2's answer key (instructor-only): the unrolled h_T, closed forms, their induction proofs, the rule.
+"""Q2's answer key (instructor-only): the network's exact simulation, the unrolled h_T, closed forms,
+their induction proofs, the rule, and the grader's judges of the step and the closed form.
 
 For this network (w_in = 1, w_rec = -1, w_out = 1000, no bias), h_t = x_t - h_{t-1} and for an even
-length 2N, h_2N = (x_2 + x_4 + ... + x_2N) - (x_1 + x_3 + ... + x_2N-1). The notebook's key cells call
-these; the student release does not contain this module.
+length 2N, h_2N = (x_2 + x_4 + ... + x_2N) - (x_1 + x_3 + ... + x_2N-1). The notebook's key cells and
+the grader call these; the student release does not contain this module.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import operator
 import random
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import sympy as sp
 
-from course_utils.q2.recurrence import (InductionProof, _validated, check_induction, hidden_step, input_symbols,
-                                     simulate)
+from course_staff.judging import Judge, close
+from course_utils.q2.recurrence import InductionProof, check_induction
 
 _X = sp.IndexedBase("x")  # x[t]: the input at step t, for statements about every length
 _T, _N, _t, _k = sp.symbols("T N t k", integer=True, nonnegative=True)
+
+SEQUENCE_A = (3, 1, 2, 4)  # the two sequences whose last outputs the handout asks for (q2.output_a, _b)
+SEQUENCE_B = (5, 2000, 1, 3)
+
+
+def _exact_int(value: object, what: str) -> int:
+    """``value`` as a Python int (numpy and sympy integers accepted), else a TypeError."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what} = {value!r} is a bool; pass the integer 0 or 1 instead.")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} = {value!r} is not an integer: the question's inputs are integers and the "
+                        "hidden states are exact only for integers; pass int(v) for whole numbers.") from None
+
+
+def _validated(xs: Sequence[int]) -> list[int]:
+    """``xs`` as a non-empty list of exact Python ints, else a ValueError/TypeError saying why."""
+    xs = [_exact_int(x, f"x_{i}") for i, x in enumerate(xs, start=1)]
+    if not xs:
+        raise ValueError("xs is empty: there is no final output y_T without at least one input x_1 "
+                         "(the question uses an even length 2N >= 2).")
+    return xs
+
+
+def hidden_step(h_prev: sp.Expr | int, x: sp.Expr | int, w_in: sp.Expr | int = 1,
+                w_rec: sp.Expr | int = -1) -> sp.Expr | int:
+    """One hidden update w_in x + w_rec h_prev, for ints and sympy expressions alike."""
+    return w_in * x + w_rec * h_prev
+
+
+def sigmoid(z: float) -> float:
+    """Numerically stable logistic function 1 / (1 + e^-z) for any real or (huge) int ``z``.
+
+    Never overflows or warns; exact at z = 0; returns 1.0 for z >= 37 (1 - sigma(z) is then below
+    half of float64's spacing just under 1, 2^-53) and 0.0 for z <= -746 (below the smallest float).
+    """
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-min(z, 1000)))
+    e = math.exp(max(z, -1000))
+    return e / (1.0 + e)
+
+
+def simulate(
+    xs: Sequence[int], w_in: int = 1, w_rec: int = -1, w_out: float = 1000, b_out: float = 0
+) -> tuple[list[int], list[float]]:
+    """Run the network over ``xs`` from h_0 = 0: the oracle of the Q2 checks.
+
+    xs: (T,) integers, T >= 1 (numpy/sympy integers are converted to exact Python ints).
+    w_in, w_rec: integer weights, so hidden states stay exact at any magnitude (10**30 too).
+    w_out, b_out: output weight and bias, y_t = sigmoid(w_out h_t + b_out).
+    Returns (hidden, outputs): ``hidden`` a list of T ints h_1..h_T, ``outputs`` a list of
+    T floats y_1..y_T in [0, 1].
+    """
+    xs = _validated(xs)
+    w_in, w_rec = _exact_int(w_in, "w_in"), _exact_int(w_rec, "w_rec")
+    hidden = list(itertools.accumulate(xs, lambda h, x: hidden_step(h, x, w_in, w_rec), initial=0))[1:]
+    return hidden, [sigmoid(_logit(w_out, h, b_out)) for h in hidden]
+
+
+def _logit(w_out: float, h: int, b_out: float) -> float:
+    """w_out h + b_out; a product too large for a float saturates to +-inf (b_out is negligible)."""
+    try:
+        return w_out * h + b_out
+    except OverflowError:  # float w_out times an int beyond 1.8e308
+        return math.copysign(math.inf, w_out) * (1 if h > 0 else -1)
+
+
+def input_symbols(n_steps: int) -> tuple[sp.Symbol, ...]:
+    """The integer sympy symbols x_1..x_n (n = ``n_steps`` >= 1)."""
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
+        raise ValueError(f"n_steps = {n_steps!r}: pass a positive int, the sequence length T.")
+    return sp.symbols(f"x_1:{n_steps + 1}", integer=True)
 
 
 def final_hidden(n_steps: int, w_in: sp.Expr | int = 1, w_rec: sp.Expr | int = -1) -> sp.Expr:
@@ -144,3 +220,66 @@ def biased_output_summary(n_steps: int = 4, max_abs: int = 3) -> tuple[int, int,
     return total, says_one, wrong
 
 
+
+
+# --- the grader's judges: hidden sequences, the simulation as oracle, named mistakes -------------------
+
+def _step_rows(xs: Sequence[int], w_out: float = 1000, b_out: float = 0, w_rec: int = -1) -> list[list[float]]:
+    """[[h_t, y_t], ...] of the network (or of a mistaken one) over ``xs``: what ``probe_step`` returns."""
+    hidden, outputs = simulate(xs, w_rec=w_rec, w_out=w_out, b_out=b_out)
+    return [[float(h), y] for h, y in zip(hidden, outputs)]
+
+
+def _step_cases(rng: random.Random) -> list:
+    """Integer sequences that separate right from wrong steps: signs, ties, zeros, a large value."""
+    cases = [[rng.choice([0, 1, -1])], [rng.randint(-9, 9)] * 2, [rng.randint(1, 9), rng.randint(1000, 5000), -2, 0]]
+    return cases + [[rng.randint(-9, 9) for _ in range(rng.randint(1, 9))] for _ in range(9)]
+
+
+def _claim_cases(rng: random.Random) -> list:
+    """Fresh even-length sequences for N = 0..6 and one symbolic case (proved by induction)."""
+    return [[rng.randint(-20, 20) for _ in range(2 * n)] for n in range(7)] + [{"symbolic": True}]
+
+
+def _claim_value(case: Any) -> Any:
+    """The true h_2N on a sequence (the simulation); None for the symbolic case (no value to compare)."""
+    return None if isinstance(case, dict) else (simulate(case)[0][-1] if case else 0)
+
+
+def compare_claim(got: Any, want: Any, case: Any) -> tuple[bool, str]:
+    """A claimed h_2N: its value on a sequence, or, for the symbolic case, base and step by induction."""
+    if not isinstance(case, dict):
+        ok = isinstance(got, int) and not isinstance(got, bool) and got == want
+        return ok, "" if ok else f"the claimed h_{len(case)} differs from the network's on a hidden sequence. "
+    if not isinstance(got, sp.Basic):
+        return False, "the claim could not be read as a sympy expression. "
+    names = [s for s in got.free_symbols if isinstance(s, sp.Symbol) and s.name == "N"]
+    n = names[0] if names else _N
+    proof = check_induction(lambda m: got.subs(n, m), lambda h, m: hidden_step(hidden_step(h, _X[2 * m + 1]),
+                                                                            _X[2 * m + 2]), n, index=lambda m: 2 * m)
+    if proof.base_residual != 0:
+        return False, "the base case fails: at N = 0 the claim must equal h_0 = 0. "
+    if proof.step_residual != 0:
+        return False, "sympy cannot verify the induction step with a symbolic N (write one sp.Sum over k). "
+    return True, ""
+
+
+def _seed_claim(case: list) -> int | str:
+    """The seed's closed form, (-1)^N (x_1 - x_2 + ... - x_2N + x_1), as ``probe_claim`` reads it
+    (at N = 0 it keeps an input that does not exist: ``"x[1]"``)."""
+    return (-1) ** (len(case) // 2) * (sum(case[0::2]) - sum(case[1::2]) + case[0]) if case else "x[1]"
+
+
+JUDGES = {
+    "q2.step": Judge(_step_cases, _step_rows, mistakes=(
+        (lambda xs: _step_rows(xs, w_out=-1, b_out=1000),
+         "your hidden states are right but the outputs differ: the sigmoid's argument has a bias the figure "
+         "does not have. "),
+        (lambda xs: _step_rows(xs, w_rec=1), "your hidden state differs from the network's: re-read the weight on "
+                                             "the loop. "),
+        (lambda xs: _step_rows(xs, w_out=1), "your hidden states are right but the outputs differ: re-read the "
+                                             "weight on the output edge. "))),
+    "q2.closed_form": Judge(_claim_cases, _claim_value, compare=compare_claim, mistakes=(
+        (lambda xs: -_claim_value(xs), "your form has the sign of every input the wrong way round. "),
+        (_seed_claim, "start from h_0 = 0 and compare your form with a run of N = 1 and N = 2 by hand. "))),
+}

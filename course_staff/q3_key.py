@@ -1,26 +1,95 @@
-"""Q3's answer key (instructor-only): exact weights and norms, the predicted copy error, the key's plot.
+"""Q3's answer key (instructor-only): the reference attention, exact weights and norms, the predicted copy
+error, the key's plot, and the grader's judge of the student's attention.
 
 With orthogonal base vectors a, b, c, d of norm beta and tokens x1 = d + b, x2 = a, x3 = c + b the
 scores are beta^2 [[2, 0, 1], [0, 1, 0], [1, 0, 2]]: every token attends mostly to itself, so
-y_i = x_i up to an error of order beta e^(-beta^2). The student release does not contain this module.
+y_i = x_i up to an error of order beta e^(-beta^2). The course's attention is *unscaled*: weights =
+softmax(X X^T) row by row, no 1/sqrt(dim). The student release does not contain this module.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence, Union
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import torch
 from torch import Tensor
 
-from course_utils.q3.attention import TOKEN_NAMES, copy_errors
+from course_staff.judging import Judge, close
+from course_utils.q3.attention import TOKEN_NAMES, TOKEN_STYLES, copy_errors, orthogonal_tokens, swap_query_map
+from course_utils.q3.checks import tokens_of
 
 if TYPE_CHECKING:
     import sympy
     from matplotlib.figure import Figure
 
 SCORE_PATTERN = ((2, 0, 1), (0, 1, 0), (1, 0, 2))  # X X^T / beta^2
+Scale = Union[float, str, None]
+
+
+def _scale_factor(scale: Scale, dim: int) -> float:
+    """The number that multiplies the scores: 1.0 for None, a given positive float, or 1/sqrt(dim).
+
+    Note: torch's scaled_dot_product_attention reads scale=None as 1/sqrt(dim); this course's
+    weight-free attention is unscaled, so here None means 1.0 and "sqrt" asks for 1/sqrt(dim).
+    """
+    if scale is None:
+        return 1.0
+    if isinstance(scale, str):
+        if scale == "sqrt":
+            return 1.0 / math.sqrt(dim)
+        raise ValueError(f"scale={scale!r} is not understood: use 'sqrt' or a positive number.")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < math.inf:
+        raise ValueError(f"scale={scale!r} must be a positive finite number or 'sqrt'.")
+    return float(scale)
+
+
+def attention(queries: Tensor, keys: Tensor, values: Tensor, scale: Scale = None) -> tuple[Tensor, Tensor]:
+    """Softmax attention: weights = softmax(scale * Q K^T) row by row, outputs = weights @ V.
+
+    queries: (n_queries, dim); keys: (n_keys, dim); values: (n_keys, dim_v), floating point.
+    scale: None (this course's default: unscaled, i.e. 1.0), any positive float, or "sqrt" for
+    1/sqrt(dim) (the Transformer convention, and what torch's SDPA does for scale=None).
+    Returns (outputs (n_queries, dim_v), weights (n_queries, n_keys)); weight rows sum to 1.
+    Stable for any magnitude: each row's maximum score is subtracted before exponentiating,
+    so the largest term is exp(0) = 1 and nothing overflows.
+    """
+    for name, t in (("queries", queries), ("keys", keys), ("values", values)):
+        if t.dim() != 2 or not t.is_floating_point():
+            raise ValueError(f"{name} must be a 2-D floating-point tensor (rows are tokens), got "
+                             f"shape {tuple(t.shape)} and dtype {t.dtype}; convert with .double().")
+        if not torch.isfinite(t).all():
+            raise ValueError(f"{name} contains inf or NaN; attention needs finite tokens.")
+    if queries.shape[1] != keys.shape[1] or keys.shape[0] != values.shape[0]:
+        raise ValueError(f"shapes do not fit: queries {tuple(queries.shape)}, keys {tuple(keys.shape)}, "
+                         f"values {tuple(values.shape)}; need (n_q, dim), (n_k, dim), (n_k, dim_v).")
+    scores = _scale_factor(scale, queries.shape[1]) * (queries @ keys.T)  # (n_q, n_k)
+    shifted = scores - scores.amax(dim=1, keepdim=True)  # every row now peaks at exactly 0
+    exps = shifted.exp()
+    weights = exps / exps.sum(dim=1, keepdim=True)
+    return weights @ values, weights
+
+
+def self_attention(X: Tensor, scale: Scale = None) -> tuple[Tensor, Tensor]:
+    """Weight-free self-attention: queries, keys and values are the tokens X themselves.
+
+    X: (n_tokens, dim), rows are tokens (float64 recommended, float32 accepted).
+    scale: None (default: unscaled, as in this course), a positive float, or "sqrt" for 1/sqrt(dim).
+    Returns (Y (n_tokens, dim), weights (n_tokens, n_tokens)) with Y = weights @ X.
+    """
+    return attention(X, X, X, scale)
+
+
+def swapped_query_demo(beta: float, dim: int = 4, seed: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+    """Attention with learned-style queries X @ W_q (keys and values still X): y1 copies x3, y3 copies x1.
+
+    beta, dim, seed: as in ``orthogonal_tokens``. Returns (X (3, dim), Y (3, dim), weights (3, 3)).
+    """
+    basis, X = orthogonal_tokens(beta, dim, seed)
+    Y, weights = attention(X @ swap_query_map(basis), X, X)
+    return X, Y, weights
 
 
 def closed_form_weights(beta: float) -> Tensor:
@@ -114,7 +183,7 @@ def copy_error_sweep(betas: Sequence[float], dim: int = 4, seed: int = 0) -> Cop
 
     betas: the norms to try; dim, seed: as in ``orthogonal_tokens``. Float64 throughout.
     """
-    errors, norms = copy_errors(betas, dim, seed)
+    errors, norms = copy_errors(betas, lambda X: self_attention(X)[0], dim, seed)
     grid = torch.tensor(list(betas), dtype=torch.float64)
     exact, leading = predicted_copy_error(grid)
     return CopySweep(grid, errors, norms, exact, leading)
@@ -149,8 +218,8 @@ def plot_copy_error(sweep: CopySweep) -> "Figure":
     relative = sweep.relative_error.clone()
     relative[relative == 0] = float("nan")
     predicted = sweep.exact / sweep.norms
-    for i, (marker, name) in enumerate(zip("o^s", TOKEN_NAMES)):
-        line, = ax_rel.semilogy(betas, relative[:, i].numpy(), marker, label=f"{name}: measured")
+    for i, (style, name) in enumerate(zip(TOKEN_STYLES, TOKEN_NAMES)):
+        line, = ax_rel.semilogy(betas, relative[:, i].numpy(), label=f"{name}: measured", **style)
         ax_rel.semilogy(betas, predicted[:, i].numpy(), "-", color=line.get_color(), alpha=0.6)
     ax_rel.semilogy(betas, torch.exp(-sweep.betas**2).numpy(), "k--", label=r"$e^{-\beta^2}$ (tokens 1, 3)")
     eps = torch.finfo(torch.float64).eps
@@ -163,3 +232,35 @@ def plot_copy_error(sweep: CopySweep) -> "Figure":
     return fig
 
 
+# --- the grader's judge of ``attend``: hidden tokens, the reference attention as oracle, named mistakes --------
+
+def _attention_cases(rng: random.Random) -> list:
+    """Random tokens of several shapes (all sizes different) and the question's tokens at a large beta."""
+    shapes = [(rng.randint(2, 6), rng.randint(2, 8)) for _ in range(4)] + [(1, rng.randint(1, 5))]
+    cases: list = [{"X": [[round(rng.gauss(0, 1.5), 3) for _ in range(d)] for _ in range(n)]} for n, d in shapes]
+    return cases + [{"beta": rng.uniform(30.0, 1000.0), "dim": rng.randint(4, 8), "seed": rng.randint(0, 999)},
+                    {"beta": rng.uniform(0.3, 3.0), "dim": rng.randint(4, 8), "seed": rng.randint(0, 999)}]
+
+
+def _outputs(weights_of_scores, case: Any) -> list:
+    """(weights(scores) @ X).tolist() for the tokens of ``case``: the right output and the mistakes'."""
+    X = tokens_of(case)
+    with torch.no_grad():
+        return (weights_of_scores(X @ X.T, X) @ X).tolist()
+
+
+def _reference(case: Any) -> list:
+    return self_attention(tokens_of(case))[0].tolist()
+
+
+JUDGES = {
+    "q3.attention": Judge(_attention_cases, _reference,
+                          compare=lambda got, want, case: close(got, want, case, rtol=1e-6, atol=1e-7), mistakes=(
+        (lambda c: _outputs(lambda s, X: torch.softmax(s / math.sqrt(X.shape[1]), dim=1), c),
+         "your scores are scaled by 1/sqrt(dim); this course's definition uses them as they are. "),
+        (lambda c: _outputs(lambda s, X: torch.softmax(s, dim=0), c),
+         "your output differs: check which axis the softmax normalises (each token's own weights sum to 1). "),
+        (lambda c: _outputs(lambda s, X: torch.exp(s) / torch.exp(s).sum(dim=1, keepdim=True), c),
+         "for tokens of norm about 1000 your output is not finite: exp overflows there. Which shift of a row's "
+         "scores leaves its softmax unchanged? "))),
+}

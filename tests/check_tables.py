@@ -44,3 +44,23 @@ def table_tests(right: dict[str, list], wrong: dict[str, list], weird: list) -> 
         assert checks.verify(question, ...).message.startswith(f"{question}: no answer yet: ")
 
     return test_right_answers_pass, test_wrong_answers_fail_with_the_hint, test_weird_input_never_raises_and_a_blank_is_no_answer
+
+
+def graded(question: str, answer: object, seed: int = 7) -> tuple[bool, str]:
+    """(ok, detail) as the grader judges ``answer``: the spec's probe on fresh hidden cases, outputs as plain
+    data, judged outside against the key's oracle (``course_staff.judging``)."""
+    from course_staff import judging
+    from course_utils.checks import NoAnswer, plain
+
+    spec = checks.specs()[question]
+    cases = judging.hidden_cases([question], seed)[question]
+    outputs = []
+    for case in cases:
+        try:
+            outputs.append({"output": plain.to_plain(spec.probe(answer, case))})
+        except NoAnswer:
+            outputs.append({"no_answer": True})
+        except Exception as exc:  # noqa: BLE001 - what a sandboxed kernel reports
+            outputs.append({"error": f"{type(exc).__name__}: {exc}"})
+    return judging.judge_outputs(question, cases, outputs)
+

@@ -1,4 +1,5 @@
-"""Q3 self-attention: checked against torch's SDPA, a plain softmax, sympy and the closed forms."""
+"""Q3: the key's self-attention against torch's SDPA, a plain softmax, sympy and the closed forms; the scaffold
+running a student's attention."""
 
 from __future__ import annotations
 
@@ -11,20 +12,26 @@ import torch
 import torch.nn.functional as F
 
 from course_staff.q3_key import (
+    attention,
     closed_form_weights,
     copy_error_sweep,
     nearest_tokens,
     plot_copy_error,
     predicted_copy_error,
+    self_attention,
+    swapped_query_demo,
     symbolic_attention,
 )
+from course_utils.checks.blanks import BlankNotFilled
+from course_utils.q3 import attention as scaffold
 from course_utils.q3.attention import (
-    attention,
+    copy_errors,
     orthogonal_tokens,
+    outputs_of,
+    plot_measured_copy_error,
     plot_weight_heatmaps,
-    self_attention,
     swap_query_map,
-    swapped_query_demo,
+    weights_of,
 )
 
 matplotlib.use("Agg")
@@ -33,6 +40,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 BETAS = [0.3, 0.5, 1.0, 1.7, 2.0, 3.0, 5.0, 10.0, 18.0, 30.0, 100.0, 1000.0]
 DIMS = [4, 7]
 TOL = dict(rtol=1e-9, atol=1e-9)
+
+
+def sdpa_attend(X: torch.Tensor) -> torch.Tensor:
+    """A student's attend, written with torch's SDPA at scale 1 (the course's unscaled definition)."""
+    return sdpa(X, X, X, scale=1.0)
 
 
 def sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **kwargs) -> torch.Tensor:
@@ -236,11 +248,50 @@ def test_plots_show_the_sweep_and_the_weights() -> None:
     torch.testing.assert_close(torch.tensor(leading.get_ydata()), sweep.leading[:, 1])
     assert len(ax_rel.get_lines()) == 3 * 2 + 2  # measured + closed form per token, e^-beta^2, epsilon
     plt.close(fig)
-    fig = plot_weight_heatmaps((0.3, 2.0))
+    fig = plot_weight_heatmaps(sdpa_attend, (0.3, 2.0))
     panels = [ax for ax in fig.axes if ax.images]
     assert len(panels) == 2
     for ax, beta in zip(panels, (0.3, 2.0)):
         shown = torch.tensor(ax.images[0].get_array(), dtype=torch.float64)
         torch.testing.assert_close(shown, closed_form_weights(beta), rtol=1e-12, atol=1e-14)
         assert [t.get_text() for t in ax.texts] == [f"{w:.2f}" for w in closed_form_weights(beta).flatten().tolist()]
+    plt.close(fig)
+
+
+def test_the_scaffold_holds_no_attention() -> None:
+    for name in ("attention", "self_attention", "swapped_query_demo", "_scale_factor"):
+        assert not hasattr(scaffold, name), name
+
+
+def test_the_plots_run_the_students_attend_and_stop_while_it_is_empty() -> None:
+    calls = []
+
+    def attend(X):
+        calls.append(X.shape)
+        return sdpa_attend(X)
+
+    errors, norms = copy_errors([0.5, 2.0], attend, dim=5, seed=2)
+    assert len(calls) == 2
+    torch.testing.assert_close(errors, copy_error_sweep([0.5, 2.0], dim=5, seed=2).error, rtol=1e-9, atol=1e-12)
+    _, X = orthogonal_tokens(1.5, 6)
+    torch.testing.assert_close(weights_of(attend, X), closed_form_weights(1.5), rtol=0, atol=1e-12)
+    torch.testing.assert_close(outputs_of(lambda X: (sdpa_attend(X), None), X), sdpa_attend(X))
+
+    def empty(X):
+        ...
+
+    for blank in (empty, ...):
+        for draw in (lambda: plot_measured_copy_error([1.0], blank), lambda: plot_weight_heatmaps(blank, (1.0,))):
+            with pytest.raises(BlankNotFilled, match="attend .*q3.attention"):
+                draw()
+    plt.close("all")
+
+
+def test_x1_stays_visible_over_x3_whose_errors_are_equal() -> None:
+    # the error plots' claim: x1's and x3's errors are equal, so x3's markers would hide x1's identical ones
+    sweep = copy_error_sweep(torch.linspace(0.3, 6.5, 32, dtype=torch.float64).tolist(), dim=6)
+    torch.testing.assert_close(sweep.relative_error[:, 0], sweep.relative_error[:, 2], rtol=1e-6, atol=1e-15)
+    fig = plot_measured_copy_error([0.5, 1.0, 2.0], sdpa_attend)
+    x1, _, x3 = fig.axes[0].get_lines()[:3]
+    assert x1.get_markerfacecolor() == "none" and x1.get_markersize() > x3.get_markersize()
     plt.close(fig)

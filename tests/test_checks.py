@@ -36,8 +36,8 @@ def _count_correct(logits, labels) -> float:  # the classic slip: a count, not a
 COMMON = [
     ("q2.final_hidden", X2 + X4 - X1 - X3, X1 - X2 + X3 - X4),
     ("q2.final_hidden", sp.Symbol("x_2") + sp.Symbol("x_4") - sp.Symbol("x_1") - sp.Symbol("x_3"), X4 - X3),
-    ("q2.tie_output", 0.5, 1.0),  # sigmoid(1000 - h): the seed's bias of 1000
-    ("q2.even_larger_output", 1 / (1 + math.exp(-1000)), 0.5),
+    ("q2.output_a", 0.5, 1.0),  # sigmoid(1000 - h): the seed's bias of 1000
+    ("q2.output_b", 1 / (1 + math.exp(-1000)), 0.5),
     ("q3.norms", [3 * math.sqrt(2), 3.0, 3 * math.sqrt(2)], [6.0, 3.0, 6.0]),
     ("q3.norms", [3 * sp.sqrt(2), 3, 3 * sp.sqrt(2)], [18, 9, 18]),  # squared norms
     ("q3.weights", [_softmax([2, 0, 1]), _softmax([0, 1, 0]), _softmax([1, 0, 2])],
@@ -109,7 +109,7 @@ def test_floats_pass_within_one_unit_of_the_stated_last_decimal_only() -> None:
     norm = 3 * math.sqrt(2)  # 4.2426...: the prompt asks for 2 decimals, 4.24
     assert checks.verify("q3.norms", [4.24, 3.0, 4.24]).ok and checks.verify("q3.norms", [norm + 0.009, 3.009, norm]).ok
     assert not checks.verify("q3.norms", [norm + 0.025, 3.0, norm]).ok
-    assert checks.verify("q2.tie_output", 0.49).ok and not checks.verify("q2.tie_output", 0.48).ok
+    assert checks.verify("q2.output_a", 0.49).ok and not checks.verify("q2.output_a", 0.48).ok
 
 
 def test_shape_and_type_mistakes_are_explained(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,13 +119,13 @@ def test_shape_and_type_mistakes_are_explained(capsys: pytest.CaptureFixture, mo
     assert "cannot use this answer" in checks.verify("lab.vocab_size", 3.5).message
     assert checks.verify("q3.norms", ...).message == ("q3.norms: no answer yet: replace the ... above with your "
                                                       "answer, then run this cell again.")
-    checks.check("q2.tie_output", 0.5)
+    checks.check("q2.output_a", 0.5)
     checks.check("q3.norms", ...)
-    checks.check("q2.even_larger_output", 0.5)
+    checks.check("q2.output_b", 0.5)
     assert capsys.readouterr().out.splitlines() == [
-        "q2.tie_output: correct.", checks.verify("q3.norms", ...).message, checks.verify("q2.even_larger_output", 0.5).message]
+        "q2.output_a: correct.", checks.verify("q3.norms", ...).message, checks.verify("q2.output_b", 0.5).message]
     assert checks.verdicts() == {
-        "q2.tie_output": True, "q3.norms": False, "q2.even_larger_output": False}
+        "q2.output_a": True, "q3.norms": False, "q2.output_b": False}
     with pytest.raises(KeyError, match="unknown check 'q9'"):
         checks.verify("q9", 1)
 
@@ -170,8 +170,10 @@ def test_register_validates_specs_and_judges_are_guarded(monkeypatch: pytest.Mon
     with pytest.raises(ValueError, match="needs judge="):
         checks.register("t.bad", checks.Spec("judge", "hint"))
     with pytest.raises(ValueError, match="registered twice"):
-        checks.register("q2.tie_output", checks.Spec("float", "another hint", precision=2))
-    checks.register("q2.tie_output", checks.specs()["q2.tie_output"])  # a reloaded module: same spec, fine
+        checks.register("q2.output_a", checks.Spec("float", "another hint", precision=2))
+    checks.register("q2.output_a", checks.specs()["q2.output_a"])  # a reloaded module: same spec, fine
+    with pytest.raises(ValueError, match="old name of q2.output_a"):
+        checks.register("q2.tie_output", checks.specs()["q2.output_a"])  # a renamed id stays an alias
 
     def judge(value):
         if value is None:
@@ -186,3 +188,15 @@ def test_register_validates_specs_and_judges_are_guarded(monkeypatch: pytest.Mon
     assert checks.verify("t.judge", None).message == "t.judge: no answer yet: write the function first."
     assert checks.verify("t.judge", "boom").message == ("t.judge: not yet. Hint: cannot use this answer "
                                                         "(RuntimeError: the student's code failed). The hint.")
+
+
+def test_an_old_id_is_checked_as_its_new_one_and_recorded_as_called(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(checks, "_VERDICTS", {})
+    for old, new in checks.ALIASES.items():
+        assert checks.canonical_id(old) == new and new in checks.specs() and old not in checks.specs()
+    checks.check("q2.tie_output", 0.5)  # an older handout's check cell
+    checks.check("q2.even_larger_output", 0.5)
+    assert capsys.readouterr().out.splitlines()[0] == "q2.tie_output: correct."
+    assert checks.verdicts() == {"q2.tie_output": True, "q2.even_larger_output": False}
+    assert checks.canonical_id("q3.norms") == "q3.norms"

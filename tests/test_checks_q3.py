@@ -14,7 +14,7 @@ import sympy as sp
 import torch
 
 from course_utils import checks
-from tests.check_tables import table_tests
+from tests.check_tables import graded, table_tests
 
 BETA = sp.Symbol("beta", positive=True)
 SCORES = ([2, 0, 1], [0, 1, 0], [1, 0, 2])
@@ -106,8 +106,13 @@ WEIRD = [None, "", "???", "(((", [], {}, object(), float("nan"), lambda *a: 1 / 
 
 def test_attention_hints_point_at_the_mistake_without_the_formula():
     assert "scaled by 1/sqrt(dim)" in checks.verify("q3.attention", attend_scaled).message
-    assert "inf or NaN" in checks.verify("q3.attention", attend_naive).message
+    assert "not finite" in checks.verify("q3.attention", attend_naive).message
     assert "which axis" in checks.verify("q3.attention", attend_transposed).message
+    assert "one output row per token" in checks.verify("q3.attention", attend_weights_only).message
+    for question in ("q3.attention", "q3.weights", "q3.norms"):
+        hint = checks.specs()[question].hint
+        for code in ("X X^T", "X @ X", "softmax(", "||u + v||^2 =", "dim=1", "max("):
+            assert code not in hint, (question, code)
 
     def attend(X):
         ...
@@ -115,7 +120,7 @@ def test_attention_hints_point_at_the_mistake_without_the_formula():
     assert checks.verify("q3.attention", attend).message.startswith("q3.attention: no answer yet: ")
 
 
-def test_the_attention_judge_leaves_the_students_input_alone():
+def test_the_attention_probe_leaves_the_students_input_alone():
     seen = []
 
     def attend(X):
@@ -124,4 +129,37 @@ def test_the_attention_judge_leaves_the_students_input_alone():
         X.zero_()  # a student function that scribbles on its input must not fool the comparison
         return out
 
-    assert checks.verify("q3.attention", attend).ok and len(seen) >= 4
+    assert checks.verify("q3.attention", attend).ok and len(seen) == len(checks.specs()["q3.attention"].public_cases)
+
+
+def test_the_key_attention_is_torchs_sdpa_at_scale_one():
+    from course_staff import q3_key
+
+    for case in checks.specs()["q3.attention"].public_cases:
+        X = q3_key.tokens_of(case)
+        want = torch.nn.functional.scaled_dot_product_attention(X[None], X[None], X[None], scale=1.0)[0]
+        finite = torch.isfinite(want).all(dim=1)
+        torch.testing.assert_close(q3_key.self_attention(X)[0][finite], want[finite], rtol=1e-9, atol=1e-9)
+
+
+def test_right_answers_pass_the_graders_hidden_cases():
+    for attend in RIGHT["q3.attention"]:
+        assert graded("q3.attention", attend) == (True, ""), attend
+
+
+def test_wrong_answers_fail_the_graders_hidden_cases():
+    for attend in WRONG["q3.attention"]:
+        assert not graded("q3.attention", attend)[0], attend
+
+
+def test_a_lookup_table_of_the_public_cases_passes_the_self_check_only():
+    from course_staff import q3_key
+
+    table = [(q3_key.tokens_of(case), attend_torch(q3_key.tokens_of(case))) for case in
+             checks.specs()["q3.attention"].public_cases]
+
+    def replay(X):
+        return next((Y for X_seen, Y in table if X_seen.shape == X.shape and torch.equal(X_seen, X)), X)
+
+    assert checks.verify("q3.attention", replay).ok
+    assert not graded("q3.attention", replay)[0]

@@ -155,7 +155,9 @@ from course_utils.q2 import recurrence
 from course_utils.q3 import attention
 from course_utils import cli
 assert course_utils.__file__.startswith(RELEASE), course_utils.__file__
-for module, name in ((recurrence, "final_hidden"), (recurrence, "describe_final_output"), (attention, "symbolic_attention")):
+for module, name in ((recurrence, "final_hidden"), (recurrence, "describe_final_output"), (attention, "symbolic_attention"),
+                     (recurrence, "simulate"), (recurrence, "hidden_step"), (recurrence, "sigmoid"),
+                     (attention, "self_attention"), (attention, "attention")):
     try:
         getattr(module, name)
         raise SystemExit(f"{name} is reachable")

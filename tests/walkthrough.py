@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -30,6 +30,7 @@ class Walk:
 
     messages: dict[str, str]  # check id -> the line it printed
     verdicts: dict[str, bool]  # course_utils.checks.verdicts() at the end of the notebook
+    stops: list[str] = field(default_factory=list)  # the BlankNotFilled line of each cell that stopped
 
 
 def handout(name: str) -> nbformat.NotebookNode:
@@ -65,14 +66,23 @@ def fill(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.Noteboo
     return nb
 
 
-def walk(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600) -> Walk:
-    """Execute ``nb`` in a fresh kernel in tiny mode (raises on any cell error) and collect the checks' lines."""
+def walk(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600, blanks_stop: bool = False) -> Walk:
+    """Execute ``nb`` in a fresh kernel in tiny mode and collect the checks' lines.
+
+    Raises on any cell error, except, with ``blanks_stop``, the one-line ``BlankNotFilled`` of a cell
+    that needs an empty blank (the walk goes on past it, as a student running cell after cell would).
+    """
     from nbclient import NotebookClient
 
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     nb.cells.append(nbformat.v4.new_code_cell(_VERDICTS_CELL, id="walkthrough-verdicts"))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
+                            allow_errors=blanks_stop)
     client.execute(env={**os.environ, "COURSE_TINY": "1", "MPLBACKEND": "Agg"})
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    unexpected = [f"{o.ename}: {o.evalue}" for o in errors if o.ename != "BlankNotFilled"]
+    if unexpected:
+        raise AssertionError(f"cells raised: {unexpected}")
     messages: dict[str, str] = {}
     for cell in nb.cells:
         if CHECK_TAG in cell.metadata.get("tags", []):
@@ -80,7 +90,7 @@ def walk(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600) -> Walk:
                 question = line.split(":", 1)[0]
                 messages[question] = line
     verdict_line = [x for x in _stdout(nb.cells[-1]).splitlines() if x.startswith("VERDICTS=")][0]
-    return Walk(messages, json.loads(verdict_line.removeprefix("VERDICTS=")))
+    return Walk(messages, json.loads(verdict_line.removeprefix("VERDICTS=")), [f"{o.ename}: {o.evalue}" for o in errors])
 
 
 def _stdout(cell: nbformat.NotebookNode) -> str:

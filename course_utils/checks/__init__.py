@@ -50,6 +50,8 @@ PARTS = {"q1": "course_utils.q1.checks", "q2": "course_utils.q2.checks", "q3": "
 REGISTRY = Path(__file__).resolve().parents[1] / "data" / "checks.json"
 ITERATIONS = 20_000
 NO_ANSWER = "replace the ... above with your answer, then run this cell again."
+#: Renamed check ids: old id (in older handouts and submissions) -> the id it is checked as now.
+ALIASES = {"q2.tie_output": "q2.output_a", "q2.even_larger_output": "q2.output_b"}
 
 _SPECS: dict[str, Spec] = {}
 _VERDICTS: dict[str, bool] = {}
@@ -76,7 +78,8 @@ class Spec:
     raises :class:`NoAnswer` while the function's body is still ``...``. The probe builds the
     inputs from the case and calls the function; it computes nothing the blank asks for.
     public_cases: "probe" only, JSON-ready cases (shown to anyone); ``precision``: decimals to
-    which the output's floats are compared.
+    which the output's floats are compared; ``callable_only``: False where the answer may also be a
+    value the probe reads (an expression), not only a function.
     """
 
     kind: str
@@ -87,6 +90,7 @@ class Spec:
     judge: Callable[[Any], tuple[bool, str]] | None = None
     probe: Callable[[Any, Any], Any] | None = None
     public_cases: tuple = ()
+    callable_only: bool = True
 
     @property
     def hashed(self) -> bool:
@@ -112,6 +116,8 @@ def register(question: str, spec: Spec) -> None:
             or (spec.kind == "probe") != (spec.probe is not None and bool(spec.public_cases)):
         raise ValueError(f"{question}: a 'judge' spec needs judge=, a 'custom' spec forms=, a 'probe' spec probe= "
                          "and public_cases=; others none of them")
+    if question in ALIASES:
+        raise ValueError(f"{question} is the old name of {ALIASES[question]}; register the new id")
     old = _SPECS.get(question)
     if old is not None and (old.kind, old.hint, old.precision, old.n_vars) != (spec.kind, spec.hint, spec.precision,
                                                                               spec.n_vars):
@@ -126,8 +132,14 @@ def specs() -> dict[str, Spec]:
     return dict(_SPECS)
 
 
+def canonical_id(question: str) -> str:
+    """The id ``question`` is checked as now: itself, or the new id of a renamed one (:data:`ALIASES`)."""
+    return ALIASES.get(question, question)
+
+
 def spec_of(question: str) -> Spec:
     """The spec of ``question``, importing only its question's module; KeyError for an unknown id."""
+    question = canonical_id(question)
     part = PARTS.get(question.split(".", 1)[0])
     if part is not None:
         importlib.import_module(part)
@@ -153,16 +165,17 @@ def verify(question: str, value: Any, registry: dict | None = None) -> CheckResu
     """Judge ``value`` as an answer to ``question`` in the current mode; never raises on a value.
 
     registry: the hash registry to use (default: the committed one). Raises KeyError for an
-    unknown id: that is an error in the notebook, not in the answer.
+    unknown id: that is an error in the notebook, not in the answer. An old id (:data:`ALIASES`)
+    is checked as its new one; the message names the id as called.
     """
     spec = spec_of(question)
     if value is Ellipsis:
         return CheckResult(False, f"{question}: no answer yet: {NO_ANSWER}")
     try:
         if spec.kind == "probe":
-            ok, detail = _compare_probe(question, spec, value, registry)
+            ok, detail = _compare_probe(canonical_id(question), spec, value, registry)
         elif spec.hashed:
-            ok, detail = _compare_hashes(question, spec, value, registry)
+            ok, detail = _compare_hashes(canonical_id(question), spec, value, registry)
         else:
             ok, detail = spec.judge(value)
     except NoAnswer as exc:
@@ -200,7 +213,7 @@ def _compare_probe(question: str, spec: Spec, function: Any, registry: dict | No
     cases = entry.get(mode.mode_name()) or entry.get("any")
     if cases is None or len(cases) != len(spec.public_cases):
         return False, f"no reference is registered for {mode.mode_name()} mode; tell your instructor. "
-    if not callable(function):
+    if spec.callable_only and not callable(function):
         return False, "pass your function itself (its name, without calling it). "
     salt = salt_for(question)
     for number, (case, want) in enumerate(zip(spec.public_cases, cases)):

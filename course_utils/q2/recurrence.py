@@ -1,96 +1,23 @@
-"""Q2: a scalar linear RNN, h_t = w_in x_t + w_rec h_{t-1}, y_t = sigmoid(w_out h_t + b_out), h_0 = 0.
+"""Q2's scaffold: the drawing of the network, a table of a run of the student's step, and a generic
+induction checker for claimed closed forms.
 
-The scaffold of the question: the exact simulation (integer inputs keep every hidden state an
-exact Python int, so it is the oracle the self-checks compare with), a table of an unrolled run,
-the drawing, and a generic induction checker for claimed closed forms. What the network computes
-is the question, so no function here says it; the key's worked answers (the unrolled h_T, the
-proofs, the rule in words) are instructor code in ``course_staff.q2_key``, which the student
-release does not contain.
+What the network computes is the question, so nothing here computes it: ``unrolled_table`` runs the
+step the student wrote, and ``check_induction`` proves a claim against a recurrence it is given. The
+exact simulation (the oracle of the checks) and the key's worked answers are instructor code in
+``course_staff.q2_key``, which the student release does not contain.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import sympy as sp
 
+from course_utils.checks.blanks import require
 
 if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
     from matplotlib.figure import Figure
-
-
-def _exact_int(value: object, what: str) -> int:
-    """``value`` as a Python int (numpy and sympy integers accepted), else a TypeError."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what} = {value!r} is a bool; pass the integer 0 or 1 instead.")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{what} = {value!r} is not an integer: the question's inputs are integers and the "
-                        "hidden states are exact only for integers; pass int(v) for whole numbers.") from None
-
-
-def _validated(xs: Sequence[int]) -> list[int]:
-    """``xs`` as a non-empty list of exact Python ints, else a ValueError/TypeError saying why."""
-    xs = [_exact_int(x, f"x_{i}") for i, x in enumerate(xs, start=1)]
-    if not xs:
-        raise ValueError("xs is empty: there is no final output y_T without at least one input x_1 "
-                         "(the question uses an even length 2N >= 2).")
-    return xs
-
-
-def hidden_step(h_prev: sp.Expr | int, x: sp.Expr | int, w_in: sp.Expr | int = 1,
-                w_rec: sp.Expr | int = -1) -> sp.Expr | int:
-    """One hidden update w_in x + w_rec h_prev, for ints and sympy expressions alike (the oracle of the checks)."""
-    return w_in * x + w_rec * h_prev
-
-
-def sigmoid(z: float) -> float:
-    """Numerically stable logistic function 1 / (1 + e^-z) for any real or (huge) int ``z``.
-
-    Never overflows or warns; exact at z = 0; returns 1.0 for z >= 37 and 0.0 for
-    z <= -746 (the true values differ from these by less than float resolution).
-    """
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-min(z, 1000)))
-    e = math.exp(max(z, -1000))
-    return e / (1.0 + e)
-
-
-def simulate(
-    xs: Sequence[int], w_in: int = 1, w_rec: int = -1, w_out: float = 1000, b_out: float = 0
-) -> tuple[list[int], list[float]]:
-    """Run the network over ``xs`` from h_0 = 0.
-
-    xs: (T,) integers, T >= 1 (numpy/sympy integers are converted to exact Python ints).
-    w_in, w_rec: integer weights, so hidden states stay exact at any magnitude (10**30 too).
-    w_out, b_out: output weight and bias, y_t = sigmoid(w_out h_t + b_out).
-    Returns (hidden, outputs): ``hidden`` a list of T ints h_1..h_T, ``outputs`` a list of
-    T floats y_1..y_T in [0, 1].
-    """
-    xs = _validated(xs)
-    w_in, w_rec = _exact_int(w_in, "w_in"), _exact_int(w_rec, "w_rec")
-    hidden = list(itertools.accumulate(xs, lambda h, x: hidden_step(h, x, w_in, w_rec), initial=0))[1:]
-    return hidden, [sigmoid(_logit(w_out, h, b_out)) for h in hidden]
-
-
-def _logit(w_out: float, h: int, b_out: float) -> float:
-    """w_out h + b_out; a product too large for a float saturates to +-inf (b_out is negligible)."""
-    try:
-        return w_out * h + b_out
-    except OverflowError:  # float w_out times an int beyond 1.8e308
-        return math.copysign(math.inf, w_out) * (1 if h > 0 else -1)
-
-
-def input_symbols(n_steps: int) -> tuple[sp.Symbol, ...]:
-    """The integer sympy symbols x_1..x_n (n = ``n_steps`` >= 1)."""
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
-        raise ValueError(f"n_steps = {n_steps!r}: pass a positive int, the sequence length T.")
-    return sp.symbols(f"x_1:{n_steps + 1}", integer=True)
 
 
 def _peel_last(expr: sp.Expr) -> sp.Expr:
@@ -153,13 +80,19 @@ def check_induction(
     )
 
 
-def unrolled_table(xs: Sequence[int], w_out: float = 1000) -> str:
-    """A text table of the unrolled network: t, x_t, h_t, w_out*h_t, y_t (y to 4 decimals)."""
-    hidden, outputs = simulate(xs, w_out=w_out)
-    rows = [("t", "x_t", "h_t", f"{w_out:g}*h_t", "y_t")]
-    rows += [(str(t), str(x), str(h), str(w_out * h), f"{y:.4f}")
-             for t, (x, h, y) in enumerate(zip(xs, hidden, outputs), start=1)]
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+def unrolled_table(xs: Sequence[int], step: Callable) -> str:
+    """A text table of ``step`` run over ``xs`` from h_0 = 0: t, x_t, h_t, y_t (y to 4 decimals).
+
+    xs: (T,) integers; step: the student's ``step(h_prev, x) -> (h, y)``. Raises BlankNotFilled
+    (one line) while the step is still empty.
+    """
+    step = require(step, "rnn_step", "q2.step")
+    rows, h = [("t", "x_t", "h_t", "y_t")], 0
+    for t, x in enumerate(xs, start=1):
+        h, y = step(h, x)
+        h_text = str(int(float(h))) if float(h).is_integer() else f"{float(h):g}"
+        rows.append((str(t), str(x), h_text, f"{float(y):.4f}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
 
 
