@@ -90,7 +90,8 @@ def test_auto_picks_none_when_nothing_fits():
 def test_auto_prefers_the_gpu_on_cuda_when_it_fits():
     cuda = torch.device("cuda")
     assert choose_storage(5 * GIB, cuda, gpu_free=16 * GIB, ram=8 * GIB, disk=100 * GIB)[0] == "gpu"
-    assert choose_storage(9 * GIB, cuda, gpu_free=16 * GIB, ram=32 * GIB, disk=100 * GIB)[0] == "ram"
+    assert choose_storage(13 * GIB, cuda, gpu_free=16 * GIB, ram=32 * GIB, disk=100 * GIB)[0] == "gpu"  # 3 GiB left
+    assert choose_storage(14 * GIB, cuda, gpu_free=16 * GIB, ram=32 * GIB, disk=100 * GIB)[0] == "ram"
 
 
 def test_bad_storage_requests_are_refused_with_the_fix():

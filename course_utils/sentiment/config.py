@@ -49,7 +49,7 @@ class LabConfig:
     dropout: float = 0.25
     bert_name: str = DEFAULT_BERT
     n_synthetic: int = 0  # reviews per split and class of the synthetic set (tiny mode only)
-    feature_headroom: float = 0.5  # the cache may fill at most this fraction of free GPU memory, RAM or disk
+    feature_headroom: float = 0.5  # the cache may fill at most this fraction of available RAM or free disk
 
     @classmethod
     def tiny(cls) -> "LabConfig":

@@ -12,16 +12,15 @@ one (total_tokens, E) tensor, in half precision by default. Measured effect of f
 (bert-base shape with random weights, 16 synthetic reviews of IMDB-like length, the lab's GRU
 head freshly initialised): features differ from fp32 by at most 2.0e-3 (relative 4.9e-4, fp16's
 rounding), logits by at most 6.6e-5 (logits up to 0.27). The storage is chosen from the estimated size
-(tokens x E x bytes): the GPU if it fits, else RAM, else a memory-mapped file on disk, else none
-(BERT on the fly every epoch); ``FeatureBatches`` then yields padded batches from either source.
+(tokens x E x bytes): the GPU if it fits beside a fixed working reserve (``GPU_RESERVE``), else RAM,
+else a memory-mapped file on disk (each at most half full), else none (BERT on the fly every epoch);
+``FeatureBatches`` then yields padded batches from either source. Feature files are locked while in
+use and removed on any exit; those a killed kernel left are removed by the next extraction
+(``feature_files``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 import time
 import weakref
 from dataclasses import dataclass
@@ -31,15 +30,20 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from course_utils.errors import CourseError
+from course_utils.sentiment import feature_files
 from course_utils.sentiment.batching import BucketBatchSampler, pad_ids
+from course_utils.sentiment.storage import (  # noqa: F401 (re-exported: the storage choice is part of this API)
+    DEFAULT_HEADROOM,
+    GPU_RESERVE,
+    NoRoomError,
+    _no_room,
+    _size,
+    available_ram,
+    choose_storage,
+    free_gpu_memory,
+)
 
 STORAGES = ("auto", "gpu", "ram", "disk", "none")
-DEFAULT_HEADROOM = 0.5  # use at most this fraction of the free memory or disk for the cache
-
-
-class NoRoomError(CourseError, ValueError):
-    """The features were to be cached (storage "auto" without fallback) but fit nowhere."""
 
 
 @dataclass
@@ -57,58 +61,6 @@ class FeatureBatch:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def _size(nbytes: float) -> str:
-    """Human-readable size, e.g. ``12.3 MiB``."""
-    exponent = min(3, max(0, int(np.log2(max(nbytes, 1)) // 10)))
-    return f"{nbytes / 1024 ** exponent:.1f} {('B', 'KiB', 'MiB', 'GiB')[exponent]}"
-
-
-def available_ram() -> int:
-    """Bytes of RAM available to new allocations: ``MemAvailable`` of /proc/meminfo, or sysconf."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 0
-
-
-def choose_storage(nbytes: int, device: torch.device, *, gpu_free: int | None = None, ram: int | None = None,
-                   disk: int | None = None, disk_dir: str | Path | None = None,
-                   headroom: float = DEFAULT_HEADROOM) -> tuple[str, str]:
-    """Where a cache of ``nbytes`` goes: ("gpu" | "ram" | "disk" | "none", reason).
-
-    A place is used when the cache takes at most ``headroom`` (a fraction) of its free space, in this order:
-    the GPU (CUDA devices only), RAM, disk; "none" means compute on the fly. The free amounts
-    default to ``torch.cuda.mem_get_info``, ``available_ram()`` and the free space of ``disk_dir``.
-    """
-    places = []
-    if device.type == "cuda":
-        places.append(("gpu", torch.cuda.mem_get_info(device)[0] if gpu_free is None else gpu_free, "free GPU memory"))
-    places.append(("ram", available_ram() if ram is None else ram, "available RAM"))
-    disk_dir = Path(disk_dir or tempfile.gettempdir())
-    places.append(("disk", shutil.disk_usage(disk_dir).free if disk is None else disk, f"free disk in {disk_dir}"))
-    skipped = []
-    for name, free, what in places:
-        if nbytes <= headroom * free:
-            return name, f"{_size(nbytes)} fits in {headroom:.0%} of {_size(free)} {what}" + "".join(skipped)
-        skipped.append(f"; not {name}: {_size(free)} {what}")
-    return "none", f"{_size(nbytes)} does not fit anywhere" + "".join(skipped) + "; BERT runs every epoch"
-
-
-def _autocast(device: torch.device):
-    """bf16 (Ampere and newer) or fp16 (e.g. T4) autocast on CUDA; a no-op context elsewhere."""
-    if device.type != "cuda":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
-    return torch.autocast("cuda", dtype=dtype)
 
 
 def sync_device(device: torch.device) -> None:
@@ -141,7 +93,7 @@ class OnTheFlyFeatures:
         try:
             sync_device(self.device)
             start = time.perf_counter()
-            with torch.inference_mode(), _autocast(self.device):
+            with torch.inference_mode():  # embed runs BERT under bert_autocast (fp16/bf16 on CUDA)
                 out = self.model.embed(input_ids, mask)
             sync_device(self.device)
             self.bert_seconds += time.perf_counter() - start
@@ -164,6 +116,12 @@ class CachedFeatures:
         self.device, self.storage, self.bert_reviews, self.path = torch.device(device), storage, bert_reviews, path
         self.bert_seconds = self.extract_seconds = 0.0  # set by extract_features: BERT's and the whole extraction's time
 
+    def release(self) -> None:
+        """Drop the features now (GPU memory, RAM, or the temporary file), even while a traceback or a
+        variable still holds this object; it holds no review after."""
+        self.data = self.data.new_empty((0, self.data.shape[1]))
+        self.starts, self.lengths = self.starts[:0], self.lengths[:0]
+
     def rows(self, i: int) -> torch.Tensor:
         """Features of review i: (lengths[i], E), in the storage's dtype and place."""
         return self.data[int(self.starts[i]): int(self.starts[i] + self.lengths[i])]
@@ -182,8 +140,16 @@ class CachedFeatures:
         return out
 
 
-def _memmap(path: Path, shape: tuple[int, int], dtype: torch.dtype, mode: str) -> tuple[np.memmap, torch.Tensor]:
-    """A numpy memmap of ``path`` (mode "w+" or "c") and its (rows, E) view as a tensor of ``dtype``."""
+def release_features(*batches: object) -> None:
+    """``release`` the cached features behind each of ``batches`` (``FeatureBatches``; others are skipped)."""
+    for b in batches:
+        if isinstance(getattr(b, "source", None), CachedFeatures):
+            b.source.release()
+
+
+def _memmap(path, shape: tuple[int, int], dtype: torch.dtype, mode: str) -> tuple[np.memmap, torch.Tensor]:
+    """A numpy memmap of ``path`` (a file name or an open file; mode "w+" or "c") and its (rows, E) view
+    as a tensor of ``dtype``."""
     itemsize = torch.empty((), dtype=dtype).element_size()
     raw = np.memmap(path, dtype=np.uint8, mode=mode, shape=(shape[0], shape[1] * itemsize))
     return raw, torch.from_numpy(raw).view(dtype)
@@ -205,10 +171,13 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     ids: n lists of token ids with [CLS]/[SEP]; batch_size: reviews per BERT batch, sorted by
     length; storage: "auto" | "gpu" | "ram" | "disk" | "none"; dtype: of the stored features;
     path: the file for "disk" (default: a temporary file removed with the cache); allow_none: if
-    False, "auto" finding no room is a ``NoRoomError`` instead of "none"; headroom: the fraction of
-    free GPU memory, RAM or disk that "auto" may fill (``choose_storage``). ``log`` gets one line (unless
-    None): the storage chosen, why, and the size; progress: a progress bar over the BERT batches.
-    The result's ``extract_seconds``/``bert_seconds`` time it.
+    False, "auto" finding no room is a ``NoRoomError`` (saying where this package's feature files
+    are and how to free them) instead of "none"; headroom: the fraction of available RAM or free disk
+    that "auto" may fill (``choose_storage``; the GPU keeps ``GPU_RESERVE`` free). Feature files that
+    stopped kernels left behind are removed first. ``log`` gets one line (unless None): the storage
+    chosen, why, and the size (and one more if stale files were removed); progress: a progress bar
+    over the BERT batches. An exception or interrupt leaves no file. The result's
+    ``extract_seconds``/``bert_seconds`` time it.
     """
     if storage not in STORAGES:
         raise ValueError(f"storage={storage!r}: choose one of {', '.join(STORAGES)}")
@@ -222,12 +191,15 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     total = int(lengths.sum())
     nbytes = total * width * torch.empty((), dtype=dtype).element_size()
     disk_dir = Path(path).parent if path is not None else None
+    removed = [feature_files.remove_stale(None)] + ([feature_files.remove_stale(path)] if path is not None else [])
+    if log is not None and any(count for _, count, _ in removed):
+        log("features: removed " + "; ".join(f"{count} file{'s' if count != 1 else ''} ({_size(freed)}) in {folder}"
+                                             for folder, count, freed in removed if count)
+            + " that stopped kernels had left (nothing held them)")
     if storage == "auto":
         storage, why = choose_storage(nbytes, device, disk_dir=disk_dir, headroom=headroom)
         if storage == "none" and not allow_none:
-            raise NoRoomError(f"no room to cache the features: {why.removesuffix('; BERT runs every epoch')}. "
-                             "Compute them on the fly instead "
-                             "(features 'on-the-fly'), or free memory or disk space")
+            raise _no_room(why)
     else:
         why = f"{_size(nbytes)}, chosen by the caller"
     if log is not None:
@@ -235,17 +207,40 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     if storage == "none":
         return source
     start = time.perf_counter()
-    starts = torch.zeros(len(ids), dtype=torch.long)
-    file = None
-    if storage == "disk":
-        if path is None:
-            handle, name = tempfile.mkstemp(suffix=".features")
-            os.close(handle)
-        file = Path(path if path is not None else name)
-        tmp = file.with_name(file.name + f".tmp{os.getpid()}")
-        raw, data = _memmap(tmp, (total, width), dtype, "w+")
-    else:
-        data = torch.empty(total, width, dtype=dtype, device=device if storage == "gpu" else "cpu")
+    sink = raw = data = None
+    try:
+        if storage == "disk":
+            sink = feature_files.FeatureFile(path)
+            raw, data = _memmap(sink.file, (total, width), dtype, "w+")
+        else:
+            data = torch.empty(total, width, dtype=dtype, device=device if storage == "gpu" else "cpu")
+        starts = _fill(source, data, batch_size, dtype, progress)
+        if sink is not None:
+            raw.flush()
+            raw = data = None
+            file = sink.finish()
+            data = _memmap(sink.file, (total, width), dtype, "c")[1]  # copy-on-write: the file stays as written
+            if path is None:
+                weakref.finalize(data, sink.remove)
+            else:
+                sink.file.close()  # the memory map keeps the file (and its lock) open
+    except BaseException:  # an error or KeyboardInterrupt: no file left, and no memory held by the traceback
+        raw = data = None
+        if sink is not None:
+            sink.remove()
+        raise
+    cache = CachedFeatures(data, starts, lengths, device, storage, source.bert_reviews,
+                           file if sink is not None else None)
+    cache.bert_seconds, cache.extract_seconds = source.bert_seconds, time.perf_counter() - start
+    return cache
+
+
+def _fill(source: OnTheFlyFeatures, data: torch.Tensor, batch_size: int, dtype: torch.dtype,
+          progress: bool) -> torch.Tensor:
+    """Write every review's features into ``data`` (total_tokens, E), unpadded, in length-sorted BERT
+    batches; returns each review's first row, (n,) int64."""
+    lengths, device = source.lengths, source.device
+    starts = torch.zeros(len(lengths), dtype=torch.long)
     filled = 0
     batches = BucketBatchSampler(lengths.tolist(), batch_size, shuffle=False)
     if progress:
@@ -260,16 +255,7 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
         starts[batch] = filled + torch.cat([torch.zeros(1, dtype=torch.long), lengths[batch].cumsum(0)[:-1]])
         filled += n
     sync_device(device)
-    if file is not None:
-        raw.flush()
-        del raw, data
-        os.replace(tmp, file)  # atomic: a reader never sees a half-written file
-        data = open_disk_cache(file, (total, width), dtype)
-        if path is None:
-            weakref.finalize(data, os.unlink, file)
-    cache = CachedFeatures(data, starts, lengths, device, storage, source.bert_reviews, file)
-    cache.bert_seconds, cache.extract_seconds = source.bert_seconds, time.perf_counter() - start
-    return cache
+    return starts
 
 
 class FeatureBatches:

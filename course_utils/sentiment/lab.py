@@ -28,10 +28,11 @@ from transformers import PreTrainedTokenizerBase
 
 from course_utils.mode import deterministic_cudnn, set_seed
 from course_utils.sentiment.batching import EncodedReviews, bucket_loader
-from course_utils.sentiment.checkpoint import CheckpointError, load_checkpoint, load_model_state
+from course_utils.sentiment.checkpoint import CheckpointError, epochs_left, load_checkpoint, load_model_state
 from course_utils.sentiment.config import FEATURES, LabConfig, default_cache_dir
 from course_utils.sentiment.data import ReviewSet, fetch_imdb, load_split, split_train_valid, synthetic_imdb
-from course_utils.sentiment.features import DEFAULT_HEADROOM, CachedFeatures, FeatureBatches, extract_features
+from course_utils.sentiment.features import (DEFAULT_HEADROOM, CachedFeatures, FeatureBatches, extract_features,
+                                             release_features)
 from course_utils.sentiment.model import BERTGRUSentiment, build_model, load_bert
 from course_utils.sentiment.text import encode, load_tokenizer, tokenizer_from_vocabulary, vocabulary_of
 from course_utils.sentiment.train import BEST_NAME, evaluate, fit, train_epoch
@@ -143,7 +144,8 @@ def lab_batches(model: BERTGRUSentiment, loader: DataLoader, features: str = "au
     loader: a ``prepare_data`` loader (its reviews, batch size, shuffle and seed are kept); features:
     one of ``FEATURES``; name: the split, printed before the storage line (e.g. "train features: ...");
     dtype: of the stored features (half precision halves the memory; float32 reproduces "on-the-fly");
-    headroom: the fraction of free GPU memory, RAM or disk the cache may fill (``LabConfig.feature_headroom``).
+    headroom: the fraction of available RAM or free disk the cache may fill (``LabConfig.feature_headroom``;
+    on the GPU it leaves ``features.GPU_RESERVE`` free).
     """
     if features not in FEATURES:
         raise ValueError(f"features={features!r}: choose one of {', '.join(FEATURES)}")
@@ -199,19 +201,27 @@ def train_lab(model: nn.Module, data: LabData, config: LabConfig, out_dir: Path,
     """Adam + ``BCEWithLogitsLoss`` for ``config.epochs``; best and resume checkpoints in ``out_dir``.
 
     features: "auto" | "cache" | "on-the-fly" (see the module's docstring) for the training and
-    validation sets; the storage chosen for each is logged. train_fn, evaluate_fn: the loops to
+    validation sets; the storage chosen for each is logged; none is extracted when ``out_dir``'s
+    ``resume.pt`` already has every epoch, and both are released on return or on any error, so that
+    a rerun finds the memory free. train_fn, evaluate_fn: the loops to
     use, as in ``train.fit`` (the lab notebook passes the student's own; see ``own_loop``).
     """
     with compute_settings(config):
-        train = lab_batches(model, data.train_batches, features, "train", progress, log,
-                            headroom=config.feature_headroom)
-        valid = lab_batches(model, data.valid_batches, features, "valid", progress, log,
-                            headroom=config.feature_headroom)
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
-        return fit(model, train, valid, config.epochs, optimizer=optimizer,
-                   out_dir=out_dir, meta=run_meta(config, data.tokenizer), save_bert=config.builtin_bert,
-                   progress=progress, log=log, train_fn=train_fn and own_loop(train_fn, "train_epoch", log),
-                   evaluate_fn=evaluate_fn and own_loop(evaluate_fn, "evaluate", log))
+        meta = run_meta(config, data.tokenizer)
+        train = valid = ()  # a finished run (resume.pt has every epoch): no features to extract
+        try:
+            if epochs_left(out_dir, meta, model, optimizer, config.epochs):
+                train = lab_batches(model, data.train_batches, features, "train", progress, log,
+                                    headroom=config.feature_headroom)
+                valid = lab_batches(model, data.valid_batches, features, "valid", progress, log,
+                                    headroom=config.feature_headroom)
+            return fit(model, train, valid, config.epochs, optimizer=optimizer,
+                       out_dir=out_dir, meta=meta, save_bert=config.builtin_bert,
+                       progress=progress, log=log, train_fn=train_fn and own_loop(train_fn, "train_epoch", log),
+                       evaluate_fn=evaluate_fn and own_loop(evaluate_fn, "evaluate", log))
+        finally:
+            release_features(train, valid)  # even if a traceback keeps this frame: GPU memory for the next run
 
 
 def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBase, LabConfig]:

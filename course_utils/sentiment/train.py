@@ -17,18 +17,18 @@ import torch
 from torch import nn
 
 from course_utils.sentiment.checkpoint import (
+    BEST_NAME,
     FORMAT,
-    CheckpointError,
-    load_checkpoint,
+    RESUME_NAME,
+    ResumeMismatch,
     load_model_state,
     model_state,
+    read_resume,
+    restore_best,
     rng_state,
     save_atomic,
     set_rng_state,
 )
-
-BEST_NAME = "best.pt"
-RESUME_NAME = "resume.pt"
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "epoch_time")
 
 
@@ -113,6 +113,16 @@ def _set_epoch(batches: Iterable, epoch: int) -> None:
             target.set_epoch(epoch)
 
 
+def _resume_or_fresh(out: Path, meta: dict[str, Any] | None, model: nn.Module, optimizer: torch.optim.Optimizer,
+                     log: Callable[[str], None]) -> dict[str, Any] | None:
+    """``read_resume``, or None after one line in ``log`` when the file cannot be continued."""
+    try:
+        return read_resume(out, meta, model, optimizer)
+    except ResumeMismatch as err:
+        log(f"{err}: starting afresh (this run replaces {RESUME_NAME} and {BEST_NAME})")
+        return None
+
+
 def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epochs: int,
         optimizer: torch.optim.Optimizer | None = None, criterion: nn.Module | None = None,
         out_dir: Path | None = None, meta: dict[str, Any] | None = None, save_bert: bool = False,
@@ -122,9 +132,12 @@ def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epoc
 
     optimizer: default Adam over the trainable parameters; criterion: default ``BCEWithLogitsLoss``.
     out_dir: if given, ``best.pt`` (best model) and ``resume.pt`` (model, optimizer, epoch, best loss,
-    history, RNG states) are written there atomically after every epoch, and a run with a
-    ``resume.pt`` continues after its last completed epoch. meta: plain data stored in both files
-    (e.g. the config); a ``resume.pt`` with other meta is refused. save_bert: also store BERT's weights.
+    history, RNG states, and a copy of the best model) are written there atomically after every epoch,
+    and a run with a ``resume.pt`` continues after its last completed epoch, first rewriting a ``best.pt``
+    that is not the best ``resume.pt`` records (Drive uploads the two files separately). meta: plain
+    data stored in both files (e.g. the config); a ``resume.pt`` with other meta is refused; one saved
+    for other trainable parameters (e.g. BERT trainable then, frozen now) is said in one line and
+    replaced by a fresh run. save_bert: also store BERT's weights.
     train_fn(model, batches, optimizer, criterion) and evaluate_fn(model, batches, criterion), each
     returning (mean loss, accuracy in [0, 1]): the loops to use (a student's own, in the lab notebook);
     default ``train_epoch`` and ``evaluate``. Their batches come behind a progress bar if ``progress``.
@@ -136,18 +149,18 @@ def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epoc
     history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
     best_valid_loss = math.inf
     out = Path(out_dir) if out_dir is not None else None
-    if out is not None and (out / RESUME_NAME).exists():
-        state = load_checkpoint(out / RESUME_NAME)
-        if state.get("meta") != meta:
-            raise CheckpointError(f"{out / RESUME_NAME} belongs to another run (different settings): "
-                             "delete it to start again, or choose another output folder")
+    best = None  # the best epoch so far: {"epoch", "valid_loss", "model_state"}, also kept in resume.pt
+    state = _resume_or_fresh(out, meta, model, optimizer, log) if out is not None else None
+    if state is not None:
         load_model_state(model, state["model_state"])
         optimizer.load_state_dict(state["optimizer_state"])
         set_rng_state(state["rng"])
-        history, best_valid_loss = state["history"], state["best_valid_loss"]
+        history, best_valid_loss, best = state["history"], state["best_valid_loss"], state.get("best")
         log(f"Resuming from {out / RESUME_NAME}: {len(history['epoch'])} epoch(s) done")
         for i in range(len(history["epoch"])):
             log(epoch_line(history, i))
+        if best is not None:
+            restore_best(out, best, meta, log)
     for epoch in range(len(history["epoch"]), epochs):
         _set_epoch(train_batches, epoch)
         start = time.perf_counter()
@@ -159,11 +172,11 @@ def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epoc
         if out is not None:
             weights = model_state(model, save_bert)  # one CPU copy serves both files
             if valid_loss < best_valid_loss:
-                save_atomic({"format": FORMAT, "meta": meta, "model_state": weights,
-                             "epoch": epoch + 1, "valid_loss": valid_loss}, out / BEST_NAME)
+                best = {"epoch": epoch + 1, "valid_loss": valid_loss, "model_state": weights}
+                save_atomic({"format": FORMAT, "meta": meta, **best}, out / BEST_NAME)
             save_atomic({"format": FORMAT, "meta": meta, "model_state": weights,
                          "optimizer_state": optimizer.state_dict(), "history": history,
-                         "best_valid_loss": min(best_valid_loss, valid_loss), "rng": rng_state()},
+                         "best_valid_loss": min(best_valid_loss, valid_loss), "best": best, "rng": rng_state()},
                         out / RESUME_NAME)
         best_valid_loss = min(best_valid_loss, valid_loss)
         log(epoch_line(history, epoch))
