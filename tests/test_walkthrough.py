@@ -122,8 +122,12 @@ def test_wrong_answers_fail_every_check_with_its_hint(name, tmp_path):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_blanks_say_no_answer_yet(name, tmp_path):
     handout = walkthrough.handout(name)
-    result = walkthrough.walk(handout, tmp_path)
+    result = walkthrough.walk(handout, tmp_path, allow_blanks=True)
     _assert_every_check(result, walkthrough.check_ids(handout), "no answer yet: ", lambda q: "")
+    stops = walkthrough_q1_lab.STOPS.get(name, {})  # cell id -> the blank it names, where a cell needs one
+    assert sorted(result.stopped) == sorted(stops)
+    for cell_id, blank in stops.items():
+        assert result.stopped[cell_id].startswith(f"write {blank} in its cell above"), result.stopped[cell_id]
 
 
 def test_the_lab_handout_states_what_the_student_is_given_and_asked():
