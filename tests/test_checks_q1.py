@@ -99,8 +99,8 @@ WRONG = {
 }
 WEIRD = [None, "9", 3.5, lambda *args: "x", lambda *args: -1.5, lambda *args: 1 / 0, lambda *args: math.inf,
          lambda *args: [1, 2], lambda a: 1]
-test_right_answers_pass, test_wrong_answers_fail_with_the_hint, test_weird_input_never_raises_and_a_blank_is_no_answer = \
-    table_tests(RIGHT, WRONG, WEIRD)
+test_right_answers_pass, test_wrong_answers_fail_with_the_hint, test_weird_input_never_raises_and_a_blank_is_no_answer \
+    = table_tests(RIGHT, WRONG, WEIRD)
 
 
 @pytest.mark.parametrize(("question", "function", "says"), [

@@ -157,7 +157,8 @@ def time_by_input_shape(layer: nn.Module, shapes: list[tuple[int, ...]], n_repea
     with _Threads(threads), torch.inference_mode():
         for shape in shapes:
             x = torch.zeros(shape)
-            rows.append(LayerTime(str(tuple(shape)), tuple(shape), layer(x).numel(), median_ms(lambda: layer(x), n_repeats)))
+            ms = median_ms(lambda: layer(x), n_repeats)
+            rows.append(LayerTime(str(tuple(shape)), tuple(shape), layer(x).numel(), ms))
     return rows
 
 
