@@ -1,4 +1,4 @@
-"""Q1's judged self-checks: parameter counts and the receptive field of a conv stack, as students write them.
+"""Q1's self-checks and grader judges: parameter counts and the receptive field of a conv stack, as students write them.
 
 Oracles worked out by hand: a k x k conv has c_in*c_out*k^2 weights and c_out biases; a PyTorch GRU
 layer has, per gate, h x w and h x h matrices and two bias vectors of h; a stack of L stride-1 k x k
@@ -13,86 +13,126 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.checks import verify
-from course_utils.q1.checks import rows_seen_by_stack
+from course_staff.judging import hidden_cases, judge_outputs, judges
+from course_staff.q1_key import conv_count, gru_count, rows_seen_by_stack
+from course_utils.checks import specs, verify
 from tests.check_tables import table_tests
+
+IDS = ["q1.conv_parameters", "q1.gru_parameters", "q1.stack_rows_seen"]
+
+
+def conv_by_hand(c_in, c_out, k):
+    return c_in * c_out * k * k + c_out
+
+
+def gru_by_hand(width, hidden):
+    return 3 * (hidden * width + hidden * hidden + 2 * hidden)
+
+
+def stack_by_hand(n_layers, k):
+    return n_layers * (k - 1) + 1
 
 
 def conv_by_module(c_in, c_out, k):
     return sum(p.numel() for p in torch.nn.Conv2d(c_in, c_out, k).parameters())
 
 
-@pytest.mark.parametrize("function", [
-    lambda c_in, c_out, k: c_in * c_out * k * k + c_out,
-    lambda c_in, c_out, k: c_out * (c_in * k**2 + 1),
-    lambda c_in, c_out, k: np.int64(c_out * (c_in * k * k + 1)),
-    lambda c_in, c_out, k: torch.tensor(c_out * (c_in * k * k + 1)),
-    lambda c_in, c_out, k: float(c_out * (c_in * k * k + 1)),
-    conv_by_module,
-])
-def test_conv_parameters_right(function):
-    assert verify("q1.conv_parameters", function).ok
+def conv_on_meta(c_in, c_out, k):
+    return sum(p.numel() for p in torch.nn.Conv2d(c_in, c_out, k, device="meta").parameters())
 
 
-@pytest.mark.parametrize(("function", "hint"), [
-    (lambda c_in, c_out, k: c_in * c_out * k * k, "bias"),
-    (lambda c_in, c_out, k: c_in * c_out * k + c_out, "k * k positions"),
-    (lambda c_in, c_out, k: c_out * k * k + c_out, "every input channel"),
-    (lambda c_in, c_out, k: 372, "differs from the right one"),
-    (lambda c_in, c_out, k: c_out * (c_in * k * k + 1) + 0.5, "TypeError"),  # not a whole number
-    (lambda c_in, c_out: 1, "TypeError"),
-])
-def test_conv_parameters_wrong(function, hint):
-    result = verify("q1.conv_parameters", function)
-    assert not result.ok and "not yet. Hint:" in result.message and hint in result.message, result.message
+def gru_by_module(width, hidden):
+    return sum(p.numel() for p in torch.nn.GRU(width, hidden, device="meta").parameters())
 
 
-@pytest.mark.parametrize("function", [
-    lambda width, hidden: 3 * (hidden * width + hidden * hidden + 2 * hidden),
-    lambda width, hidden: 3 * hidden * (width + hidden + 2),
-    lambda width, hidden: sum(p.numel() for p in torch.nn.GRU(width, hidden).parameters()),
-])
-def test_gru_parameters_right(function):
-    assert verify("q1.gru_parameters", function).ok
+def stack_by_gradient(n_layers, k):  # the oracle's own method, in the student's kernel
+    stack = torch.nn.Sequential(*[torch.nn.Conv2d(1, 1, k, padding=k // 2) for _ in range(n_layers)])
+    x = torch.randn(1, 1, 2 * n_layers * k + 5, 3, requires_grad=True)
+    stack(x)[0, 0, x.shape[2] // 2, 1].backward()
+    return int((x.grad[0, 0].abs().sum(dim=1) > 0).sum())
 
 
-@pytest.mark.parametrize(("function", "hint"), [
-    (lambda w, h: 4 * (h * w + h * h + 2 * h), "LSTM"),
-    (lambda w, h: 3 * (h * w + h * h + h), "two bias vectors"),
-    (lambda w, h: 3 * (h * w + 2 * h), "previous hidden state"),
-    (lambda w, h: h * w + h * h + 2 * h, "differs from the right one"),
-])
-def test_gru_parameters_wrong(function, hint):
-    result = verify("q1.gru_parameters", function)
-    assert not result.ok and hint in result.message, result.message
+@pytest.mark.parametrize(("case", "count"), [((1, 4, 3), 40), ((4, 8, 3), 296), ((3, 5, 1), 20), ((6, 2, 5), 302)])
+def test_conv_oracle_is_the_hand_formula(case, count):
+    assert conv_count(list(case)) == conv_by_hand(*case) == count
 
 
-@pytest.mark.parametrize(("n_layers", "k"), [(1, 3), (3, 3), (2, 5), (4, 7)])
+@pytest.mark.parametrize(("case", "count"), [((16, 32), 4800), ((5, 7), 294), ((90000, 400000), 588002400000)])
+def test_gru_oracle_is_the_hand_formula_even_for_sizes_too_large_to_build(case, count):
+    assert gru_count(list(case)) == gru_by_hand(*case) == count
+
+
+@pytest.mark.parametrize(("n_layers", "k"), [(1, 3), (3, 3), (2, 5), (4, 7), (5, 1)])
 def test_stack_oracle_is_the_hand_formula(n_layers, k):
-    assert rows_seen_by_stack(n_layers, k) == n_layers * (k - 1) + 1
+    assert rows_seen_by_stack([n_layers, k]) == stack_by_hand(n_layers, k)
 
 
-@pytest.mark.parametrize("function", [
-    lambda n_layers, k: n_layers * (k - 1) + 1,
-    lambda n_layers, k: 1 + sum(k - 1 for _ in range(n_layers)),
-    lambda n_layers, k: 2 * n_layers * (k // 2) + 1,  # odd kernels: k // 2 rows on each side per layer
+RIGHT = {
+    "q1.conv_parameters": [
+        conv_by_hand,
+        lambda c_in, c_out, k: c_out * (c_in * k**2 + 1),
+        lambda c_in, c_out, k: np.int64(c_out * (c_in * k * k + 1)),
+        lambda c_in, c_out, k: torch.tensor(c_out * (c_in * k * k + 1)),
+        lambda c_in, c_out, k: float(c_out * (c_in * k * k + 1)),
+        lambda c_in, c_out, k: sum([c_in * k * k] * c_out) + c_out,
+    ],
+    "q1.gru_parameters": [
+        gru_by_hand,
+        lambda width, hidden: 3 * hidden * (width + hidden + 2),
+        lambda w, h: np.int64(3) * h * (w + h + 2),
+        lambda w, h: 3 * (h * w + h * h) + 6 * h,
+    ],
+    "q1.stack_rows_seen": [
+        stack_by_hand,
+        lambda n_layers, k: 1 + sum(k - 1 for _ in range(n_layers)),
+        lambda n_layers, k: 2 * n_layers * (k // 2) + 1,  # odd kernels: k // 2 rows on each side per layer
+        lambda n, k: torch.tensor(n * (k - 1) + 1),
+    ],
+}
+WRONG = {
+    "q1.conv_parameters": [lambda c_in, c_out, k: c_in * c_out * k * k, lambda c_in, c_out, k: c_in * c_out * k + c_out,
+                           lambda c_in, c_out, k: c_out * k * k + c_out, lambda c_in, c_out, k: 372,
+                           conv_by_module, conv_on_meta],
+    "q1.gru_parameters": [lambda w, h: 4 * (h * w + h * h + 2 * h), lambda w, h: 3 * (h * w + h * h + h),
+                          lambda w, h: 3 * (h * w + 2 * h), lambda w, h: h * w + h * h + 2 * h, gru_by_module],
+    "q1.stack_rows_seen": [lambda n, k: n * k, lambda n, k: k**n, lambda n, k: n * (k - 1), stack_by_gradient],
+}
+WEIRD = [None, "9", 3.5, lambda *args: "x", lambda *args: -1.5, lambda *args: 1 / 0, lambda *args: math.inf,
+         lambda *args: [1, 2], lambda a: 1]
+test_right_answers_pass, test_wrong_answers_fail_with_the_hint, test_weird_input_never_raises_and_a_blank_is_no_answer \
+    = table_tests(RIGHT, WRONG, WEIRD)
+
+
+@pytest.mark.parametrize(("question", "function", "says"), [
+    ("q1.conv_parameters", lambda c_in, c_out, k: c_in * c_out * k * k, "bias"),
+    ("q1.conv_parameters", lambda c_in, c_out, k: c_in * c_out * k + c_out, "k * k positions"),
+    ("q1.conv_parameters", lambda c_in, c_out, k: c_out * k * k + c_out, "every input channel"),
+    ("q1.conv_parameters", lambda c_in, c_out, k: 372, "differs from the right one"),
+    ("q1.conv_parameters", lambda c_in, c_out, k: c_out * (c_in * k * k + 1) + 0.5, "whole number"),
+    ("q1.conv_parameters", lambda c_in, c_out: 1, "TypeError"),
+    ("q1.conv_parameters", conv_by_module, "builds a layer (Conv2d)"),
+    ("q1.conv_parameters", conv_on_meta, "builds a layer (Conv2d)"),
+    ("q1.gru_parameters", lambda w, h: 4 * (h * w + h * h + 2 * h), "LSTM"),
+    ("q1.gru_parameters", lambda w, h: 3 * (h * w + h * h + h), "two bias vectors"),
+    ("q1.gru_parameters", lambda w, h: 3 * (h * w + 2 * h), "previous hidden state"),
+    ("q1.gru_parameters", gru_by_module, "builds a layer (GRU)"),
+    ("q1.stack_rows_seen", lambda n, k: n * k, "overlap"),
+    ("q1.stack_rows_seen", lambda n, k: k**n, "not by a factor"),
+    ("q1.stack_rows_seen", lambda n, k: n * (k - 1), "differs from the right one"),
+    ("q1.stack_rows_seen", lambda n, k: math.inf, "finite"),
+    ("q1.stack_rows_seen", stack_by_gradient, "builds a layer (Conv2d)"),
 ])
-def test_stack_rows_seen_right(function):
-    assert verify("q1.stack_rows_seen", function).ok
+def test_each_mistake_gets_its_own_hint(question, function, says):
+    result = verify(question, function)
+    assert not result.ok and says in result.message, result.message
 
 
-@pytest.mark.parametrize(("function", "hint"), [
-    (lambda n, k: n * k, "overlap"),
-    (lambda n, k: k**n, "not by a factor"),
-    (lambda n, k: n * (k - 1), "differs"),
-    (lambda n, k: math.inf, "finite"),
-])
-def test_stack_rows_seen_wrong(function, hint):
-    result = verify("q1.stack_rows_seen", function)
-    assert not result.ok and hint in result.message, result.message
+def test_the_probe_leaves_layers_buildable_afterwards():
+    verify("q1.conv_parameters", conv_by_module)
+    assert conv_by_module(1, 4, 3) == 40
 
 
-@pytest.mark.parametrize("question", ["q1.conv_parameters", "q1.gru_parameters", "q1.stack_rows_seen"])
+@pytest.mark.parametrize("question", IDS)
 def test_blank_functions_have_no_answer_yet(question):
     def blank(*args):
         ...
@@ -101,7 +141,45 @@ def test_blank_functions_have_no_answer_yet(question):
         assert "no answer yet" in verify(question, value).message
 
 
-WEIRD = [None, "9", 3.5, lambda *args: "x", lambda *args: -1.5, lambda *args: 1 / 0]
-_, _, test_weird_input_never_raises_and_a_blank_is_no_answer = table_tests(
-    {"q1.conv_parameters": [conv_by_module], "q1.gru_parameters": [lambda w, h: 3 * h * (w + h + 2)],
-     "q1.stack_rows_seen": [lambda n, k: n * (k - 1) + 1]}, {}, WEIRD)
+def _kernel_outputs(question: str, function, cases: list) -> list[dict]:
+    """What the sandboxed kernel sends back for each hidden case: the probe's output or its error."""
+    probe = specs()[question].probe
+    outputs = []
+    for case in cases:
+        try:
+            outputs.append({"output": probe(function, case)})
+        except Exception as exc:  # noqa: BLE001 - as the kernel reports it
+            outputs.append({"error": f"{type(exc).__name__}: {exc}"})
+    return outputs
+
+
+FORMULAS = {"q1.conv_parameters": conv_by_hand, "q1.gru_parameters": gru_by_hand, "q1.stack_rows_seen": stack_by_hand}
+MODULES = {"q1.conv_parameters": conv_by_module, "q1.gru_parameters": gru_by_module,
+           "q1.stack_rows_seen": stack_by_gradient}
+
+
+@pytest.mark.parametrize("question", IDS)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_grader_judges_hidden_cases(question, seed):
+    cases = hidden_cases([question], seed)[question]
+    assert len(cases) >= 5
+    assert judge_outputs(question, cases, _kernel_outputs(question, FORMULAS[question], cases)) == (True, "")
+    ok, detail = judge_outputs(question, cases, _kernel_outputs(question, MODULES[question], cases))
+    assert not ok and "builds a layer" in detail
+
+
+@pytest.mark.parametrize("question", IDS)
+def test_a_table_of_the_public_answers_passes_the_self_check_but_not_the_grader(question):
+    spec, judge = specs()[question], judges()[question]
+    table = {tuple(case): judge.oracle(list(case)) for case in spec.public_cases}
+    looked_up = lambda *sizes: table[sizes]  # noqa: E731
+    assert verify(question, looked_up).ok
+    cases = hidden_cases([question], 7)[question]
+    ok, detail = judge_outputs(question, cases, _kernel_outputs(question, looked_up, cases))
+    assert not ok and "KeyError" in detail
+
+
+def test_some_public_and_hidden_counts_are_too_large_to_build():
+    for question in ("q1.conv_parameters", "q1.gru_parameters"):
+        for cases in (specs()[question].public_cases, hidden_cases([question], 3)[question]):
+            assert max(judges()[question].oracle(list(c)) for c in cases) > 10**10  # > 40 GB of float32

@@ -186,19 +186,60 @@ def test_receptive_field_of_one_layer(height):
     assert convolution.rows_seen("gru", height) == height
 
 
-@pytest.mark.parametrize(("height", "k"), [(16, 3), (17, 3), (40, 5)])
-def test_conv_layers_to_span_by_gradient(height, k):
-    n = convolution.conv_layers_to_span(height, k)
+def _rows_behind_the_centre(stack: nn.Module, height: int) -> int:
+    x = torch.randn(1, 1, height, 3, dtype=torch.float64, requires_grad=True)
+    stack.double()(x)[0, 0, height // 2, 1].backward()  # the central output sees furthest both ways
+    return int((x.grad[0, 0].abs().sum(dim=1) > 0).sum())
 
-    def rows_covered(n_layers: int) -> int:
-        stack = nn.Sequential(*[nn.Conv2d(1, 1, k, padding=k // 2) for _ in range(n_layers)]).double()
-        x = torch.randn(1, 1, height, 3, dtype=torch.float64, requires_grad=True)
-        stack(x)[0, 0, height // 2, 1].backward()  # the central output sees furthest both ways
-        return int((x.grad[0, 0].abs().sum(dim=1) > 0).sum())
+
+@pytest.mark.parametrize(("height", "k"), [(16, 3), (17, 3), (40, 5)])
+def test_layers_to_reach_uses_the_given_stack_function(height, k):
+    def rows_covered(n_layers: int, kernel_size: int) -> int:
+        return _rows_behind_the_centre(nn.Sequential(*[nn.Conv2d(1, 1, kernel_size, padding=kernel_size // 2)
+                                                      for _ in range(n_layers)]), height)
 
     set_seed(0)
-    assert rows_covered(n) == height
-    assert rows_covered(n - 1) < height
+    n = convolution.layers_to_reach(rows_covered, height, k)
+    assert rows_covered(n, k) == height and rows_covered(n - 1, k) < height
+    assert convolution.layers_to_reach(lambda n_layers, k: 10 * n_layers, 35) == 4
+    with pytest.raises(ValueError, match="do not reach"):
+        convolution.layers_to_reach(lambda n_layers, k: 1, 5, most=3)
+
+
+def test_dilated_convolutions_see_exponentially_many_rows_without_pooling():
+    # the key's caveat to (b2): dilations 1, 2, 4, ... grow the receptive field as 2^(L+1) - 1, at full resolution
+    set_seed(0)
+    for n_layers in (1, 2, 3, 4):
+        stack = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=2**i, dilation=2**i) for i in range(n_layers)])
+        assert _rows_behind_the_centre(stack, 80) == 2 ** (n_layers + 1) - 1
+
+
+def test_a_global_pooling_cnn_is_shift_invariant_for_even_shifts_only():
+    # the key's (a2): one stride-2 pooling before the global max: even shifts leave the logits equal, odd ones do not
+    set_seed(0)
+    cnn = q1.SmallCNN().eval()
+    images, _ = q1.make_images(8, height=16, width=16, seed=3)
+    change = convolution.logit_change_under_shift(cnn, images, tuple(range(9)))
+    assert all(change[k] < 1e-6 for k in (0, 2, 4, 6, 8))
+    assert all(change[k] > 1e-3 for k in (1, 3, 5, 7))
+    with pytest.raises(ValueError, match="to the right"):
+        convolution.logit_change_under_shift(cnn, images, (-1, 2))
+
+
+@pytest.mark.parametrize(("width", "gru_per_pixel"), [(16, 288), (64, 144), (256, 108)])
+def test_multiply_adds_per_pixel_are_equal_only_at_the_widest_images(width, gru_per_pixel):
+    # the key's note on the timings: the CNN does 108 per pixel at every size, the GRU 3h(W + h)/W
+    images = torch.zeros(2, 1, width, width)
+    cnn, gru = q1.SmallCNN(), q1.RowGRU(width=width)
+    cnn_head, gru_head = 8 * 4, 32 * 4  # the linear heads, once per image
+    assert latency.multiply_adds(cnn, images) == 108 * width * width + cnn_head
+    assert latency.multiply_adds(gru, images) == gru_per_pixel * width * width + gru_head
+
+
+def test_time_by_input_shape_reports_each_shape():
+    rows = latency.time_by_input_shape(nn.Conv2d(1, 4, 3, padding=1), [(1, 1, 8, 8), (2, 1, 16, 8)], n_repeats=2)
+    assert [(r.name, r.output_floats) for r in rows] == [("(1, 1, 8, 8)", 256), ("(2, 1, 16, 8)", 1024)]
+    assert all(r.ms > 0 for r in rows)
 
 
 def test_latency_returns_positive_medians_of_the_right_shape(monkeypatch):
@@ -276,10 +317,13 @@ def test_stream_cnn_refuses_a_flattening_head_and_too_few_rows():
         convolution.stream_cnn(q1.SmallCNN(), torch.zeros(1, 1, 3, 16))
 
 
-def test_one_feature_row_of_small_cnn_reads_ten_rows():
-    # conv 3x3 (3 rows) -> pool 2 -> conv 3x3 (3 pooled rows = 6 + 2) -> pool 2: 4 * 1 + 3 * 2 = 10 rows
+def test_one_feature_row_of_small_cnn_reads_ten_rows_and_the_stream_buffers_eleven_at_any_height():
+    # conv 3x3 (3 rows) -> pool 2 -> conv 3x3 (3 pooled rows = 6 + 2) -> pool 2: 4 * 1 + 3 * 2 = 10 rows;
+    # the buffer rounds the 3 rows above a band up to the stride, 4: 11 rows, whatever the height
     set_seed(0)
-    assert convolution.feature_rows_seen(q1.SmallCNN(), 40) == 10
+    cnn = q1.SmallCNN().eval()
+    assert convolution.feature_rows_seen(cnn, 40) == 10
+    assert {convolution.stream_cnn(cnn, torch.zeros(1, 1, h, 16))[1] for h in (16, 40, 256)} == {11}
 
 
 def test_profile_layers_times_every_layer_on_its_own_input():

@@ -109,6 +109,9 @@ LAB_WRONG = {
 }
 CASES = {"01_cnn_vs_rnn": (Q1_RIGHT, Q1_WRONG), "04_bert_gru_sentiment": (LAB_RIGHT, LAB_WRONG)}
 COUNTS = {"01_cnn_vs_rnn": 3, "04_bert_gru_sentiment": 10}  # checks per handout
+STOPS = {"01_cnn_vs_rnn": {"2015a390": "conv_parameters", "2627f15a": "stack_rows_seen"},  # blank handout: cell -> blank
+         "02_rnn_recurrence": {"cce5ac98": "rnn_step"},
+         "03_self_attention": {"42539ff7": "attend", "q3-error-plot": "attend"}}
 LAB_PROMPTS = ('"Hello WORLD how ARE you?"', '"Justice League is terrible. I hated it."', '"Avengers was great!!"',
                "`train_epoch(model, batches, optimizer, criterion)`", "`evaluate(model, batches, criterion)`",
                "hidden size 256", "dropout 0.25", "Mount Drive")  # what the lab handout must state in its prompts

@@ -88,8 +88,7 @@ def plot_examples(images: torch.Tensor, labels: torch.Tensor, per_class: int = 4
 class SmallCNN(nn.Module):
     """Two 3x3 conv + ReLU + 2x2 max-pool blocks, then a linear head.
 
-    The default channels (4, 8) cost 4*9 + 8*4*9/4 = 108 multiply-adds per pixel, close to the
-    default RowGRU's 3*32*(W + 32)/W (108 at W = 256), so latencies compare structure, not work.
+    Its work per pixel does not depend on the image size (``latency.multiply_adds`` counts it).
 
     head="pool": global max pooling, so any image size of at least 4x4 works;
     head="flatten": flatten the feature map, which fixes the input to ``image_size`` = (H, W).

@@ -1,13 +1,16 @@
 """What one convolution sees and what it preserves (Q1 demos).
 
-- ``rows_seen``, ``conv_layers_to_span``: the receptive field of one conv layer vs one GRU layer;
-- ``shift``, ``shift_error``, ``rotation_error``: translation equivariance, exact away from the
-  borders, broken by strided pooling for odd shifts, and absent for rotations.
+- ``rows_seen``, ``layers_to_reach``: the receptive field of one conv layer vs one GRU layer, and
+  how many layers a stack needs (from a rows-per-stack function the caller gives);
+- ``shift``, ``shift_error``, ``rotation_error``, ``logit_change_under_shift``: what a shift or a
+  rotation of the input does to a layer's output and to a whole model's logits;
+- ``stream_cnn``, ``feature_rows_seen``: a CNN computed while the rows arrive.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -32,12 +35,17 @@ def rows_seen(model: str, height: int, width: int = 8, kernel_size: int = 3) -> 
     return int((x.grad[0, 0].abs().sum(dim=1) > 0).sum())
 
 
-def conv_layers_to_span(height: int, kernel_size: int = 3) -> int:
-    """Stride-1 k x k conv layers before the central output sees all ``height`` rows: ceil((H - 1) / (k - 1)).
+def layers_to_reach(rows_of_stack: Callable[[int, int], int], height: int, kernel_size: int = 3,
+                    most: int = 10_000) -> int:
+    """The fewest stacked layers for which ``rows_of_stack(n_layers, kernel_size)`` reaches ``height`` rows.
 
-    Each layer widens the receptive field by k - 1 rows; outputs nearer a border need more layers.
+    rows_of_stack: a function (n_layers, k) -> rows one output depends on (the notebook passes the
+    student's own); it is called for 1, 2, ... layers. ValueError if ``most`` layers do not reach ``height``.
     """
-    return math.ceil((height - 1) / (kernel_size - 1))
+    for n_layers in range(1, most + 1):
+        if rows_of_stack(n_layers, kernel_size) >= height:
+            return n_layers
+    raise ValueError(f"{most} layers of your stack do not reach {height} rows: check its growth")
 
 
 def shift(x: torch.Tensor, k: int, dim: int = -1) -> torch.Tensor:
@@ -71,6 +79,23 @@ def shift_error(layer: nn.Module, x: torch.Tensor, k: int, stride: int = 1, marg
     return min(_interior(shift(y, s) - y_of_shifted, margin).abs().max().item() for s in candidates)
 
 
+def logit_change_under_shift(model: nn.Module, images: torch.Tensor, shifts: tuple[int, ...],
+                             margin: int = 8) -> list[float]:
+    """max |model(T_k x) - model(x)| over all logits, for each shift ``k`` in ``shifts`` (pixels, along the width).
+
+    images: (N, 1, H, W). Each image is first placed in a zero canvas with ``margin`` empty columns
+    on its left and ``max(shifts) + margin`` on its right, so that no shift pushes content out of
+    the canvas or near its border (``margin``: at least the features' receptive field, a multiple of
+    the model's total stride): what remains is the model's own response to the shift.
+    """
+    if min(shifts) < 0:
+        raise ValueError("shifts are counted to the right, from 0")
+    canvas = F.pad(images, (margin, max(shifts) + margin))
+    with torch.no_grad():
+        reference = model(canvas)
+        return [(model(shift(canvas, k)) - reference).abs().max().item() for k in shifts]
+
+
 def rotation_error(conv: nn.Conv2d, x: torch.Tensor, rotate_kernel: bool = False) -> float:
     """Relative error ||rot90(conv(x)) - conv'(rot90(x))|| / ||conv(x)||, bias removed.
 
@@ -101,9 +126,10 @@ def stream_cnn(cnn: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, int]
     """SmallCNN's logits computed while the rows arrive, keeping a buffer of rows and a running max.
 
     images: (N, 1, H, W), H >= 4. Each feature row of the CNN (after both pools) depends on a band
-    of input rows (its receptive field, 10 rows for 3x3 kernels); as soon as a band has arrived, the
+    of input rows (its receptive field); as soon as a band has arrived, the
     feature row is computed from the buffer and folded into a running max over positions, which is
-    exactly what the global max-pooling head takes. The whole image is never held.
+    exactly what the global max-pooling head takes. The whole image is never held. The buffer is
+    the band rounded up so that the pooling windows line up with the whole-image pass.
     Returns (logits (N, n_classes), the buffer's depth in rows).
     """
     stride, above, below = _feature_row_span(cnn)

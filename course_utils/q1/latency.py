@@ -2,7 +2,9 @@
 
 - ``measure_latency``, ``plot_latency``: median forward latency of both models, one image or a batch;
 - ``profile_layers``: median time of every layer of a model on the inputs it really receives;
-- ``batched_vs_one_by_one``: one layer on a whole batch against the same layer image by image.
+- ``batched_vs_one_by_one``: one layer on a whole batch against the same layer image by image;
+- ``time_by_input_shape``: one layer on inputs of several shapes, time per output float;
+- ``multiply_adds``: the arithmetic of one forward pass, counted from the layers' own weights.
 
 Timings depend on the machine and its load: print them, never compare them exactly.
 """
@@ -142,3 +144,50 @@ def print_profile(rows: list[LayerTime]) -> None:
     for r in rows:
         print(f"{r.name:<12} input {str(r.input_shape):<20} output {r.output_floats:>10,d} floats "
               f"{r.ms:8.2f} ms ({r.ms / total:4.0%})")
+
+
+def time_by_input_shape(layer: nn.Module, shapes: list[tuple[int, ...]], n_repeats: int = 9,
+                        threads: int = 1) -> list[LayerTime]:
+    """Median time of ``layer`` on zero inputs of each shape (N, C, H, W); ``LayerTime.name`` is the shape.
+
+    Dividing ``ms`` by ``output_floats`` gives the time per output value: constant if the layer's
+    cost only grows with its output, jumping where the output's size sends it down another path.
+    """
+    rows = []
+    with _Threads(threads), torch.inference_mode():
+        for shape in shapes:
+            x = torch.zeros(shape)
+            ms = median_ms(lambda: layer(x), n_repeats)
+            rows.append(LayerTime(str(tuple(shape)), tuple(shape), layer(x).numel(), ms))
+    return rows
+
+
+def multiply_adds(model: nn.Module, images: torch.Tensor) -> int:
+    """Multiply-adds of one forward pass, per image, counted from the weights each layer really uses.
+
+    images: (N, C, H, W). A convolution uses each of its weights once per output position, a linear
+    layer once per input vector, a recurrent layer each of its weight matrices once per time step.
+    Biases, activations and pooling are not counted.
+    """
+    total = 0
+
+    def count(layer: nn.Module, inputs: tuple, output: object) -> None:
+        nonlocal total
+        if isinstance(layer, nn.Conv2d):
+            total += layer.weight.numel() * output.shape[0] * output.shape[-2] * output.shape[-1]
+        elif isinstance(layer, nn.Linear):
+            total += layer.weight.numel() * (inputs[0].numel() // layer.in_features)
+        elif isinstance(layer, nn.RNNBase):
+            x = inputs[0]
+            weights = sum(p.numel() for name, p in layer.named_parameters() if name.startswith("weight"))
+            total += weights * x.shape[0] * x.shape[1]  # batch * time steps (either layout)
+
+    kinds = (nn.Conv2d, nn.Linear, nn.RNNBase)
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, kinds)]
+    try:
+        with torch.inference_mode():
+            model(images)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return total // images.shape[0]
