@@ -52,6 +52,8 @@ def grade_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pass this variable of yours to the kernels too (repeatable); they get only what they need")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the notebooks without bubblewrap (a trusted batch only; every row says so)")
+    parser.add_argument("--kernel-user", default=None, metavar="NAME",
+                        help="run each sandbox (and kernel) as this unprivileged user (needs root; Gradescope: student)")
     parser.add_argument("--sanitize-with", type=Path, default=SANITIZE_FILE, help=f"nbval sanitizer file (default: {SANITIZE_FILE})")
 
 
@@ -66,7 +68,18 @@ def grade(args: argparse.Namespace) -> int:
         return _usage(f"{args.dir} is not a folder of notebooks")
     if args.timeout <= 0 or args.jobs < 1 or args.retries < 0:
         return _usage("--timeout must be > 0, --jobs >= 1 and --retries >= 0")
-    if not args.no_sandbox and (why := sandbox.available()) is not None:
+    user = None
+    if args.kernel_user is not None:
+        import pwd  # POSIX only, as the sandbox is
+
+        try:
+            entry = pwd.getpwnam(args.kernel_user)
+        except KeyError:
+            return _usage(f"--kernel-user {args.kernel_user}: no such user")
+        if os.geteuid() != 0:
+            return _usage("--kernel-user needs the grader to run as root")
+        user = (entry.pw_uid, entry.pw_gid)
+    if not args.no_sandbox and (why := sandbox.available(user)) is not None:
         return _usage(f"cannot sandbox the notebooks: {why}; or pass --no-sandbox for a trusted batch")
     if not args.handouts.is_dir():
         return _usage(f"--handouts {args.handouts} is not a folder (run from the repository root, or pass --handouts)")
@@ -98,7 +111,7 @@ def grade(args: argparse.Namespace) -> int:
               file=sys.stderr)
     environment = sandbox.build_environment(run.GRADER_MODULES)
     settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries,
-                        sandboxed=not args.no_sandbox, environment=environment)
+                        sandboxed=not args.no_sandbox, environment=environment, user=user)
     try:
         with tempfile.TemporaryDirectory(prefix="course-grade-", ignore_cleanup_errors=True) as scratch:
             with ThreadPoolExecutor(max_workers=args.jobs) as pool:

@@ -88,11 +88,13 @@ def _cache_binds(env: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path | None,
-            environment: sandbox.Environment | None = None, sandboxed: bool = False) -> Execution:
+            environment: sandbox.Environment | None = None, sandboxed: bool = False,
+            user: tuple[int, int] | None = None) -> Execution:
     """Run ``notebook`` (in its folder, which must be a scratch folder) under nbval; never raises for
     what the notebook does. timeout: seconds for everything, kernel start included. env: the process's
     whole environment (``grading_environment``). environment: the release and grader folders (needed
-    when ``sandboxed``; unsandboxed, the grader's modules must be on env's ``PYTHONPATH`` or installed)."""
+    when ``sandboxed``; unsandboxed, the grader's modules must be on env's ``PYTHONPATH`` or installed).
+    user: (uid, gid) to run it as (bwrap itself, or pytest unsandboxed); the folder must be that user's."""
     start = time.monotonic()
     workdir = notebook.parent
     inside = Path(sandbox.WORK) if sandboxed else workdir
@@ -110,7 +112,7 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
         command = sandbox.wrap(command, workdir, env, environment, ro_binds=[*binds, *_cache_binds(env)])
     with open(workdir / "pytest.out", "w+b") as out:
         proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, **sandbox.as_user(user))
         n_cells = sum(cell.get("cell_type") == "code" for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"])
         ending = _watch(proc, start + timeout, lambda: _count_lines(log) < n_cells)
         out.seek(0)

@@ -48,13 +48,19 @@ def bwrap() -> str | None:
     return shutil.which("bwrap")
 
 
+def as_user(user: tuple[int, int] | None) -> dict:
+    """``subprocess.Popen`` keywords that start a process as ``user`` (uid, gid; no other groups), or {}."""
+    return {"user": user[0], "group": user[1], "extra_groups": []} if user else {}
+
+
 @functools.lru_cache(maxsize=None)
-def _probe(binary: str | None) -> str | None:
+def _probe(binary: str | None, user: tuple[int, int] | None) -> str | None:
     if binary is None:
         return f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}"
     try:
         proc = subprocess.run([binary, "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
-                               "--proc", "/proc", "--dev", "/dev", "true"], capture_output=True, text=True, timeout=30)
+                               "--proc", "/proc", "--dev", "/dev", "true"], capture_output=True, text=True, timeout=30,
+                              **as_user(user))
     except (OSError, subprocess.SubprocessError) as exc:
         return f"bubblewrap ({binary}) does not run ({exc}): {INSTALL_HINT}"
     if proc.returncode != 0:
@@ -63,9 +69,10 @@ def _probe(binary: str | None) -> str | None:
     return None
 
 
-def available() -> str | None:
-    """None when sandboxing works on this machine; else one line saying why not and what to install."""
-    return _probe(bwrap())
+def available(user: tuple[int, int] | None = None) -> str | None:
+    """None when sandboxing works on this machine (started as ``user``, if given); else one line saying why
+    not and what to install."""
+    return _probe(bwrap(), user)
 
 
 def is_staff(name: str) -> bool:
@@ -209,8 +216,8 @@ def run(command: Sequence[str], scratch: Path, env: Mapping[str, str], timeout: 
     seconds the sandbox and everything in it are killed. user: (uid, gid) of the host to run bwrap as
     (needs root; the scratch folder must be that user's)."""
     argv = wrap(command, scratch, env, **options)
-    ids = {"user": user[0], "group": user[1], "extra_groups": []} if user else {}
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **ids)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            **as_user(user))
     try:
         out, _ = proc.communicate(timeout=timeout)
         return Result(proc.returncode, out.decode("utf-8", "replace"), False)

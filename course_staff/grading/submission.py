@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class Settings:
     retries: int = 1  # runs again after a timeout or a dead kernel (a stall can be the machine's fault)
     sandboxed: bool = True  # each run in a bubblewrap sandbox (False: --no-sandbox, said in every row)
     environment: sandbox.Environment | None = None  # the release and grader folders (None: made per call)
+    user: tuple[int, int] | None = None  # (uid, gid) the kernels run as (--kernel-user; Gradescope: student)
 
 
 NOT_SANDBOXED = "not sandboxed"
@@ -81,13 +83,16 @@ def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings) -> r
     """Execute ``nb`` once in a fresh scratch folder made under ``scratch`` (then removed)."""
     scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="nb-", dir=scratch))
+    if settings.user is not None:  # the kernel user may pass through the batch folder, and owns only its own
+        scratch.chmod(0o711)
+        os.chown(workdir, *settings.user)
     try:
         notebook = workdir / "submission.ipynb"
         notebook.write_text(nbformat.writes(nb), encoding="utf-8")
         env = run.grading_environment(workdir, settings.tiny, settings.extra_env, settings.environment,
                                       settings.sandboxed)
         return run.execute(notebook, settings.timeout, env, settings.sanitize, settings.environment,
-                           settings.sandboxed)
+                           settings.sandboxed, settings.user)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
