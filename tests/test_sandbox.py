@@ -96,17 +96,22 @@ def test_no_network_not_even_the_hosts_loopback(tmp_path: Path, environment) -> 
 @needs_bwrap
 def test_the_python_inside_is_the_student_release_without_instructor_code(tmp_path: Path, environment) -> None:
     code = textwrap.dedent("""
-        import importlib.util, sys, course_utils, course_utils.checks
+        import importlib.metadata, os, sys, course_utils, course_utils.checks
         print(course_utils.__file__)
-        print(importlib.util.find_spec("course_staff"))
+        try:
+            import course_staff.grading; print("staff", course_staff.__file__)
+        except ImportError:
+            print("no staff")
         site = [p for p in sys.path if p.endswith("site-packages")]
-        import os
-        print(sorted(e for p in site for e in os.listdir(p) if "course" in e.lower()))
+        print(sorted(f for p in site for e in os.listdir(p) if "course" in e.lower() and os.path.isdir(f"{p}/{e}")
+                     for f in os.listdir(f"{p}/{e}")))
+        print(len(list(importlib.metadata.entry_points(group="jupyter_client.kernel_provisioners"))) > 0)
     """)
     plain = _plain(code, tmp_path).stdout.splitlines()
-    assert plain[1] != "None"  # the staff install: course_staff importable (the attack)
+    assert plain[1].startswith("staff")  # the staff install: course_staff importable (the attack)
     boxed = _boxed(code, _scratch(tmp_path), environment)
-    assert boxed.output.splitlines() == [f"{sandbox.RELEASE}/course_utils/__init__.py", "None", "[]"], boxed.output
+    assert boxed.output.splitlines() == [f"{sandbox.RELEASE}/course_utils/__init__.py", "no staff", "['METADATA']",
+                                         "True"], boxed.output
 
 
 def test_every_staff_entry_of_a_site_packages_is_recognised() -> None:
@@ -127,10 +132,21 @@ def test_a_regular_install_s_packages_are_left_out_too(tmp_path: Path, environme
     (site / "course_utils-0.1.0.dist-info").mkdir()
     original = sandbox.site_dirs
     monkeypatch.setattr(sandbox, "site_dirs", lambda: [*original(), str(site)])
-    code = f"import sys, os\nsys.path.append({str(site)!r})\nimport harmless, course_utils\nprint(course_utils.__file__)\n" \
-           f"print(sorted(os.listdir({str(site)!r})))\ntry:\n import course_staff; print('staff')\nexcept ImportError: print('no staff')"
+    code = textwrap.dedent(f"""
+        import pathlib, sys
+        sys.path.append({str(site)!r})
+        import harmless, course_utils
+        print(course_utils.__file__, harmless.NAME)
+        print(pathlib.Path({str(site / "course_staff" / "__init__.py")!r}).read_text().strip())
+        try:
+            import course_staff; print("staff")
+        except ImportError:
+            print("no staff")
+    """)
     boxed = _boxed(code, _scratch(tmp_path), environment)
-    assert boxed.output.splitlines() == [f"{sandbox.RELEASE}/course_utils/__init__.py", "['harmless']", "no staff"], boxed.output
+    assert boxed.output.splitlines() == [f"{sandbox.RELEASE}/course_utils/__init__.py harmless",
+                                         'raise ImportError("instructor code is not in the grading sandbox")',
+                                         "no staff"], boxed.output
 
 
 @needs_bwrap
