@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from course_utils import checks
-from course_staff.grading import handouts, kernel, locking, run, scan, scoring, shards
+from course_staff.grading import handouts, kernel, locking, run, sandbox, scan, scoring, shards
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 
@@ -221,8 +221,13 @@ def test_a_notebook_sees_only_the_minimal_environment(tmp_path: Path, monkeypatc
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import os\nprint(sorted(os.environ))", id="probe")])
     (tmp_path / "s.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
-    env = run.kernel_environment(tmp_path, tiny=True)
-    execution = run.execute(tmp_path / "s.ipynb", 60, env, None)
+    environment = sandbox.build_environment(run.GRADER_MODULES)
+    boxed = sandbox.available() is None  # sandboxed where bwrap works, as course-utils grade runs it
+    try:
+        env = run.grading_environment(tmp_path, True, (), environment, sandboxed=boxed)
+        execution = run.execute(tmp_path / "s.ipynb", 60, env, None, environment, sandboxed=boxed)
+    finally:
+        environment.close()
     assert [c["kind"] for c in execution.cells] == ["ok"], execution.output
     log = (tmp_path / "cells.jsonl").read_text(encoding="utf-8")
     assert "GRADER_SECRET" not in (tmp_path / "pytest.out").read_text(encoding="utf-8") + log

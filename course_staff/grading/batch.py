@@ -1,8 +1,10 @@
 """``course-utils grade DIR``: grade a folder of submitted notebooks; write the report and the written answers.
 
 Each ``DIR/*.ipynb`` is matched to its handout by content, its locked cells are restored, it runs in
-its own scratch folder and process group (``--jobs`` at a time, ``--timeout`` seconds each), and it
-gets one report row with its score. The batch goes on past every failure and exits 0 when it finished.
+its own bubblewrap sandbox and fresh scratch folder (``--jobs`` at a time, ``--timeout`` seconds each;
+``sandbox.py``), and it gets one report row with its score. The batch goes on past every failure (an
+exception while grading one notebook is that notebook's ``error`` row) and exits 0 when it finished.
+Without a working bwrap it refuses (exit 2) unless ``--no-sandbox`` is given.
 ``--shard K/N`` grades a stable K-th of the folder (``shards.py``); ``--gradescope FILE`` writes
 Gradescope's results.json for a folder holding one submission.
 """
@@ -16,11 +18,11 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from course_staff.grading import answers, gradescope, shards
+from course_staff.grading import answers, gradescope, run, sandbox, shards
 from course_staff.grading.handouts import load_handouts
 from course_staff.grading.report import Row, write_report
 from course_staff.grading.scoring import load_rubric
-from course_staff.grading.submission import Settings, grade_notebook
+from course_staff.grading.submission import NOT_SANDBOXED, Settings, grade_notebook
 
 SANITIZE_FILE = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
 DEFAULT_RUBRIC = Path("answers/rubric.json")
@@ -48,6 +50,10 @@ def grade_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write Gradescope's results.json for DIR's one submission")
     parser.add_argument("--env", action="append", default=[], metavar="NAME",
                         help="pass this variable of yours to the kernels too (repeatable); they get only what they need")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run the notebooks without bubblewrap (a trusted batch only; every row says so)")
+    parser.add_argument("--kernel-user", default=None, metavar="NAME",
+                        help="run each sandbox (and kernel) as this unprivileged user (needs root; Gradescope: student)")
     parser.add_argument("--sanitize-with", type=Path, default=SANITIZE_FILE, help=f"nbval sanitizer file (default: {SANITIZE_FILE})")
 
 
@@ -62,6 +68,19 @@ def grade(args: argparse.Namespace) -> int:
         return _usage(f"{args.dir} is not a folder of notebooks")
     if args.timeout <= 0 or args.jobs < 1 or args.retries < 0:
         return _usage("--timeout must be > 0, --jobs >= 1 and --retries >= 0")
+    user = None
+    if args.kernel_user is not None:
+        import pwd  # POSIX only, as the sandbox is
+
+        try:
+            entry = pwd.getpwnam(args.kernel_user)
+        except KeyError:
+            return _usage(f"--kernel-user {args.kernel_user}: no such user")
+        if os.geteuid() != 0:
+            return _usage("--kernel-user needs the grader to run as root")
+        user = (entry.pw_uid, entry.pw_gid)
+    if not args.no_sandbox and (why := sandbox.available(user)) is not None:
+        return _usage(f"cannot sandbox the notebooks: {why}; or pass --no-sandbox for a trusted batch")
     if not args.handouts.is_dir():
         return _usage(f"--handouts {args.handouts} is not a folder (run from the repository root, or pass --handouts)")
     rubric_path = args.rubric or (DEFAULT_RUBRIC if DEFAULT_RUBRIC.is_file() else None)
@@ -87,11 +106,18 @@ def grade(args: argparse.Namespace) -> int:
     sanitize = args.sanitize_with if args.sanitize_with.is_file() else None
     if sanitize is None:
         print(f"course-utils grade: warning: no sanitizer file {args.sanitize_with}; comparing raw outputs", file=sys.stderr)
-    settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries)
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            graded = list(pool.map(lambda job: grade_notebook(job[1], Path(scratch) / f"{job[0]:05d}", settings),
-                                   enumerate(notebooks)))
+    if args.no_sandbox:
+        print(f"course-utils grade: {NOT_SANDBOXED}: --no-sandbox runs every notebook as you, unconfined",
+              file=sys.stderr)
+    environment = sandbox.build_environment(run.GRADER_MODULES)
+    settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries,
+                        sandboxed=not args.no_sandbox, environment=environment, user=user)
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-grade-", ignore_cleanup_errors=True) as scratch:
+            with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                graded = list(pool.map(lambda path: _grade_one(path, Path(scratch), settings), notebooks))
+    finally:
+        environment.close()
     rows = [row for row, _, _ in graded]
     write_report(rows, args.report, check_ids)
     written = [a for row, nb, handout in graded if handout is not None for a in answers.collect(row.file, nb, handout)]
@@ -100,7 +126,20 @@ def grade(args: argparse.Namespace) -> int:
     if args.gradescope is not None:
         gradescope.write(gradescope.results(rows[0]), args.gradescope)
     _print(rows, args.report)
+    if args.no_sandbox:
+        print(f"{NOT_SANDBOXED} (--no-sandbox)")
     return 0
+
+
+def _grade_one(path: Path, scratch: Path, settings: Settings) -> tuple[Row, object, object]:
+    """``grade_notebook``, with any exception of the grader's turned into that notebook's ``error`` row."""
+    try:
+        return grade_notebook(path, scratch, settings)
+    except Exception as exc:  # noqa: BLE001 - one notebook's failure is its own row, never the batch's
+        detail = f"the grader failed on this notebook: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+        if not settings.sandboxed:
+            detail = f"{NOT_SANDBOXED}; {detail}"
+        return Row(path.name, "error", detail=detail), None, None
 
 
 def _submissions(folder: Path, gradescope_mode: bool) -> list[Path]:

@@ -10,6 +10,14 @@ Field names follow Gradescope's autograder specification
 ``run_autograder`` (run per submission: ``/autograder/submission`` in, ``/autograder/results/results.json``
 out; ``COURSE_AUTOGRADER_ROOT`` replaces ``/autograder`` in tests), the handouts, the rubric, and
 ``autograder.zip`` holding them all at its root, ready to upload.
+
+User separation: setup.sh installs bubblewrap, creates the unprivileged user ``student`` and makes the
+instructor package (``course_staff`` in the grader's site-packages) readable by root only.
+run_autograder (as root) makes ``/autograder``'s source, submission and results root-only and grades
+with ``--kernel-user student``: each sandbox, and so the kernel, runs as ``student``. Where the image
+cannot create namespaces it grades ``--no-sandbox`` (said in the results): the container is the
+sandbox, the kernel still runs as ``student``, which can neither read the autograder's files nor
+import ``course_staff``.
 """
 
 from __future__ import annotations
@@ -67,22 +75,38 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this once per submission, in /autograder: the student's files are in submission/,
 # results/results.json is what Gradescope reads. COURSE_AUTOGRADER_ROOT replaces /autograder (tests);
 # COURSE_AUTOGRADER_PYTHON the Python that setup.sh installed the course package into.
+# The kernel runs as the unprivileged user student (setup.sh made it) in a bubblewrap sandbox; where
+# namespaces are not allowed, unsandboxed but still as student (the container is the sandbox).
 set -u
 ROOT="${{COURSE_AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{COURSE_AUTOGRADER_PYTHON:-{venv}/bin/python}}"
 mkdir -p "$ROOT/results"
+USER_ARGS=()
+if [ "$(id -u)" = 0 ] && id -u student >/dev/null 2>&1; then
+  chmod -R go-rwx "$ROOT/source" "$ROOT/submission" "$ROOT/results"
+  USER_ARGS=(--kernel-user student)
+fi
+if ! "$PYTHON" -c "import pwd, sys; from course_staff.grading import sandbox
+u = pwd.getpwnam(sys.argv[1]) if len(sys.argv) > 1 else None
+why = sandbox.available((u.pw_uid, u.pw_gid) if u else None); print(why or '', file=sys.stderr); sys.exit(why is not None)" \\
+    "${{USER_ARGS[@]:1}}"; then
+  USER_ARGS+=(--no-sandbox)
+fi
 exec "$PYTHON" -m course_utils grade "$ROOT/submission" --gradescope "$ROOT/results/results.json" \\
   --report "$ROOT/results/report.csv" --handouts "$ROOT/source/handouts" --rubric "$ROOT/source/rubric.json" \\
-  --timeout {timeout:g} --jobs 1{full}
+  --timeout {timeout:g} --jobs 1{full} "${{USER_ARGS[@]}}"
 """
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu, network on).
 set -euo pipefail
-apt-get install -y --no-install-recommends python3 python3-venv python3-pip git
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip git bubblewrap
+id -u student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin student
 python3 -m venv {venv}
 {venv}/bin/pip install --no-cache-dir "torch=={torch}" --index-url https://download.pytorch.org/whl/cpu
 {venv}/bin/pip install --no-cache-dir "{spec}"
+# the instructor package is the grader's alone: the kernel user (student) cannot read or import it
+chmod -R go-rwx "$({venv}/bin/python -c 'import course_staff, os; print(os.path.dirname(course_staff.__file__))')"
 """
 
 

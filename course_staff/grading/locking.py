@@ -148,7 +148,7 @@ def _set_comparisons(nb: nbformat.NotebookNode, handout: Handout, result: Prepar
 
 def _insert_grader_cells(nb: nbformat.NotebookNode, handout: Handout) -> None:
     guard = f"_course_grader_{secrets.token_hex(4)}"
-    cells = [_grader_cell("start", f"from course_staff.grading.kernel import Guard as {guard}\n{guard} = {guard}()")]
+    cells = [_grader_cell("start", f"from course_grader_kernel import Guard as {guard}\n{guard} = {guard}()")]
     for cell in nb.cells:
         cells.append(cell)
         calls = handout.calls.get(cell.id)

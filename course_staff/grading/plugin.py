@@ -1,4 +1,7 @@
-"""pytest plugin loaded in each grading subprocess (``-p course_staff.grading.plugin``).
+"""pytest plugin loaded in each grading subprocess (``-p course_grader_plugin``).
+
+Standalone (pytest and the standard library only): the grader copies this file into the sandbox's
+grader folder as ``course_grader_plugin.py``, where ``course_staff`` cannot be imported.
 
 For every notebook cell nbval runs it appends one JSON line to the file given by
 ``--course-grade-log`` (a pytest option, so the kernel's environment never names it): the cell id,
@@ -13,7 +16,7 @@ import re
 
 import pytest
 
-from course_staff.grading.locking import GRADER_PREFIX
+GRADER_PREFIX = "course-grader-"  # the ids of the grader's cells (``locking.GRADER_PREFIX``)
 
 _COMPARED: dict[str, bool] = {}
 

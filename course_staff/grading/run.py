@@ -1,8 +1,9 @@
-"""Run one prepared notebook with nbval in its own process group, with a minimal environment.
+"""Run one prepared notebook with nbval in its own sandbox (or process group), with a minimal environment.
 
 The notebook runs in a ``pytest --nbval-lax`` subprocess (its own kernel, its own session) in a
-scratch folder; past the time limit, or once its kernel has died, the process, its kernel and their
-children are killed.
+scratch folder, inside a bubblewrap sandbox of its own (``sandbox.py``) unless the batch is run with
+``--no-sandbox``; past the time limit, or once its kernel has died, the sandbox (or the process, its
+kernel and their children) is killed.
 
 The kernel sees only ``kernel_environment``: no variable of the grader's except the few a kernel
 needs (``PATH``, locale, ``PYTHONPATH`` where set, model and data caches for ``--full``) and those
@@ -21,6 +22,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from course_staff.grading import sandbox
 
 #: Grader variables a kernel may see (if set): what Python, the locale and full-mode caches need.
 PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
@@ -58,22 +61,58 @@ def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
     return env
 
 
-def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path | None) -> Execution:
+#: Modules the grader provides to every grading process (name there -> source file): standalone files.
+GRADER_MODULES = {"course_grader_plugin.py": Path(__file__).with_name("plugin.py"),
+                  "course_grader_kernel.py": Path(__file__).with_name("kernel.py")}
+LOG_OPTION = "--course-grade-log"
+SANITIZE_INSIDE = f"{sandbox.ROOT}/sanitize.cfg"
+
+
+def grading_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
+                        environment: sandbox.Environment | None = None, sandboxed: bool = True) -> dict[str, str]:
+    """``kernel_environment`` for a run in ``workdir``, with ``PYTHONPATH`` the release and the grader's
+    modules first; sandboxed, every path is the sandbox's (``sandbox.WORK``) and ``PATH`` the system's."""
+    env = kernel_environment(Path(sandbox.WORK) if sandboxed else workdir, tiny, extra)
+    if sandboxed:
+        env["PATH"] = f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin"
+        env["PYTHONPATH"] = sandbox.python_path(environment, True)
+    elif environment is not None:
+        env["PYTHONPATH"] = ":".join(filter(None, [sandbox.python_path(environment, False), env.get("PYTHONPATH")]))
+    return env
+
+
+def _cache_binds(env: dict[str, str]) -> list[tuple[str, str]]:
+    """Full-mode caches named in the kernel's environment, bound read-only at their own paths."""
+    return [(env[name], env[name]) for name in ("HF_HOME", "COURSE_UTILS_CACHE")
+            if name in env and os.path.isdir(env[name])]
+
+
+def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path | None,
+            environment: sandbox.Environment | None = None, sandboxed: bool = False,
+            user: tuple[int, int] | None = None) -> Execution:
     """Run ``notebook`` (in its folder, which must be a scratch folder) under nbval; never raises for
-    what the notebook does. timeout: seconds for everything, kernel start included."""
+    what the notebook does. timeout: seconds for everything, kernel start included. env: the process's
+    whole environment (``grading_environment``). environment: the release and grader folders (needed
+    when ``sandboxed``; unsandboxed, the grader's modules must be on env's ``PYTHONPATH`` or installed).
+    user: (uid, gid) to run it as (bwrap itself, or pytest unsandboxed); the folder must be that user's."""
     start = time.monotonic()
     workdir = notebook.parent
+    inside = Path(sandbox.WORK) if sandboxed else workdir
     log = workdir / "cells.jsonl"
     (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
-               "-p", "course_staff.grading.plugin", "--nbval-lax", "--nbval-current-env",
-               f"--nbval-cell-timeout={timeout:g}", f"--course-grade-log={log}"]
+               "-p", "course_grader_plugin", "--nbval-lax", "--nbval-current-env",
+               f"--nbval-cell-timeout={timeout:g}", f"{LOG_OPTION}={inside / log.name}"]
+    binds = []
     if sanitize is not None:
-        command.append(f"--nbval-sanitize-with={sanitize.resolve()}")
+        command.append(f"--nbval-sanitize-with={SANITIZE_INSIDE if sandboxed else sanitize.resolve()}")
+        binds.append((sanitize.resolve(), SANITIZE_INSIDE))
     command.append(notebook.name)
+    if sandboxed:
+        command = sandbox.wrap(command, workdir, env, environment, ro_binds=[*binds, *_cache_binds(env)])
     with open(workdir / "pytest.out", "w+b") as out:
         proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, **sandbox.as_user(user))
         n_cells = sum(cell.get("cell_type") == "code" for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"])
         ending = _watch(proc, start + timeout, lambda: _count_lines(log) < n_cells)
         out.seek(0)
@@ -95,14 +134,15 @@ def _watch(proc: subprocess.Popen, deadline: float, cells_left: Callable[[], boo
 
     Returns ``"finished"``, ``"timeout"`` or ``"kernel died"``.
     """
-    had_kernel, gone_since = False, None
+    had_kernel, gone_since, pytest_pid = False, None, None
     while proc.poll() is None:
         now = time.monotonic()
         if now >= deadline:
             kill_tree(proc.pid)
             proc.wait()
             return "timeout"
-        alive = bool(_descendants(proc.pid))
+        pytest_pid = pytest_pid or _pytest_pid(proc.pid)
+        alive = pytest_pid is not None and bool(_descendants(pytest_pid))
         had_kernel |= alive
         gone_since = None if alive or not had_kernel else (gone_since or now)
         if gone_since is not None and now - gone_since > KERNEL_GONE_S and cells_left():
@@ -111,6 +151,19 @@ def _watch(proc: subprocess.Popen, deadline: float, cells_left: Callable[[], boo
             return "kernel died"
         time.sleep(POLL_S)
     return "finished"
+
+
+def _pytest_pid(pid: int) -> int | None:
+    """The (host) pid of the pytest process at or below ``pid``: ``pid`` itself unsandboxed, below bwrap and
+    its pid-namespace init when sandboxed; the kernel is its child. None until it has started."""
+    for candidate in [pid, *_descendants(pid)]:
+        try:
+            argv = Path(f"/proc/{candidate}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if LOG_OPTION.encode() in b" ".join(argv) and b"--unshare-all" not in argv:  # not bwrap's own line
+            return candidate
+    return None
 
 
 def kill_tree(pid: int) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from course_staff.grading import locking, run, scan
+from course_staff.grading import locking, run, sandbox, scan
 from course_staff.grading.handouts import Handout, match, read_notebook
 from course_staff.grading.report import Row
 from course_staff.grading.scoring import Rubric, score
@@ -25,10 +28,17 @@ class Settings:
     sanitize: Path | None = None
     extra_env: tuple[str, ...] = ()
     retries: int = 1  # runs again after a timeout or a dead kernel (a stall can be the machine's fault)
+    sandboxed: bool = True  # each run in a bubblewrap sandbox (False: --no-sandbox, said in every row)
+    environment: sandbox.Environment | None = None  # the release and grader folders (None: made per call)
+    user: tuple[int, int] | None = None  # (uid, gid) the kernels run as (--kernel-user; Gradescope: student)
 
 
-def grade_notebook(path: Path, workdir: Path, settings: Settings) -> tuple[Row, nbformat.NotebookNode | None, Handout | None]:
-    """Grade ``path`` in the scratch folder ``workdir`` (created, then removed).
+NOT_SANDBOXED = "not sandboxed"
+
+
+def grade_notebook(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat.NotebookNode | None, Handout | None]:
+    """Grade ``path`` in fresh scratch folders made under ``scratch`` (``tempfile.mkdtemp``; each removed
+    after its run, so whatever a notebook makes beside its own folder cannot collide with the next one's).
 
     A run that times out or loses its kernel is run again, up to ``settings.retries`` times, in a fresh
     folder: a run that stalls for no fault of the notebook (seen once in CI: a notebook that takes 8 s
@@ -37,6 +47,19 @@ def grade_notebook(path: Path, workdir: Path, settings: Settings) -> tuple[Row, 
 
     Returns its report row, the submission as read (None if it is not a notebook) and its handout.
     """
+    if settings.environment is None:
+        environment = sandbox.build_environment(run.GRADER_MODULES)
+        try:
+            return grade_notebook(path, scratch, dataclasses.replace(settings, environment=environment))
+        finally:
+            environment.close()
+    row, nb, handout = _grade(path, scratch, settings)
+    if not settings.sandboxed:
+        row.detail = "; ".join(filter(None, [NOT_SANDBOXED, row.detail]))
+    return row, nb, handout
+
+
+def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat.NotebookNode | None, Handout | None]:
     try:
         nb = read_notebook(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -47,7 +70,7 @@ def grade_notebook(path: Path, workdir: Path, settings: Settings) -> tuple[Row, 
     grading_mode = "tiny" if settings.tiny else "full"
     prepared = locking.prepare(nb, handout, grading_mode)
     for runs in range(1, settings.retries + 2):
-        execution = _run_once(prepared.nb, workdir, settings)
+        execution = _run_once(prepared.nb, scratch, settings)
         if not (execution.timed_out or execution.kernel_died):
             break
     row = summarise(path.name, handout, prepared, execution, settings.rubric)
@@ -56,14 +79,20 @@ def grade_notebook(path: Path, workdir: Path, settings: Settings) -> tuple[Row, 
     return row, nb, handout
 
 
-def _run_once(nb: nbformat.NotebookNode, workdir: Path, settings: Settings) -> run.Execution:
-    """Execute ``nb`` once in the fresh scratch folder ``workdir`` (created, then removed)."""
-    workdir.mkdir(parents=True)
+def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings) -> run.Execution:
+    """Execute ``nb`` once in a fresh scratch folder made under ``scratch`` (then removed)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="nb-", dir=scratch))
+    if settings.user is not None:  # the kernel user may pass through the batch folder, and owns only its own
+        scratch.chmod(0o711)
+        os.chown(workdir, *settings.user)
     try:
         notebook = workdir / "submission.ipynb"
         notebook.write_text(nbformat.writes(nb), encoding="utf-8")
-        env = run.kernel_environment(workdir, settings.tiny, settings.extra_env)
-        return run.execute(notebook, settings.timeout, env, settings.sanitize)
+        env = run.grading_environment(workdir, settings.tiny, settings.extra_env, settings.environment,
+                                      settings.sandboxed)
+        return run.execute(notebook, settings.timeout, env, settings.sanitize, settings.environment,
+                           settings.sandboxed, settings.user)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
