@@ -30,6 +30,7 @@ class Walk:
 
     messages: dict[str, str]  # check id -> the line it printed
     verdicts: dict[str, bool]  # course_utils.checks.verdicts() at the end of the notebook
+    stopped: tuple[str, str] | None = None  # (cell id, "Error: message") of the cell that stopped the run
 
 
 def handout(name: str) -> nbformat.NotebookNode:
@@ -65,14 +66,30 @@ def fill(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.Noteboo
     return nb
 
 
-def walk(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600) -> Walk:
-    """Execute ``nb`` in a fresh kernel in tiny mode (raises on any cell error) and collect the checks' lines."""
+def walk(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600, may_stop: bool = False) -> Walk:
+    """Execute ``nb`` in a fresh kernel in tiny mode and collect the checks' lines.
+
+    A cell that raises raises here, unless ``may_stop``: then the run stops at that cell, as Run all does
+    (``Walk.stopped`` names it), and the verdicts recorded so far are still read.
+    """
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     nb.cells.append(nbformat.v4.new_code_cell(_VERDICTS_CELL, id="walkthrough-verdicts"))
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-    client.execute(env={**os.environ, "COURSE_TINY": "1", "MPLBACKEND": "Agg"})
+    stopped = None
+    client.reset_execution_trackers()
+    with client.setup_kernel(env={**os.environ, "COURSE_TINY": "1", "MPLBACKEND": "Agg"}):
+        for index, cell in enumerate(nb.cells[:-1]):
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                if not may_stop:
+                    raise
+                stopped = (cell.id, f"{exc.ename}: {exc.evalue}")
+                break
+        client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
     messages: dict[str, str] = {}
     for cell in nb.cells:
         if CHECK_TAG in cell.metadata.get("tags", []):
@@ -80,7 +97,7 @@ def walk(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600) -> Walk:
                 question = line.split(":", 1)[0]
                 messages[question] = line
     verdict_line = [x for x in _stdout(nb.cells[-1]).splitlines() if x.startswith("VERDICTS=")][0]
-    return Walk(messages, json.loads(verdict_line.removeprefix("VERDICTS=")))
+    return Walk(messages, json.loads(verdict_line.removeprefix("VERDICTS=")), stopped)
 
 
 def _stdout(cell: nbformat.NotebookNode) -> str:
