@@ -48,3 +48,21 @@ def test_load_best_puts_the_best_weights_into_the_students_model(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(mine.rnn.parameters(), trained.rnn.parameters()))
     with pytest.raises(CheckpointError, match="does not hold this model's weights"):
         lab.load_best(tmp_path, BERTGRUSentiment(bert, 6, 1, 2, True, 0.25))
+
+
+def test_the_keys_q4b_discussion_reads_the_probabilities_its_run_printed():
+    """Q4b's model answer quotes each probability of the run above it and says on which side of 0.5 it lies."""
+    import re
+
+    import nbformat
+
+    key = nbformat.read(Path(__file__).resolve().parents[1] / "answers" / "04_bert_gru_sentiment.ipynb", as_version=4)
+    cells = {c.id: c for c in key.cells}
+    printed = "".join(o.get("text", "") for o in cells["8ddda753"].outputs)
+    answer = " ".join(cells["lab-q4b-answer"].source.split())
+    probabilities = re.findall(r"^(\d\.\d{3})  ", printed, re.M)
+    assert len(probabilities) == 2
+    for p in probabilities:
+        side = "above 0.5" if float(p) > 0.5 else "below 0.5"
+        assert f"{p}, {side}" in answer or f"{p}, just {side}" in answer, (p, side)
+        assert ("classified positive" if float(p) > 0.5 else "classified negative") in answer
