@@ -179,7 +179,7 @@ print(sorted(cli.available()), c.verdicts())
     assert done.stdout.splitlines() == [
         "q3.attention: correct.", "q2.tie_output: correct.",
         "q3.norms: no answer yet: replace the ... above with your answer, then run this cell again.",
-        "['lab', 'predict'] {'q3.attention': True, 'q2.tie_output': True, 'q3.norms': False}"]
+        "['predict'] {'q3.attention': True, 'q2.tie_output': True, 'q3.norms': False}"]  # lab: staff install
 
 
 def test_no_registered_answer_in_the_release_or_the_wheel(release, wheel):
