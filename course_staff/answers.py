@@ -40,31 +40,38 @@ def q3_answers() -> dict[str, Any]:
 
 
 def lab_answers(tiny: bool) -> dict[str, Any]:
-    """The lab's counts, ids and sizes for tiny or full mode (offline: full-mode BERT on the meta device).
+    """The lab's counts, ids, sizes and model for tiny or full mode (offline: full-mode BERT on the meta device,
+    and, for the model check, a one-layer BERT of bert-base's width: the head is what is checked).
 
     The pinned full-mode answers (``registry.PINNED``) are not in here.
     """
     import torch
     from transformers import BertConfig, BertModel
 
+    from course_staff import lab_key
     from course_utils.sentiment import checks as lab
-    from course_utils.sentiment import config, data, labels, model, text, train
+    from course_utils.sentiment import config, data, model, text
 
     tokenizer = text.load_tokenizer(tiny=True)
     cfg = config.LabConfig.for_mode(tiny)
+    sizes = (cfg.hidden_dim, cfg.output_dim, cfg.n_layers, cfg.bidirectional, cfg.dropout)
     with torch.random.fork_rng(devices=[]):
         if tiny:
             bert = model.load_bert(tiny=True, vocab_size=len(tokenizer))
+            head_bert = bert
         else:
             with torch.device("meta"):
                 bert = BertModel(BertConfig())
-        net = model.build_model(bert, cfg.hidden_dim, cfg.output_dim, cfg.n_layers, cfg.bidirectional, cfg.dropout)
+            head_bert = BertModel(BertConfig(num_hidden_layers=1, vocab_size=8, intermediate_size=8))
+        net = model.BERTGRUSentiment(bert, *sizes)
+        built = model.BERTGRUSentiment(head_bert, *sizes)
     answers = {
         "lab.special_ids": tokenizer.convert_tokens_to_ids(list(lab.SPECIAL_TOKENS)),
-        "lab.label_vocab": labels.label_vocabulary(),
+        "lab.label_vocab": dict(lab_key.LABEL_VOCAB),
         "lab.vocab_size": len(tokenizer) if tiny else BertConfig().vocab_size,
-        "lab.n_params": model.count_parameters(net),
-        "lab.n_trainable": model.count_parameters(net, trainable_only=True),
+        "lab.model": built,
+        "lab.n_params": lab_key.count_parameters(net),
+        "lab.n_trainable": lab_key.count_parameters(lab_key.freeze_bert(net), trainable_only=True),
     }
     if tiny:
         answers["lab.token_ids"] = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(lab.SAMPLE_SENTENCE))

@@ -16,7 +16,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("course_staff.authoring.keys:keys", "execute the masters in answers/, render keys, regenerate notebooks/"),
-    "lab": ("course_utils.sentiment.commands:lab", "train and test the BERT-GRU sentiment model"),
+    "lab": ("course_staff.lab_run:lab", "train and test the BERT-GRU sentiment model (with the key's loops)"),
     "predict": ("course_utils.sentiment.commands:predict", "P(positive) for each text, from a checkpoint"),
     "grade": ("course_staff.grading.batch:grade", "grade submitted notebooks: scores from the checks, CSV report"),
     "grade-merge": ("course_staff.grading.shards:merge", "join the reports of grade --shard K/N runs"),

@@ -1,9 +1,11 @@
-"""The lab's judged self-checks: binary_accuracy, train_epoch and evaluate as students write them.
+"""The lab's function self-checks: binary_accuracy, train_epoch and evaluate as students write them, and the model.
 
-Right answers in several styles must pass; the known wrong ones (a threshold at 0.5 on logits, a
-percentage, a count, the loss on rounded probabilities, a plain mean of batch means, no zero_grad, no
-model.train()/eval(), no torch.no_grad()) must fail with a hint naming the slip. The oracle for the
-accuracy is a hand count; for the loops it is a hand-written loop here, not the package's.
+Right answers in several styles (prints and progress bars inside included) must pass; the known wrong
+ones (a threshold at 0.5 on logits, a percentage, a count, the loss on rounded probabilities, a plain
+mean of batch means, no zero_grad, no model.train()/eval(), no torch.no_grad()) must fail with a hint
+naming the slip; weird input never raises. The self-checks compare with hashes of the key's outputs on
+public cases; the grader's judge (``course_staff.judging``) runs hidden cases, which a lookup table fitted
+to the public ones fails. The loops here are written by hand, not taken from the key.
 """
 
 from __future__ import annotations
@@ -11,11 +13,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tqdm import tqdm
 
-from course_utils.checks import verify
-from course_utils.sentiment.loop_checks import toy_batches
+from course_staff import judging
+from course_utils.checks import specs, verify
+from course_utils.sentiment import checks as lab_checks
+from course_utils.sentiment import lab, probes
 from course_utils.sentiment.train import batch_logits
 from tests.check_tables import table_tests
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
+
+
+def _judged_on_hidden_cases(question: str, function, seed: int = 2024) -> tuple[bool, str]:
+    """What the grader decides: the probe on fresh hidden cases, judged against the key's oracle."""
+    cases = judging.hidden_cases([question], seed)[question]
+    outputs = []
+    for case in cases:
+        try:
+            outputs.append({"output": specs()[question].probe(function, case)})
+        except Exception as exc:  # noqa: BLE001 - the sandbox reports an error the same way
+            outputs.append({"error": str(exc)})
+    return judging.judge_outputs(question, cases, outputs)
 
 
 # ---- binary_accuracy -------------------------------------------------------------------------------
@@ -29,15 +48,16 @@ def acc_sigmoid_round(logits, labels):
 
 
 def acc_numpy(logits, labels):
-    return float(np.mean((logits.numpy() > 0) == (labels.numpy() > 0.5)))
+    return float(np.mean((logits.cpu().numpy() > 0) == (labels.cpu().numpy() > 0.5)))
 
 
 def acc_tensor(logits, labels):  # a 0-d tensor is a number too
     return ((torch.sigmoid(logits) > 0.5) == labels.bool()).float().mean()
 
 
-def acc_loop(logits, labels):
+def acc_loop_printing(logits, labels):
     right = sum(int((z > 0) == (y == 1)) for z, y in zip(logits.tolist(), labels.tolist()))
+    print("right:", right, "of", len(labels))
     return right / len(labels)
 
 
@@ -65,24 +85,26 @@ def acc_blank(logits, labels):
     ...
 
 
-@pytest.mark.parametrize("function", [acc_compare, acc_sigmoid_round, acc_numpy, acc_tensor, acc_loop])
-def test_binary_accuracy_right(function):
+@pytest.mark.parametrize("function", [acc_compare, acc_sigmoid_round, acc_numpy, acc_tensor, acc_loop_printing])
+def test_binary_accuracy_right(function, capsys):
     assert verify("lab.binary_accuracy", function).message == "lab.binary_accuracy: correct."
+    assert capsys.readouterr().out == ""  # the student's prints are swallowed: a check prints one line
+    assert _judged_on_hidden_cases("lab.binary_accuracy", function) == (True, "")
 
 
 @pytest.mark.parametrize(("function", "hint"), [
     (acc_threshold_logits, "logits are not probabilities"),
     (acc_percentage, "percentage"),
     (acc_count, "count"),
-    (acc_seed, "0/1 predictions"),  # scores 0 on the first case, whatever the scale
-    (acc_raw, "0/1 predictions"),
+    (acc_seed, "not the raw logits"),
+    (acc_raw, "not the raw logits"),
     (lambda logits, labels: 0.75, "differs"),
     (lambda logits: 1.0, "TypeError"),
     (0.75, "pass your function itself"),
 ])
 def test_binary_accuracy_wrong(function, hint):
     result = verify("lab.binary_accuracy", function)
-    assert not result.ok and "not yet. Hint:" in result.message and hint in result.message
+    assert not result.ok and "not yet. Hint:" in result.message and hint in result.message, result.message
 
 
 def test_binary_accuracy_blank():
@@ -92,10 +114,8 @@ def test_binary_accuracy_blank():
 
 
 def test_binary_accuracy_cases_separate_thresholds():
-    """The hidden cases hold logits in (0, 0.5), so a threshold at 0.5 gets a different fraction."""
-    from course_utils.sentiment.checks import ACCURACY_CASES
-
-    logits = torch.tensor([z for case, _ in ACCURACY_CASES for z in case])
+    """The public cases hold logits in (0, 0.5), so a threshold at 0.5 gets a different fraction."""
+    logits = torch.tensor([z for case in lab_checks.ACCURACY_CASES for z in case["logits"]])
     assert ((logits > 0) != (logits > 0.5)).any()
 
 
@@ -111,7 +131,7 @@ def train_right(model, batches, optimizer, criterion):
     losses, accs = [], []
     for batch in batches:
         logits = batch_logits(model, batch)
-        labels = batch.labels.float()
+        labels = batch.labels.to(logits.device).float()
         loss = criterion(logits, labels)
         optimizer.zero_grad()
         loss.backward()
@@ -121,18 +141,21 @@ def train_right(model, batches, optimizer, criterion):
     return _mean_over_reviews(losses), _mean_over_reviews(accs)
 
 
-def train_zero_grad_last(model, batches, optimizer, criterion):
+def train_zero_grad_last_tqdm(model, batches, optimizer, criterion):
+    device = next(model.parameters()).device
     model.train()
-    total_loss, correct, seen = torch.tensor(0.0), 0, 0
-    for batch in batches:
+    total_loss, correct, seen = torch.tensor(0.0, device=device), 0, 0
+    for batch in tqdm(batches, desc="training"):
         logits = batch_logits(model, batch)
-        loss = criterion(logits, batch.labels)
+        labels = batch.labels.to(device)
+        loss = criterion(logits, labels)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-        total_loss += loss.detach() * len(batch.labels)
-        correct += ((logits > 0).float() == batch.labels).sum().item()
-        seen += len(batch.labels)
+        total_loss += loss.detach() * len(labels)
+        correct += ((logits > 0).float() == labels).sum().item()
+        seen += len(labels)
+        print(f"batch loss {loss.item():.3f}")
     return total_loss / seen, correct / seen  # a tensor loss is fine
 
 
@@ -143,7 +166,7 @@ def _train_variant(*, zero_grad=True, step=True, train_mode=True, weighted=True,
         losses, accs = [], []
         for batch in batches:
             logits = batch_logits(model, batch)
-            labels = batch.labels.float()
+            labels = batch.labels.to(logits.device).float()
             loss = criterion(loss_input(logits) if loss_input else logits, labels)
             if zero_grad:
                 optimizer.zero_grad()
@@ -157,37 +180,33 @@ def _train_variant(*, zero_grad=True, step=True, train_mode=True, weighted=True,
     return loop
 
 
-def train_direct_model_call(model, batches, optimizer, criterion):
-    model.train()
-    for batch in batches:
-        model(batch.input_ids, batch.attention_mask)
-    return 0.0, 0.0
-
-
 def train_blank(model, batches, optimizer, criterion):
     ...
 
 
-@pytest.mark.parametrize("loop", [train_right, train_zero_grad_last])
-def test_train_epoch_right(loop):
+@pytest.mark.parametrize("loop", [train_right, train_zero_grad_last_tqdm])
+def test_train_epoch_right(loop, capsys):
     assert verify("lab.train_epoch", loop).message == "lab.train_epoch: correct."
+    assert capsys.readouterr() == ("", "")
+    assert _judged_on_hidden_cases("lab.train_epoch", loop) == (True, "")
 
 
 @pytest.mark.parametrize(("loop", "hint"), [
-    (_train_variant(zero_grad=False), "optimizer.zero_grad()"),
+    (_train_variant(zero_grad=False), "unless cleared"),
     (_train_variant(step=False), "optimizer step"),
-    (_train_variant(train_mode=False), "model.train()"),
-    (_train_variant(weighted=False), "plain mean of the batch losses"),
+    (_train_variant(train_mode=False), "dropout must be on"),
+    (_train_variant(weighted=False), "weight each batch"),
     (_train_variant(percent=True), "not a percentage"),
     (_train_variant(loss_input=lambda z: torch.round(torch.sigmoid(z))), "rounded probabilities"),
-    (_train_variant(loss_input=torch.sigmoid), "logits themselves"),
-    (train_direct_model_call, "batch_logits(model, batch)"),
-    (lambda model, batches, optimizer, criterion: (0.5, 0.5), "never ran the model"),
+    (_train_variant(loss_input=lambda z: torch.round(torch.sigmoid(z)).detach()), "no gradient to follow"),
+    (_train_variant(loss_input=torch.sigmoid), "give it the logits"),
+    (lambda model, batches, optimizer, criterion: (0.5, 0.5), "differs"),
     (lambda model, batches, criterion: (0.5, 0.5), "TypeError"),
 ])
 def test_train_epoch_wrong(loop, hint):
     result = verify("lab.train_epoch", loop)
     assert not result.ok and "not yet. Hint:" in result.message and hint in result.message, result.message
+    assert not _judged_on_hidden_cases("lab.train_epoch", loop)[0]
 
 
 def test_train_epoch_blank():
@@ -201,20 +220,22 @@ def evaluate_right(model, batches, criterion):
     with torch.no_grad():
         for batch in batches:
             logits = batch_logits(model, batch)
-            losses.append((criterion(logits, batch.labels).item(), len(batch.labels)))
-            accs.append((acc_compare(logits, batch.labels), len(batch.labels)))
+            labels = batch.labels.to(logits.device)
+            losses.append((criterion(logits, labels).item(), len(labels)))
+            accs.append((acc_compare(logits, labels), len(labels)))
     return _mean_over_reviews(losses), _mean_over_reviews(accs)
 
 
 @torch.no_grad()
-def evaluate_decorated(model, batches, criterion):
+def evaluate_decorated_tqdm(model, batches, criterion):
     model.train(False)
     total = correct = 0.0
     n = 0
-    for batch in batches:
+    for batch in tqdm(batches):
         logits = batch_logits(model, batch)
-        total += criterion(logits, batch.labels).item() * len(logits)
-        correct += ((logits > 0) == (batch.labels > 0.5)).sum().item()
+        labels = batch.labels.to(logits.device)
+        total += criterion(logits, labels).item() * len(logits)
+        correct += ((logits > 0) == (labels > 0.5)).sum().item()
         n += len(logits)
     return total / n, correct / n
 
@@ -227,23 +248,26 @@ def _evaluate_variant(*, eval_mode=True, no_grad=True, weighted=True, percent=Fa
         with torch.set_grad_enabled(not no_grad):
             for batch in batches:
                 logits = batch_logits(model, batch)
-                n = len(batch.labels) if weighted else 1
-                loss = criterion(loss_input(logits) if loss_input else logits, batch.labels)
+                labels = batch.labels.to(logits.device)
+                n = len(labels) if weighted else 1
+                loss = criterion(loss_input(logits) if loss_input else logits, labels)
                 losses.append((loss.item(), n))
-                accs.append((acc_compare(logits.detach(), batch.labels) * (100 if percent else 1), n))
+                accs.append((acc_compare(logits.detach(), labels) * (100 if percent else 1), n))
         return _mean_over_reviews(losses), _mean_over_reviews(accs)
     return loop
 
 
-@pytest.mark.parametrize("loop", [evaluate_right, evaluate_decorated])
-def test_evaluate_right(loop):
+@pytest.mark.parametrize("loop", [evaluate_right, evaluate_decorated_tqdm])
+def test_evaluate_right(loop, capsys):
     assert verify("lab.evaluate", loop).message == "lab.evaluate: correct."
+    assert capsys.readouterr() == ("", "")
+    assert _judged_on_hidden_cases("lab.evaluate", loop) == (True, "")
 
 
 @pytest.mark.parametrize(("loop", "hint"), [
-    (_evaluate_variant(eval_mode=False), "model.eval()"),
-    (_evaluate_variant(no_grad=False), "torch.no_grad()"),
-    (_evaluate_variant(weighted=False), "plain mean of the batch losses"),
+    (_evaluate_variant(eval_mode=False), "dropout must be off"),
+    (_evaluate_variant(no_grad=False), "no gradients"),
+    (_evaluate_variant(weighted=False), "weight each batch"),
     (_evaluate_variant(percent=True), "not a percentage"),
     (_evaluate_variant(loss_input=lambda z: torch.round(torch.sigmoid(z))), "rounded probabilities"),
     (train_right, "TypeError"),
@@ -251,27 +275,152 @@ def test_evaluate_right(loop):
 def test_evaluate_wrong(loop, hint):
     result = verify("lab.evaluate", loop)
     assert not result.ok and "not yet. Hint:" in result.message and hint in result.message, result.message
+    assert not _judged_on_hidden_cases("lab.evaluate", loop)[0]
 
 
 def test_evaluate_blank():
     assert "no answer yet" in verify("lab.evaluate", lambda model, batches, criterion: None).message
 
 
-def test_toy_batches_differ_in_size_and_kind():
-    """The judges' batches must separate a weighted mean from a plain one and test both batch kinds."""
-    batches = toy_batches()
-    sizes = [len(b.labels) for b in batches]
-    assert len(set(sizes)) == len(sizes)
-    assert hasattr(batches[0], "features") and hasattr(batches[-1], "input_ids")
+def test_public_cases_have_batches_of_different_sizes_and_both_kinds():
+    """The cases must separate a weighted mean from a plain one and test both batch kinds."""
+    for case in lab_checks.LOOP_CASES:
+        assert len(set(case["sizes"])) == len(case["sizes"])
+        _, batches = probes.toy_setup(case, torch.device("cpu"), training=True)
+        assert hasattr(batches[0], "features") and hasattr(batches[-1], "input_ids")
 
 
-def test_the_course_loops_pass_their_own_checks():
-    from course_utils.sentiment.train import evaluate, train_epoch
+# ---- the grader's hidden cases ------------------------------------------------------------------------
 
-    assert verify("lab.train_epoch", lambda m, b, o, c: train_epoch(m, b, o, c, progress=False)).ok
-    assert verify("lab.evaluate", lambda m, b, c: evaluate(m, b, c, progress=False)).ok
+def _lookup(question: str, returning):
+    """A function fitted to the public cases: the key's outputs there (read off the oracle), a guess elsewhere."""
+    oracle = judging.judges()[question].oracle
+    table = {repr(case): oracle(case) for case in specs()[question].public_cases}
+    return table, returning
+
+
+def test_a_lookup_table_of_the_public_cases_passes_the_self_check_but_not_the_grader():
+    table, _ = _lookup("lab.binary_accuracy", None)
+
+    def looked_up(logits, labels):
+        key = repr({"logits": [round(z, 6) for z in logits.tolist()], "labels": [int(y) for y in labels.tolist()]})
+        known = {repr({"logits": [round(z, 6) for z in torch.tensor(c["logits"]).tolist()], "labels": c["labels"]}): v
+                 for c, v in ((eval(k), v) for k, v in table.items())}  # noqa: S307 - our own reprs
+        return known.get(key, 0.5)
+
+    assert verify("lab.binary_accuracy", looked_up).ok
+    ok, detail = _judged_on_hidden_cases("lab.binary_accuracy", looked_up)
+    assert not ok and detail.startswith("hidden case")
+
+    evaluate_table, _ = _lookup("lab.evaluate", None)
+    by_sizes = {tuple(eval(k)["sizes"]): v[:2] for k, v in evaluate_table.items()}  # noqa: S307
+
+    def evaluate_looked_up(model, batches, criterion):
+        batches = list(batches)
+        evaluate_right(model, batches, criterion)  # the right modes and passes, numbers from the table
+        return tuple(by_sizes.get(tuple(len(b.labels) for b in batches), (0.7, 0.5)))
+
+    assert verify("lab.evaluate", evaluate_looked_up).ok
+    assert not _judged_on_hidden_cases("lab.evaluate", evaluate_looked_up)[0]
+
+
+def test_hidden_cases_are_fresh_and_every_judge_accepts_its_own_oracle():
+    for question in ("lab.binary_accuracy", "lab.train_epoch", "lab.evaluate"):
+        first, second = (judging.hidden_cases([question], seed)[question] for seed in (1, 2))
+        assert first != second and not set(map(repr, first)) & set(map(repr, specs()[question].public_cases))
+        judge = judging.judges()[question]
+        assert judging.judge_outputs(question, first, [{"output": judge.oracle(c)} for c in first]) == (True, "")
+
+
+# ---- the lab's device (issue 22: right code on a GPU must be judged right) ------------------------------
+
+class _Seen(Exception):
+    pass
+
+
+def test_the_loop_checks_run_the_model_on_the_labs_device_with_batches_from_the_cpu(monkeypatch):
+    """A test double for the device: lab.device() says "meta"; the student's loop sees the model there and
+    the batches where the lab's loaders leave them, so ``labels.to(device)`` is right as in the notebook."""
+    seen = {}
+
+    def spy(model, batches, *rest):
+        seen["model"] = next(model.parameters()).device
+        seen["batches"] = {b.labels.device for b in batches}
+        raise _Seen
+
+    monkeypatch.setattr(lab, "device", lambda: torch.device("meta"))
+    for question in ("lab.train_epoch", "lab.evaluate"):
+        seen.clear()
+        with pytest.raises(_Seen):
+            specs()[question].probe(spy, lab_checks.LOOP_CASES[0])
+        assert seen == {"model": torch.device("meta"), "batches": {torch.device("cpu")}}
+
+
+def test_binary_accuracy_gets_tensors_on_the_labs_device(monkeypatch):
+    seen = []
+
+    def spy(logits, labels):
+        seen.append((logits.device, labels.device))
+        raise _Seen
+
+    monkeypatch.setattr(lab, "device", lambda: torch.device("meta"))
+    with pytest.raises(_Seen):
+        specs()["lab.binary_accuracy"].probe(spy, lab_checks.ACCURACY_CASES[0])
+    assert seen == [(torch.device("meta"), torch.device("meta"))]
+
+
+def test_a_loop_that_moves_labels_to_the_notebooks_device_passes():
+    device = lab.device()  # what the notebook calls device (lab.start)
+
+    def train_to_device(model, batches, optimizer, criterion):
+        model.train()
+        total = right = 0.0
+        seen = 0
+        for batch in batches:
+            logits = batch_logits(model, batch)
+            labels = batch.labels.to(device)
+            loss = criterion(logits, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(labels)
+            right += ((logits > 0).float() == labels).sum().item()
+            seen += len(labels)
+        return total / seen, right / seen
+
+    assert verify("lab.train_epoch", train_to_device).ok
+
+
+# ---- Q2a: the model -----------------------------------------------------------------------------------
+
+def _tiny_bert():
+    from course_utils.sentiment.model import load_bert
+    from course_utils.sentiment.text import load_tokenizer
+
+    return load_bert(tiny=True, vocab_size=len(load_tokenizer(tiny=True)), seed=0)
+
+
+def test_the_model_check_accepts_the_lab_model_in_any_spelling(monkeypatch):
+    from course_utils.sentiment.config import LabConfig
+    from course_utils.sentiment.model import BERTGRUSentiment
+
+    monkeypatch.setenv("COURSE_TINY", "1")
+    c, bert = LabConfig.tiny(), _tiny_bert()
+    right = [BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, c.bidirectional, c.dropout),
+             BERTGRUSentiment(bert=bert, hidden_dim=64, output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)]
+    wrong = [BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, False, c.dropout),
+             BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, 1, c.bidirectional, c.dropout),
+             BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, c.bidirectional, 0.5),
+             BERTGRUSentiment(bert, c.hidden_dim, 2, c.n_layers, c.bidirectional, c.dropout)]
+    for model in right:
+        model.train()
+        assert verify("lab.model", model).ok and model.training  # the check leaves the mode as it was
+    for model in wrong:
+        result = verify("lab.model", model)
+        assert not result.ok and result.message.endswith(specs()["lab.model"].hint)
 
 
 WEIRD = [None, "0.75", 3, lambda *args: "x", lambda *args: (float("nan"), float("nan")), lambda *args: 1 / 0]
 _, _, test_weird_input_never_raises_and_a_blank_is_no_answer = table_tests(
-    {"lab.binary_accuracy": [acc_compare], "lab.train_epoch": [train_right], "lab.evaluate": [evaluate_right]}, {}, WEIRD)
+    {"lab.binary_accuracy": [acc_compare], "lab.train_epoch": [train_right], "lab.evaluate": [evaluate_right],
+     "lab.model": []}, {}, WEIRD)

@@ -52,20 +52,34 @@ def test_every_marker_form_hides_its_secret(tmp_path):
     nbformat.validate(nbformat.read(tmp_path / "notebooks" / "01_probe.ipynb", as_version=4))
 
 
-def test_handout_starts_with_generated_note_and_colab_setup():
+PROVENANCE = {"generated_from": "answers/04_lab.ipynb", "generated_by": "course-utils keys"}
+
+
+def test_handout_starts_with_the_students_instructions_and_colab_setup_provenance_in_metadata():
     master = nbformat.v4.new_notebook(cells=[new_code("x = 1")], metadata={"course": {"needs_gpu": True}})
     handout = make_handout(master, "04_lab")
     first, setup, *_ = handout.cells
-    assert "Generated file" in first.source and "answers/04_lab.ipynb" in first.source
+    assert first.source.startswith("> Fill in every") and "answers/" not in first.source  # no staff text
+    assert "Generated" not in first.source and "master" not in first.source
     assert 'if "google.colab" in sys.modules' in setup.source and "pip" in setup.source
-    assert "report_environment(needs_gpu=True)" in setup.source
+    assert "report_environment(needs_gpu=True);" in setup.source  # printed once, not echoed as the cell's value
     assert handout.metadata["accelerator"] == "GPU"  # Colab opens it on a GPU runtime
-    assert handout.metadata["course"] == {"handout": "04_lab", "needs_gpu": True}
+    assert handout.metadata["course"] == {"handout": "04_lab", "needs_gpu": True, **PROVENANCE}
+
+
+def test_the_setup_cell_prints_the_mode_line_once(tmp_path):
+    handout = make_handout(nbformat.v4.new_notebook(cells=[new_code("x = 1")]), "02_q")
+    executed = execute(handout, tmp_path)
+    setup = executed.cells[1]
+    text = "".join(o.get("text", "") for o in setup.outputs if o.output_type == "stream")
+    assert text.count("mode: ") == 1 and not [o for o in setup.outputs if o.output_type == "execute_result"]
 
 
 def test_handout_of_a_cpu_master_asks_for_no_gpu():
     handout = make_handout(nbformat.v4.new_notebook(cells=[new_code("x = 1")]), "02_q")
-    assert "accelerator" not in handout.metadata and handout.metadata["course"] == {"handout": "02_q"}
+    assert "accelerator" not in handout.metadata
+    assert handout.metadata["course"] == {"handout": "02_q", "generated_from": "answers/02_q.ipynb",
+                                          "generated_by": "course-utils keys"}
     assert "report_environment(needs_gpu=False)" in handout.cells[1].source
 
 

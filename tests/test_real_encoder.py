@@ -27,7 +27,7 @@ from course_utils.sentiment import text
 from course_utils.sentiment.features import CachedFeatures, FeatureBatches
 from course_utils.sentiment.infer import predict_batches, predict_sentiment
 from course_utils.sentiment.lab import build_lab_model, lab_batches, load_lab_model, prepare_data
-from course_utils.sentiment.train import evaluate
+from course_staff.lab_key import evaluate
 
 pytestmark = pytest.mark.realmodel
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +119,7 @@ def test_lab_trains_and_validation_loss_falls_below_the_untrained_model(real_run
     valid_loss = [float(e[1]) for e in epochs]
     _, tokenizer, config = load_lab_model(run / "best.pt")
     untrained = build_lab_model(config, tokenizer)  # the head training started from (seeded)
-    untrained_loss, _ = evaluate(untrained, valid_probs["batches"], nn.BCEWithLogitsLoss(), progress=False)
+    untrained_loss, _ = evaluate(untrained, valid_probs["batches"], nn.BCEWithLogitsLoss())
     print(f"validation loss: untrained {untrained_loss:.3f}, per epoch {valid_loss}")
     assert abs(untrained_loss - math.log(2)) < 0.05
     assert valid_loss[0] < untrained_loss - 0.01

@@ -86,7 +86,3 @@ def test_bucket_loader_yields_token_batches():
         assert b.input_ids.shape == b.attention_mask.shape
         assert b.input_ids.shape[1] == int(b.lengths.max())
         assert b.attention_mask.sum(1).equal(b.lengths)
-
-
-def test_label_vocabulary_is_fixed():
-    assert batching.label_vocabulary() == {"neg": 0, "pos": 1}

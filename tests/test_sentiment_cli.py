@@ -9,6 +9,7 @@ import re
 import pytest
 import torch
 
+from course_staff.lab_key import evaluate, train_epoch
 from course_utils.cli import main
 from course_utils.sentiment.infer import predict_sentiment
 from course_utils.sentiment.lab import load_lab_model
@@ -58,6 +59,14 @@ def test_lab_prints_mode_epochs_and_reaches_90_percent(lab_runs, features):
     assert storage == (["train", "valid", "test"] if features == "cache" else [])
 
 
+def test_after_the_first_epoch_training_numbers_look_worse_than_validation_ones(lab_run):
+    """The key's Q3d claim in tiny mode: the epoch's training accuracy (a running mean while learning, dropout
+    on) lies below the validation accuracy measured at its end, and its training loss above the validation loss."""
+    line = re.search(r"^Epoch: 01 .*Train Loss: (\S+) Acc: (\S+)% \| Val\. Loss: (\S+) Acc: (\S+)%$", lab_run[0], re.M)
+    train_loss, train_acc, valid_loss, valid_acc = map(float, line.groups())
+    assert train_acc < valid_acc and train_loss > valid_loss
+
+
 @pytest.mark.usefixtures("one_thread")
 def test_cached_test_predictions_equal_on_the_fly_ones(lab_run, tmp_path):
     """Same trained weights, the test set both ways: P(positive) equal with float32 features; within 5e-3
@@ -100,7 +109,7 @@ def test_reloaded_checkpoint_predicts_like_the_trained_model(tmp_path, capsys):
     start(config)
     data = prepare_data(config, cache_dir=tmp_path / "cache", progress=False)
     model = build_lab_model(config, data.tokenizer)
-    train_lab(model, data, config, tmp_path / "run", progress=False)  # one epoch: best.pt is this model
+    train_lab(model, data, config, tmp_path / "run", train_epoch, evaluate, progress=False)  # one epoch: best.pt
     reloaded, tokenizer, _ = load_lab_model(tmp_path / "run" / "best.pt")
     texts = data.test.texts[:20]
     assert predict_sentiment(reloaded, tokenizer, texts) == predict_sentiment(model, data.tokenizer, texts)
@@ -183,12 +192,12 @@ def test_predict_with_an_empty_text_is_a_usage_error(lab_run, capsys):
 
 def test_an_unexpected_error_keeps_its_traceback(tmp_path, monkeypatch):
     """Only expected errors become one line: a bug (here a ValueError from deep inside) propagates."""
-    from course_utils.sentiment import lab
+    from course_staff import lab_run
 
     def broken(*args, **kwargs):
         raise ValueError("a bug, not a user error")
 
-    monkeypatch.setattr(lab, "prepare_data", broken)
+    monkeypatch.setattr(lab_run, "prepare_data", broken)
     with pytest.raises(ValueError, match="a bug, not a user error"):
         main(["lab", "--out", str(tmp_path / "run"), "--no-progress"])
 
@@ -214,14 +223,15 @@ def test_bert_passes_per_review_and_resume(tmp_path, features, passes):
     model = build_lab_model(config, data.tokenizer)
     seen = _counting_bert(model)
     lines = []
-    train_lab(model, data, config, tmp_path / "run", progress=False, log=lines.append, features=features)
+    train_lab(model, data, config, tmp_path / "run", train_epoch, evaluate, progress=False, log=lines.append,
+              features=features)
     n = len(data.train) + len(data.valid)
     assert (len(data.train), len(data.valid)) == (140, 60) and seen[0] == passes * n
     assert sum(line.startswith(("train features: storage=", "valid features: storage=")) for line in lines) == (
         2 if features == "cache" else 0)
     lines.clear()
-    history = train_lab(model, data, config.replace(epochs=3), tmp_path / "run", progress=False, log=lines.append,
-                        features=features)
+    history = train_lab(model, data, config.replace(epochs=3), tmp_path / "run", train_epoch, evaluate,
+                        progress=False, log=lines.append, features=features)
     assert history["epoch"] == [1, 2, 3] and any(line.startswith("Resuming from ") for line in lines)
     assert seen[0] == passes * n + n  # cache: extracted again; on the fly: one more epoch
 

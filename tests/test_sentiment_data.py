@@ -179,8 +179,14 @@ def test_split_sizes_are_the_labs_and_seeded():
         data.split_train_valid(reviews, 1.0, seed=0)
 
 
-def test_label_ids_are_fixed():
-    assert data.LABEL_VOCAB == {"neg": 0, "pos": 1}
+def test_label_ids_are_fixed_by_folder_and_the_key_agrees(tmp_path):
+    from course_staff.lab_key import LABEL_VOCAB
+
+    root = data.synthetic_imdb(tmp_path, 3, 0)
+    (root / "train" / "pos" / "0_10.txt").write_text("a positive review", encoding="utf-8")
+    reviews = data.load_split(root, "train")
+    assert reviews.labels[reviews.texts.index("a positive review")] == LABEL_VOCAB["pos"] == 1
+    assert set(reviews.labels) == set(LABEL_VOCAB.values()) == {0, 1}
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,16 @@
-"""The lab notebook's plumbing: where checkpoints go (Google Drive when mounted), and the stand-ins
-that keep the notebook running while a student's blank (model, loops) is still ``...``."""
+"""The lab notebook's plumbing: where checkpoints go (Google Drive when mounted), the best epoch loaded into the
+student's own model, and blanks that stop a cell in one line instead of a stand-in taking their place."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 
+from course_utils.checks.blanks import BlankNotFilled, require
 from course_utils.sentiment import lab
+from course_utils.sentiment.checkpoint import CheckpointError, model_state, save_atomic
 from course_utils.sentiment.config import LabConfig
 from course_utils.sentiment.model import BERTGRUSentiment, load_bert
 
@@ -22,33 +25,44 @@ def test_checkpoints_go_to_drive_when_it_is_mounted(tmp_path, monkeypatch):
     assert tiny.is_dir() and tmp_path not in tiny.parents  # tiny runs start from scratch, off Drive
 
 
-@pytest.mark.parametrize("name, args", [("train_epoch", 4), ("evaluate", 3)])
-def test_own_loop_stands_in_for_a_blank_and_says_so_once(name, args, monkeypatch):
-    seen, lines = [], []
+def test_the_package_has_no_stand_in_for_a_blank():
+    assert not hasattr(lab, "own_model") and not hasattr(lab, "own_loop") and not hasattr(lab, "run_lab")
 
-    def blank(*a):
-        seen.append(len(a))  # a body that is still ``...`` returns None
+    def train_epoch(model, batches, optimizer, criterion):
+        ...
 
-    monkeypatch.setattr(lab, name, lambda *a, **k: ("course", len(a)))
-    loop = lab.own_loop(blank, name, log=lines.append)
-    assert loop(*range(args)) == ("course", args) and loop(*range(args)) == ("course", args)
-    assert seen == [args, args] and len(lines) == 1 and f"your {name} returns nothing yet" in lines[0]
+    for blank in (..., train_epoch):
+        with pytest.raises(BlankNotFilled, match="write train_epoch in its cell above .*lab.train_epoch"):
+            require(blank, "train_epoch", "lab.train_epoch")
 
 
-def test_own_loop_keeps_a_written_loop():
-    lines = []
-    loop = lab.own_loop(lambda m, b, c: (0.5, 0.25), "evaluate", log=lines.append)
-    assert loop(None, [], None) == (0.5, 0.25) and lines == []
-
-
-def test_own_model_builds_a_stand_in_only_for_a_blank():
-    config = LabConfig.tiny()
+def test_load_best_puts_the_best_weights_into_the_students_model(tmp_path):
     bert = load_bert(tiny=True, seed=0)
-    lines = []
-    stand_in = lab.own_model(..., config, bert, log=lines.append)
-    assert isinstance(stand_in, BERTGRUSentiment) and stand_in.rnn.hidden_size == config.hidden_dim
-    assert stand_in.rnn.num_layers == config.n_layers and stand_in.rnn.bidirectional == config.bidirectional
-    assert len(lines) == 1 and "Q2a" in lines[0]
-    mine = BERTGRUSentiment(bert, 5, 1, 1, False, 0.0)
-    assert lab.own_model(mine, config, bert, log=lines.append) is mine and len(lines) == 1
-    assert next(mine.parameters()).device == lab.device()
+    torch.manual_seed(1)
+    trained = BERTGRUSentiment(bert, 5, 1, 2, True, 0.25)
+    save_atomic({"format": "course_utils.sentiment/1", "meta": {}, "model_state": model_state(trained, True),
+                 "epoch": 1, "valid_loss": 0.5}, tmp_path / "best.pt")
+    torch.manual_seed(2)
+    mine = BERTGRUSentiment(bert, 5, 1, 2, True, 0.25).train()
+    assert lab.load_best(tmp_path, mine) is mine and not mine.training
+    assert all(torch.equal(a, b) for a, b in zip(mine.rnn.parameters(), trained.rnn.parameters()))
+    with pytest.raises(CheckpointError, match="does not hold this model's weights"):
+        lab.load_best(tmp_path, BERTGRUSentiment(bert, 6, 1, 2, True, 0.25))
+
+
+def test_the_keys_q4b_discussion_reads_the_probabilities_its_run_printed():
+    """Q4b's model answer quotes each probability of the run above it and says on which side of 0.5 it lies."""
+    import re
+
+    import nbformat
+
+    key = nbformat.read(Path(__file__).resolve().parents[1] / "answers" / "04_bert_gru_sentiment.ipynb", as_version=4)
+    cells = {c.id: c for c in key.cells}
+    printed = "".join(o.get("text", "") for o in cells["8ddda753"].outputs)
+    answer = " ".join(cells["lab-q4b-answer"].source.split())
+    probabilities = re.findall(r"^(\d\.\d{3})  ", printed, re.M)
+    assert len(probabilities) == 2
+    for p in probabilities:
+        side = "above 0.5" if float(p) > 0.5 else "below 0.5"
+        assert f"{p}, {side}" in answer or f"{p}, just {side}" in answer, (p, side)
+        assert ("classified positive" if float(p) > 0.5 else "classified negative") in answer

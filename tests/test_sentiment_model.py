@@ -10,10 +10,9 @@ from transformers import BertConfig, BertModel
 
 from course_utils.sentiment import batching, text
 from course_utils.sentiment import model as model_mod
+from course_staff.lab_key import count_parameters, freeze_bert
 from course_utils.sentiment.model import (
     BERTGRUSentiment,
-    count_parameters,
-    freeze_bert,
     gru_final_states,
     load_bert,
     reverse_within,
@@ -222,9 +221,43 @@ def test_load_bert_tiny_is_seeded_and_leaves_global_rng_alone():
     assert load_bert(tiny=True).config.vocab_size == len(text.tiny_vocabulary())
 
 
-def test_build_model_seeds_the_head_and_freezes():
+def test_build_model_seeds_the_head_and_leaves_freezing_to_the_lab():
     bert = load_bert(tiny=True, vocab_size=VOCAB, seed=0)
     a = model_mod.build_model(bert, 9, seed=2)
     b = model_mod.build_model(bert, 9, seed=2)
     assert all(torch.equal(p, q) for p, q in zip(a.rnn.parameters(), b.rnn.parameters()))
-    assert count_parameters(a, trainable_only=True) == count_parameters(a) - count_parameters(bert)
+    assert count_parameters(a, trainable_only=True) == count_parameters(a)  # freezing is Q2c, the student's
+    assert count_parameters(freeze_bert(a), trainable_only=True) == count_parameters(a) - count_parameters(bert)
+
+
+def test_the_attention_mask_adds_the_dtypes_minimum_and_padded_keys_get_weight_zero():
+    """The key's wording: BERT's mask adds ``torch.finfo(dtype).min`` (not -inf) to the scores of padded keys,
+    and after the softmax their attention weight is exactly 0."""
+    bert = load_bert(tiny=True, seed=0)
+    if hasattr(bert, "set_attn_implementation"):
+        bert.set_attn_implementation("eager")  # attention weights are returned by the eager path only
+    else:
+        bert.config._attn_implementation = "eager"
+    seen = []
+    layer = bert.encoder.layer[0].attention.self
+    layer.register_forward_pre_hook(lambda m, args, kwargs: seen.extend(
+        t for t in (*args, *kwargs.values()) if torch.is_tensor(t) and t.is_floating_point() and t.dim() == 4),
+        with_kwargs=True)
+    ids, mask = torch.tensor([[2, 5, 6, 0]]), torch.tensor([[1, 1, 1, 0]])
+    with torch.no_grad():
+        out = bert(input_ids=ids, attention_mask=mask, output_attentions=True)
+    additive = seen[0].reshape(-1, 4)[0]
+    assert additive[3].item() == torch.finfo(additive.dtype).min and torch.all(additive[:3] == 0)
+    assert all(float(a[..., 3].abs().max()) == 0.0 for a in out.attentions)
+
+
+def test_eval_mode_features_are_deterministic_and_half_precision_only_close():
+    """The key's wording: in eval mode BERT's features are the same on every pass (deterministic); the cache
+    stores them in float16, which is close to float32 but not exact."""
+    bert = load_bert(tiny=True, seed=0)
+    model = BERTGRUSentiment(bert, 5, 1, 1, False, 0.0).train()  # BERT stays in eval mode
+    ids, mask = torch.tensor([[2, 5, 6, 7, 0]]), torch.tensor([[1, 1, 1, 1, 0]])
+    first, second = model.embed(ids, mask), model.embed(ids, mask)
+    assert torch.equal(first, second)
+    half = first.half().float()
+    assert not torch.equal(half, first) and torch.allclose(half, first, atol=1e-2)

@@ -12,15 +12,8 @@ from torch import nn
 from course_utils.sentiment import batching, synthetic, text
 from course_utils.sentiment.checkpoint import load_checkpoint
 from course_utils.sentiment.model import build_model, load_bert
-from course_utils.sentiment.train import (
-    BEST_NAME,
-    RESUME_NAME,
-    batch_logits,
-    binary_accuracy,
-    evaluate,
-    fit,
-    train_epoch,
-)
+from course_staff.lab_key import binary_accuracy, evaluate, train_epoch
+from course_utils.sentiment.train import BEST_NAME, RESUME_NAME, batch_logits, fit
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
@@ -64,7 +57,7 @@ def test_metrics_are_weighted_by_batch_size_and_feature_batches_match():
     items = [(text.encode(tok, [synthetic.make_review(rng, i % 2)])[0], i % 2) for i in range(9)]
     big, small = batching.collate(items[:8]), batching.collate(items[8:])  # batch sizes 8 and 1
     criterion = nn.BCEWithLogitsLoss()
-    loss, acc = evaluate(model, [big, small], criterion, progress=False)
+    loss, acc = evaluate(model, [big, small], criterion)
     with torch.no_grad():
         logits = torch.cat([batch_logits(model, big), batch_logits(model, small)])
         labels = torch.cat([big.labels, small.labels])
@@ -78,7 +71,7 @@ def test_metrics_are_weighted_by_batch_size_and_feature_batches_match():
                  for b in (big, small)]
         assert torch.allclose(batch_logits(model, feats[0]), batch_logits(model, big), atol=1e-2)
         full = [FeatureBatch(model.embed(b.input_ids, b.attention_mask), b.lengths, b.labels) for b in (big, small)]
-    assert evaluate(model, full, criterion, progress=False) == pytest.approx((loss, acc), rel=1e-6)
+    assert evaluate(model, full, criterion) == pytest.approx((loss, acc), rel=1e-6)
 
 
 def test_train_epoch_learns_and_reports_fractions():
@@ -86,7 +79,7 @@ def test_train_epoch_learns_and_reports_fractions():
     model = _model(len(tok))
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     before = [p.detach().clone() for p in model.bert.parameters()]
-    losses = [train_epoch(model, train, opt, nn.BCEWithLogitsLoss(), progress=False) for _ in range(3)]
+    losses = [train_epoch(model, train, opt, nn.BCEWithLogitsLoss()) for _ in range(3)]
     assert all(0.0 <= acc <= 1.0 for _, acc in losses)
     assert losses[-1][0] < losses[0][0]
     assert all(torch.equal(a, b) for a, b in zip(before, model.bert.parameters()))  # BERT untouched
@@ -100,14 +93,15 @@ def _without_times(history: dict) -> dict:
     return {k: v for k, v in history.items() if k != "epoch_time"}
 
 
-def _run(out_dir, epochs, meta=None, log=None):
+def _run(out_dir, epochs, meta=None, log=None, train_fn=train_epoch, crash_at=None):
     tok, train, valid = _loaders()
+    train = train if crash_at is None else _CrashingIn(train, crash_at)
     torch.manual_seed(0)
     random.seed(0)
     model = _model(len(tok))
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-    history = fit(model, train, valid, epochs, optimizer=opt, out_dir=out_dir, meta=meta, progress=False,
-                  log=log or (lambda line: None))
+    history = fit(model, train, valid, epochs, train_fn, evaluate, optimizer=opt, out_dir=out_dir, meta=meta,
+                  progress=False, log=log or (lambda line: None))
     return model, history
 
 
@@ -126,27 +120,53 @@ class _Interrupt(Exception):
     pass
 
 
-def test_interrupted_inside_an_epoch_resumes_from_the_last_complete_one(tmp_path, monkeypatch):
-    straight, h_straight = _run(tmp_path / "a", 2)
-    from course_utils.sentiment import train as train_mod
+class _CrashingIn:
+    """The training loader, raising when epoch ``at`` (0-based) starts: a disconnect inside that epoch."""
 
-    real = train_mod.train_epoch
-    calls = []
+    def __init__(self, loader, at):
+        self.loader, self.at, self.epoch = loader, at, 0
 
-    def crash_in_epoch_2(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+        self.loader.batch_sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        if self.epoch == self.at:
             raise _Interrupt
-        return real(*args, **kwargs)
+        return iter(self.loader)
 
-    monkeypatch.setattr(train_mod, "train_epoch", crash_in_epoch_2)
+
+def test_interrupted_inside_an_epoch_resumes_from_the_last_complete_one(tmp_path):
+    straight, h_straight = _run(tmp_path / "a", 2)
     with pytest.raises(_Interrupt):
-        _run(tmp_path / "b", 2)
-    monkeypatch.setattr(train_mod, "train_epoch", real)
+        _run(tmp_path / "b", 2, crash_at=1)
     resumed, h_resumed = _run(tmp_path / "b", 2)
     assert _without_times(h_resumed) == _without_times(h_straight)
     for k, v in _final_state(straight).items():
         assert torch.equal(v, _final_state(resumed)[k]), k
+
+
+def test_a_run_made_by_other_functions_is_not_resumed(tmp_path):
+    """The resume trap: the first run's loop is a placeholder; after the student writes train_epoch, the
+    rerun must train with it from epoch 1, say so in one line, and not replay the old epochs."""
+    def first_try(model, batches, optimizer, criterion):
+        return 0.9, 0.1  # trains nothing
+
+    calls = []
+
+    def written(model, batches, optimizer, criterion):
+        calls.append(1)
+        return train_epoch(model, batches, optimizer, criterion)
+
+    _run(tmp_path, 2, train_fn=first_try)
+    lines: list[str] = []
+    _, history = _run(tmp_path, 2, log=lines.append, train_fn=written)
+    assert len(calls) == 2 and history["epoch"] == [1, 2] and history["train_loss"][0] != 0.9
+    assert lines[0].startswith("Not resuming") and "other functions" in lines[0]
+    assert not any(line.startswith("Resuming") for line in lines)
+    lines.clear()
+    _run(tmp_path, 3, log=lines.append, train_fn=written)  # the same functions: resumed after epoch 2
+    assert lines[0].startswith("Resuming") and len(calls) == 3
 
 
 def test_best_checkpoint_is_the_lowest_validation_loss_and_safe_to_load(tmp_path):
@@ -177,6 +197,6 @@ def test_fit_runs_the_loops_it_is_given_on_every_epoch():
         calls.append(("evaluate", len(list(batches)), m.training))
         return 0.125, 0.75
 
-    history = fit(model, train, valid, 2, progress=False, log=lambda line: None, train_fn=my_train, evaluate_fn=my_evaluate)
+    history = fit(model, train, valid, 2, my_train, my_evaluate, progress=False, log=lambda line: None)
     assert [c[:2] for c in calls] == [("train", len(train)), ("evaluate", len(valid))] * 2
     assert history["train_loss"] == [0.25, 0.25] and history["valid_acc"] == [0.75, 0.75]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import nbformat
 import pytest
 
 from tests import walkthrough, walkthrough_q1_lab
@@ -121,13 +122,19 @@ def test_wrong_answers_fail_every_check_with_its_hint(name, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_blanks_say_no_answer_yet(name, tmp_path):
+    """Untouched blanks: every check run says "no answer yet"; a handout whose later cells use the student's
+    code (``walkthrough_q1_lab.STOPS``) stops at the first cell that needs a blank, in one line naming it."""
     handout = walkthrough.handout(name)
-    result = walkthrough.walk(handout, tmp_path, allow_blanks=True)
-    _assert_every_check(result, walkthrough.check_ids(handout), "no answer yet: ", lambda q: "")
-    stops = walkthrough_q1_lab.STOPS.get(name, {})  # cell id -> the blank it names, where a cell needs one
-    assert sorted(result.stopped) == sorted(stops)
-    for cell_id, blank in stops.items():
-        assert result.stopped[cell_id].startswith(f"write {blank} in its cell above"), result.stopped[cell_id]
+    stop = walkthrough_q1_lab.STOPS.get(name)
+    result = walkthrough.walk(handout, tmp_path, may_stop=stop is not None)
+    ids = walkthrough.check_ids(handout)
+    if stop is not None:
+        cell_id, says = stop
+        assert result.stopped is not None and result.stopped[0] == cell_id, result.stopped
+        assert result.stopped[1].startswith("BlankNotFilled: ") and says in result.stopped[1], result.stopped
+        before = [c.id for c in handout.cells][:[c.id for c in handout.cells].index(cell_id)]
+        ids = walkthrough.check_ids(nbformat.from_dict({**handout, "cells": [c for c in handout.cells if c.id in before]}))
+    _assert_every_check(result, ids, "no answer yet: ", lambda q: "")
 
 
 def test_the_lab_handout_states_what_the_student_is_given_and_asked():

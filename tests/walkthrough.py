@@ -3,8 +3,7 @@
 Reusable for every handout: a test writes an answers table (cell id -> the cell's source as a student
 would fill it), independently of the master, and calls :func:`walk`. Three tables per handout: right
 answers (every check says "correct."), wrong ones (every check says "not yet. Hint: ..."), and none
-(the blanks stay ``...``: every check says "no answer yet"). Executing raises if any cell raises, except,
-when asked, a cell stopped by an empty blank it needs (``BlankNotFilled``, recorded in ``Walk.stopped``).
+(the blanks stay ``...``: every check says "no answer yet"). Executing raises if any cell raises.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -31,7 +30,7 @@ class Walk:
 
     messages: dict[str, str]  # check id -> the line it printed
     verdicts: dict[str, bool]  # course_utils.checks.verdicts() at the end of the notebook
-    stopped: dict[str, str] = field(default_factory=dict)  # cell id -> its BlankNotFilled message
+    stopped: tuple[str, str] | None = None  # (cell id, "Error: message") of the cell that stopped the run
 
 
 def handout(name: str) -> nbformat.NotebookNode:
@@ -67,27 +66,36 @@ def fill(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.Noteboo
     return nb
 
 
-def walk(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600, allow_blanks: bool = False) -> Walk:
+def walk(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600, may_stop: bool = False) -> Walk:
     """Execute ``nb`` in a fresh kernel in tiny mode and collect the checks' lines.
 
-    Raises on any cell error; with ``allow_blanks``, a cell stopped by ``BlankNotFilled`` is recorded
-    and the walk goes on (as a student would after reading it).
+    A cell that raises raises here, unless ``may_stop``: then the run stops at that cell, as Run all does
+    (``Walk.stopped`` names it), and the verdicts recorded so far are still read.
     """
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     nb.cells.append(nbformat.v4.new_code_cell(_VERDICTS_CELL, id="walkthrough-verdicts"))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
-                            allow_error_names=["BlankNotFilled"] if allow_blanks else [])
-    client.execute(env={**os.environ, "COURSE_TINY": "1", "MPLBACKEND": "Agg"})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    stopped = None
+    client.reset_execution_trackers()
+    with client.setup_kernel(env={**os.environ, "COURSE_TINY": "1", "MPLBACKEND": "Agg"}):
+        for index, cell in enumerate(nb.cells[:-1]):
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                if not may_stop:
+                    raise
+                stopped = (cell.id, f"{exc.ename}: {exc.evalue}")
+                break
+        client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
     messages: dict[str, str] = {}
     for cell in nb.cells:
         if CHECK_TAG in cell.metadata.get("tags", []):
             for line in _stdout(cell).splitlines():
                 question = line.split(":", 1)[0]
                 messages[question] = line
-    stopped = {cell.id: output.get("evalue", "") for cell in nb.cells if cell.cell_type == "code"
-               for output in cell.get("outputs", []) if output.get("ename") == "BlankNotFilled"}
     verdict_line = [x for x in _stdout(nb.cells[-1]).splitlines() if x.startswith("VERDICTS=")][0]
     return Walk(messages, json.loads(verdict_line.removeprefix("VERDICTS=")), stopped)
 

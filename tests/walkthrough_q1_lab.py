@@ -81,6 +81,9 @@ LAB_WRONG = {
     "5dc64a52": "special_ids = tokenizer.convert_tokens_to_ids(['[PAD]', '[UNK]', '[CLS]', '[SEP]'])",
     "b783c51c": "split_sizes = (len(data.valid), len(data.train), len(data.test))",
     "387e46f8": "label_vocab = {'pos': 0, 'neg': 1}",
+    "edb7a168": ("bert = load_bert(config.tiny_mode, vocab_size=len(tokenizer), seed=config.seed, name=config.bert_name)\n"
+                 "model = BERTGRUSentiment(bert, config.hidden_dim, config.output_dim, 1, config.bidirectional,\n"
+                 "                         config.dropout)  # one GRU layer"),
     "30165215": "n_params = sum(p.numel() for p in model.rnn.parameters())  # the GRU only",
     "9fdda125": "n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)  # BERT not frozen",
     "check-lab-accuracy": ("def binary_accuracy(logits, labels):\n"
@@ -108,10 +111,12 @@ LAB_WRONG = {
                      "    return total / seen, right / seen  # no model.eval(), loss on rounded probabilities"),
 }
 CASES = {"01_cnn_vs_rnn": (Q1_RIGHT, Q1_WRONG), "04_bert_gru_sentiment": (LAB_RIGHT, LAB_WRONG)}
-COUNTS = {"01_cnn_vs_rnn": 3, "04_bert_gru_sentiment": 10}  # checks per handout
-STOPS = {"01_cnn_vs_rnn": {"2015a390": "conv_parameters", "2627f15a": "stack_rows_seen"},  # blank handout: cell -> blank
-         "02_rnn_recurrence": {"cce5ac98": "rnn_step"},
-         "03_self_attention": {"42539ff7": "attend", "q3-error-plot": "attend"}}
+COUNTS = {"01_cnn_vs_rnn": 3, "04_bert_gru_sentiment": 11}  # checks per handout
+# Where an untouched handout stops (Run all): the first cell that needs a blank, and what its one line names.
+STOPS = {"01_cnn_vs_rnn": ("2015a390", "write conv_parameters in its cell above (its self-check is q1.conv_parameters)"),
+         "02_rnn_recurrence": ("cce5ac98", "write rnn_step in its cell above (its self-check is q2.step)"),
+         "03_self_attention": ("42539ff7", "write attend in its cell above (its self-check is q3.attention)"),
+         "04_bert_gru_sentiment": ("f38d4edb", "write model in its cell above (its self-check is lab.model)")}
 LAB_PROMPTS = ('"Hello WORLD how ARE you?"', '"Justice League is terrible. I hated it."', '"Avengers was great!!"',
                "`train_epoch(model, batches, optimizer, criterion)`", "`evaluate(model, batches, criterion)`",
                "hidden size 256", "dropout 0.25", "Mount Drive")  # what the lab handout must state in its prompts

@@ -129,9 +129,8 @@ def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
             cells.append(nbformat.from_dict(handout_cell(cell)))
         except MarkerError as exc:
             raise MarkerError(f"answers/{name}.ipynb, cell {index + 1} ({cell.cell_type}): {exc}") from None
+    # The student reads the instructions only; where the file comes from is for staff, in the metadata.
     header = nbformat.v4.new_markdown_cell(
-        f"> **Generated file.** This handout is made from `answers/{name}.ipynb` by `course-utils keys`; "
-        "edit the master, not this file.\n>\n"
         "> Fill in every `...` and every *YOUR ANSWER HERE*, then run the self-checks below them.",
         id="course-generated",
     )
@@ -141,14 +140,15 @@ def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
         "import sys\n"
         f"if \"google.colab\" in sys.modules: get_ipython().run_line_magic(\"pip\", \"install -q '{INSTALL_SPEC}'\")\n"
         "from course_utils.mode import report_environment\n"
-        f"report_environment(needs_gpu={gpu})",
+        f"report_environment(needs_gpu={gpu});  # prints the mode and the device, once",
         id="course-setup",
     )
     # Fixed metadata: the handout must not depend on whether or where the master was executed.
     # course.handout names the handout for the grader; Colab opens a GPU runtime for "accelerator": "GPU".
     metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                 "language_info": {"name": "python"}, "colab": {"provenance": []},
-                "course": {"handout": name, **({"needs_gpu": True} if needs_gpu(nb) else {})}}
+                "course": {"handout": name, **({"needs_gpu": True} if needs_gpu(nb) else {}),
+                           "generated_from": f"answers/{name}.ipynb", "generated_by": "course-utils keys"}}
     if needs_gpu(nb):
         metadata["accelerator"] = "GPU"
         metadata["colab"]["gpuType"] = "T4"

@@ -13,10 +13,8 @@ from typing import Iterator, Sequence
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from course_utils.sentiment.labels import label_vocabulary
 
-__all__ = ["BucketBatchSampler", "EncodedReviews", "TokenBatch", "bucket_loader", "collate", "label_vocabulary",
-           "pad_ids"]  # label_vocabulary: the lab's label map, from ``labels``
+__all__ = ["BucketBatchSampler", "EncodedReviews", "TokenBatch", "bucket_loader", "collate", "pad_ids"]
 
 
 @dataclass

@@ -130,14 +130,17 @@ def read_resume(out_dir: Path, meta: dict[str, Any] | None, model: nn.Module,
 
 
 def epochs_left(out_dir: Path, meta: dict[str, Any] | None, model: nn.Module, optimizer: torch.optim.Optimizer,
-                epochs: int) -> int:
+                epochs: int, made_by: dict[str, str] | None = None) -> int:
     """How many of ``epochs`` ``fit`` will train in ``out_dir`` (after a ``resume.pt``'s finished ones):
-    known before any feature is extracted. Raises as ``read_resume`` does for another run's file."""
+    known before any feature is extracted. made_by: ``train.trained_by`` of this run (a resume.pt made
+    by others is not resumed). Raises as ``read_resume`` does for another run's file."""
     try:
         state = read_resume(out_dir, meta, model, optimizer)
     except ResumeMismatch:
         return epochs
-    return epochs if state is None else max(0, epochs - len(state["history"]["epoch"]))
+    if state is None or (made_by is not None and state.get("trained_by") != made_by):
+        return epochs
+    return max(0, epochs - len(state["history"]["epoch"]))
 
 
 def restore_best(out_dir: Path, best: dict[str, Any], meta: dict[str, Any] | None,

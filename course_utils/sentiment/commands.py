@@ -1,4 +1,8 @@
-"""``course-utils lab`` and ``course-utils predict``."""
+"""``course-utils predict``, and the options of ``course-utils lab``.
+
+The ``lab`` command itself trains with the instructor's loops, so it is part of the staff install
+(``course_staff.lab_run``); the release's notebook trains with the student's own.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from course_utils import mode
 from course_utils.errors import CourseError
-from course_utils.sentiment.config import FEATURES, MAX_BERT_LENGTH
+from course_utils.sentiment.config import FEATURES
 
 
 def lab_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,43 +36,6 @@ def lab_arguments(parser: argparse.ArgumentParser) -> None:
                              "'on-the-fly' runs it in every epoch; 'auto' (default) caches if the features fit in "
                              "GPU memory, RAM or disk. A resumed run extracts them again")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def lab(args: argparse.Namespace) -> int:
-    """Train and test the lab's model; prints the mode, one line per epoch and the test metrics.
-
-    Exit status: 0 done; 2 a usage error (a bad number, ``COURSE_TINY`` or ``--bert``); 1 an expected
-    failure at run time (a missing data folder, a foreign resume file), printed as one line. Any other
-    error is a bug and keeps its traceback.
-    """
-    from course_utils.sentiment import encoder
-    from course_utils.sentiment.config import LabConfig
-    from course_utils.sentiment.lab import run_lab
-
-    sizes = (("epochs", args.epochs, 1), ("batch_size", args.batch_size, 1), ("max_length", args.max_length, 3))
-    changes = {name: value for name, value, _ in sizes if value is not None}
-    try:
-        for name, value, least in sizes:
-            if value is not None and value < least:
-                raise CourseError(f"--{name.replace('_', '-')} must be at least {least}, got {value}")
-        if args.max_length is not None and args.max_length > MAX_BERT_LENGTH:
-            raise CourseError(f"--max-length must be at most {MAX_BERT_LENGTH} (BERT's limit), got {args.max_length}")
-        if args.bert is not None:
-            changes["bert_name"] = encoder.resolve(args.bert)
-        config = LabConfig.for_mode().replace(**changes)
-    except CourseError as err:
-        print(f"course-utils lab: {err}", file=sys.stderr)
-        return 2
-    print(f"Mode: {mode.mode_name()} (COURSE_TINY=1: the offline tiny lab; unset or 0: the full lab)"
-          f" | BERT: {config.bert_name}")
-    try:
-        result = run_lab(config, args.out, data_dir=args.data_dir, cache_dir=args.cache_dir,
-                         progress=not args.no_progress, features=args.features)
-    except (FileNotFoundError, CourseError) as err:
-        print(f"course-utils lab: {err}", file=sys.stderr)
-        return 1
-    print(f"Best checkpoint: {result['checkpoint']}")
-    return 0
 
 
 def predict_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """The IMDB review set: download, verify, extract safely, load, split.
 
 Layout (as in the archive): ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``.
-Labels are fixed: ``neg`` = 0, ``pos`` = 1 (``labels.LABEL_VOCAB``).
+Labels are fixed, by folder (``labels.LABELS``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.errors import CourseError
-from course_utils.sentiment.labels import LABEL_VOCAB
+from course_utils.sentiment.labels import LABELS
 from course_utils.sentiment.synthetic import SYNTHETIC_VERSION, write_synthetic_imdb
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -159,7 +159,7 @@ def load_split(data_dir: Path, split: str) -> ReviewSet:
     that names the path and how to fix it.
     """
     data_dir = Path(data_dir)
-    for name in LABEL_VOCAB:
+    for name in LABELS:
         if not (data_dir / split / name).is_dir():
             raise FileNotFoundError(
                 f"missing folder {data_dir / split / name}: --data-dir must be an aclImdb folder with "
@@ -167,7 +167,7 @@ def load_split(data_dir: Path, split: str) -> ReviewSet:
             )
     texts: list[str] = []
     labels: list[int] = []
-    for name, label in LABEL_VOCAB.items():
+    for label, name in enumerate(LABELS):
         folder = data_dir / split / name
         files = sorted(folder.glob("*.txt"), key=_review_key)
         if not files:

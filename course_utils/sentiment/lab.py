@@ -35,7 +35,7 @@ from course_utils.sentiment.features import (DEFAULT_HEADROOM, CachedFeatures, F
                                              release_features)
 from course_utils.sentiment.model import BERTGRUSentiment, build_model, load_bert
 from course_utils.sentiment.text import encode, load_tokenizer, tokenizer_from_vocabulary, vocabulary_of
-from course_utils.sentiment.train import BEST_NAME, evaluate, fit, train_epoch
+from course_utils.sentiment.train import BEST_NAME, fit, trained_by
 
 
 @dataclass
@@ -121,7 +121,7 @@ def prepare_data(config: LabConfig, data_dir: Path | None = None, cache_dir: Pat
 
 
 def build_lab_model(config: LabConfig, tokenizer: PreTrainedTokenizerBase) -> BERTGRUSentiment:
-    """BERT (tiny or pre-trained) with BERT frozen under the configured GRU head, on ``device()``."""
+    """BERT (tiny or pre-trained) under the configured GRU head, on ``device()`` (to reload a checkpoint)."""
     bert = load_bert(config.tiny_mode, vocab_size=len(tokenizer), seed=config.seed, name=config.bert_name)
     model = build_model(bert, config.hidden_dim, config.output_dim, config.n_layers, config.bidirectional,
                         config.dropout, seed=config.seed)
@@ -162,64 +162,30 @@ def lab_batches(model: BERTGRUSentiment, loader: DataLoader, features: str = "au
     return FeatureBatches(source, reviews.labels, sampler.batch_size, shuffle=sampler.shuffle, seed=sampler.seed)
 
 
-def own_model(model: Any, config: LabConfig, bert: nn.Module, log: Callable[[str], None] = print) -> nn.Module:
-    """The student's model (Q2a) on ``device()``; while that blank is still ``...``, a stand-in with the
-    configured hyper-parameters (said in ``log``), so that the rest of the notebook runs."""
-    if model is Ellipsis or model is None:
-        log("your model is not built yet (Q2a): a stand-in with the lab's hyper-parameters takes its place, so "
-            "that the notebook goes on; build yours above and run the notebook again.")
-        model = BERTGRUSentiment(bert, config.hidden_dim, config.output_dim, config.n_layers, config.bidirectional,
-                                 config.dropout)
-    return model.to(device())
+def train_lab(model: nn.Module, data: LabData, config: LabConfig, out_dir: Path, train_fn: Callable,
+              evaluate_fn: Callable, progress: bool = True, log: Callable[[str], None] = print,
+              features: str = "auto") -> dict[str, list]:
+    """Adam + ``BCEWithLogitsLoss`` for ``config.epochs`` with the given loops; best and resume checkpoints in ``out_dir``.
 
-
-def own_loop(fn: Callable, name: str, log: Callable[[str], None] = print) -> Callable:
-    """The student's loop ``fn``, or the course's loop ``name`` ("train_epoch" or "evaluate") for every call
-    in which ``fn`` returns nothing (its body is still ``...``), said once in ``log``: so that the rest of
-    the notebook runs while a blank waits. The self-check of ``fn`` is what grades it."""
-    course = {"train_epoch": lambda m, b, o, c: train_epoch(m, b, o, c, progress=False),
-              "evaluate": lambda m, b, c: evaluate(m, b, c, progress=False)}[name]
-    said = False
-
-    def loop(*args: Any) -> tuple[float, float]:
-        nonlocal said
-        result = fn(*args)
-        if result is not None:
-            return result
-        if not said:
-            log(f"your {name} returns nothing yet: the course's {name} stands in for it, so that the notebook "
-                "goes on; write yours above and run this cell again.")
-            said = True
-        return course(*args)
-
-    return loop
-
-
-def train_lab(model: nn.Module, data: LabData, config: LabConfig, out_dir: Path, progress: bool = True,
-              log: Callable[[str], None] = print, features: str = "auto",
-              train_fn: Callable | None = None, evaluate_fn: Callable | None = None) -> dict[str, list]:
-    """Adam + ``BCEWithLogitsLoss`` for ``config.epochs``; best and resume checkpoints in ``out_dir``.
-
+    train_fn, evaluate_fn: the loops, as in ``train.fit`` (the lab notebook passes the student's own).
     features: "auto" | "cache" | "on-the-fly" (see the module's docstring) for the training and
     validation sets; the storage chosen for each is logged; none is extracted when ``out_dir``'s
-    ``resume.pt`` already has every epoch, and both are released on return or on any error, so that
-    a rerun finds the memory free. train_fn, evaluate_fn: the loops to
-    use, as in ``train.fit`` (the lab notebook passes the student's own; see ``own_loop``).
+    ``resume.pt`` already has every epoch by these loops, and both are released on return or on any
+    error, so that a rerun finds the memory free. The optimizer takes the parameters that require
+    gradients, so what is frozen is the model's own business.
     """
     with compute_settings(config):
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
         meta = run_meta(config, data.tokenizer)
         train = valid = ()  # a finished run (resume.pt has every epoch): no features to extract
         try:
-            if epochs_left(out_dir, meta, model, optimizer, config.epochs):
+            if epochs_left(out_dir, meta, model, optimizer, config.epochs, trained_by(model, train_fn, evaluate_fn)):
                 train = lab_batches(model, data.train_batches, features, "train", progress, log,
                                     headroom=config.feature_headroom)
                 valid = lab_batches(model, data.valid_batches, features, "valid", progress, log,
                                     headroom=config.feature_headroom)
-            return fit(model, train, valid, config.epochs, optimizer=optimizer,
-                       out_dir=out_dir, meta=meta, save_bert=config.builtin_bert,
-                       progress=progress, log=log, train_fn=train_fn and own_loop(train_fn, "train_epoch", log),
-                       evaluate_fn=evaluate_fn and own_loop(evaluate_fn, "evaluate", log))
+            return fit(model, train, valid, config.epochs, train_fn, evaluate_fn, optimizer=optimizer,
+                       out_dir=out_dir, meta=meta, save_bert=config.builtin_bert, progress=progress, log=log)
         finally:
             release_features(train, valid)  # even if a traceback keeps this frame: GPU memory for the next run
 
@@ -239,14 +205,22 @@ def load_lab_model(path: Path) -> tuple[BERTGRUSentiment, PreTrainedTokenizerBas
     return model.eval(), tokenizer, config
 
 
-def load_best(out_dir: Path) -> BERTGRUSentiment:
-    """The best model that ``train_lab`` saved in ``out_dir`` (``best.pt``), in eval mode."""
-    return load_lab_model(Path(out_dir) / BEST_NAME)[0]
+def load_best(out_dir: Path, model: nn.Module | None = None) -> nn.Module:
+    """The best model that ``train_lab`` saved in ``out_dir`` (``best.pt``), in eval mode: its weights loaded
+    into ``model`` (the one that was trained) if given, else into a model rebuilt from the checkpoint."""
+    if model is None:
+        return load_lab_model(Path(out_dir) / BEST_NAME)[0]
+    state = load_checkpoint(Path(out_dir) / BEST_NAME)
+    try:
+        load_model_state(model, state["model_state"])
+    except (KeyError, RuntimeError) as err:
+        raise CheckpointError(f"{Path(out_dir) / BEST_NAME} does not hold this model's weights: {err}") from err
+    return model.eval()
 
 
-def evaluate_best(out_dir: Path, data: LabData, progress: bool = True, features: str = "auto",
-                  log: Callable[[str], None] = print) -> tuple[BERTGRUSentiment, float, float]:
-    """Reload the best checkpoint from ``out_dir`` and return (model, test loss, test accuracy in [0, 1]).
+def evaluate_best(out_dir: Path, data: LabData, evaluate_fn: Callable, progress: bool = True,
+                  features: str = "auto", log: Callable[[str], None] = print) -> tuple[nn.Module, float, float]:
+    """Reload the best checkpoint from ``out_dir``; (model, test loss, test accuracy in [0, 1]) by ``evaluate_fn``.
 
     features: as in ``train_lab``, for the test set (one BERT pass per review either way).
     """
@@ -254,22 +228,5 @@ def evaluate_best(out_dir: Path, data: LabData, progress: bool = True, features:
     with compute_settings(config):
         test = lab_batches(model, data.test_batches, features, "test", progress, log,
                            headroom=config.feature_headroom)
-        loss, acc = evaluate(model, test, nn.BCEWithLogitsLoss(), progress)
-    return model, loss, acc
-
-
-def run_lab(config: LabConfig, out_dir: Path, data_dir: Path | None = None, cache_dir: Path | None = None,
-            progress: bool = True, log: Callable[[str], None] = print, features: str = "auto") -> dict[str, Any]:
-    """The whole lab: seed, data, model, training, test of the best model. Returns the numbers.
-
-    features: "auto" | "cache" | "on-the-fly" (see the module's docstring).
-    """
-    start(config)
-    data = prepare_data(config, data_dir, cache_dir, progress)
-    log(f"Reviews: train {len(data.train)}, valid {len(data.valid)}, test {len(data.test)}")
-    model = build_lab_model(config, data.tokenizer)
-    history = train_lab(model, data, config, out_dir, progress, log, features)
-    _, test_loss, test_acc = evaluate_best(out_dir, data, progress, features, log)
-    log(f"Test Loss: {test_loss:.3f} | Test Acc: {test_acc * 100:.2f}%")
-    return {"history": history, "test_loss": test_loss, "test_acc": test_acc,
-            "checkpoint": Path(out_dir) / BEST_NAME}
+        loss, acc = evaluate_fn(model, test, nn.BCEWithLogitsLoss())
+    return model, float(loss), float(acc)

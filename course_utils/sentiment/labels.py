@@ -1,16 +1,8 @@
-"""The lab's one label map: fixed ids in the order of ``LABELS`` (torchtext ordered labels by frequency instead).
+"""The lab's labels: the IMDB layout's folder names (``train/neg``, ``train/pos``), each read as its id.
 
-The folder names of the IMDB layout (``train/neg``, ``train/pos``) are its keys.
+Fixed ids in the order of ``LABELS`` (torchtext ordered labels by frequency instead).
 """
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
-LABELS = ("neg", "pos")  # the folder names, in id order
-LABEL_VOCAB = MappingProxyType({name: i for i, name in enumerate(LABELS)})  # read-only: nothing can reorder the ids
-
-
-def label_vocabulary() -> dict[str, int]:
-    """A copy of ``LABEL_VOCAB`` as a plain dict (label name -> id)."""
-    return dict(LABEL_VOCAB)
+LABELS = ("neg", "pos")  # the folder names; a review's label is its folder's place in this tuple

@@ -9,7 +9,6 @@ from torch import nn
 from torch.func import functional_call
 from transformers import BertConfig, BertModel, PreTrainedModel
 
-from course_utils.q1.parameters import count_parameters
 from course_utils.sentiment import encoder
 from course_utils.sentiment.text import tiny_vocabulary
 
@@ -72,8 +71,8 @@ class BERTGRUSentiment(nn.Module):
     def classify(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits from token features. embedded: (B, T, E); lengths: (B,) real tokens -> (B, output_dim).
 
-        The GRU never reads the padding after ``lengths[i]``, yet runs unpacked (on a CPU a packed
-        GRU trains 2-4x slower): the result equals ``self.rnn`` on a ``pack_padded_sequence``.
+        The GRU never reads the padding after ``lengths[i]``, yet runs unpacked (``gru_final_states``):
+        the result equals ``self.rnn`` on a ``pack_padded_sequence``.
         """
         return self.out(self.dropout(gru_final_states(self.rnn, embedded, lengths)))
 
@@ -134,13 +133,6 @@ def gru_final_states(rnn: nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> tor
     return torch.cat(finals, dim=1)
 
 
-def freeze_bert(model: BERTGRUSentiment) -> BERTGRUSentiment:
-    """Stop gradients for every BERT parameter (``requires_grad = False``); returns ``model``."""
-    for param in model.bert.parameters():
-        param.requires_grad = False
-    return model
-
-
 def tiny_bert_config(vocab_size: int) -> BertConfig:
     """The tiny mode's ``BertConfig`` (sizes in ``TINY_BERT``) for a vocabulary of ``vocab_size``."""
     return BertConfig(vocab_size=vocab_size, **TINY_BERT)
@@ -166,9 +158,10 @@ def load_bert(tiny: bool, vocab_size: int | None = None, seed: int = 0,
 
 def build_model(bert: BertModel, hidden_dim: int = 256, output_dim: int = 1, n_layers: int = 2,
                 bidirectional: bool = True, dropout: float = 0.25, seed: int | None = None) -> BERTGRUSentiment:
-    """``BERTGRUSentiment`` with BERT frozen; the head's initial weights depend on ``seed`` if given."""
+    """``BERTGRUSentiment``; the head's initial weights depend on ``seed`` if given. BERT is not frozen here
+    (BERT runs under ``no_grad`` either way; freezing it is a question of the lab)."""
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
         model = BERTGRUSentiment(bert, hidden_dim, output_dim, n_layers, bidirectional, dropout)
-    return freeze_bert(model)
+    return model

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from course_utils.sentiment.labels import LABEL_VOCAB
+from course_utils.sentiment.labels import LABELS
 
 SUBJECTS = ("the acting", "the plot", "the story", "the music", "the ending", "the cast",
             "the dialogue", "the director", "the script", "this film", "the movie", "the effects")
@@ -95,7 +95,7 @@ def write_synthetic_imdb(root: Path, n_per_class: int, seed: int = 0) -> Path:
     base = Path(root) / "aclImdb"
     for split_index, split in enumerate(("train", "test")):
         rng = random.Random(f"{seed}-{split_index}")
-        for name, label in LABEL_VOCAB.items():
+        for label, name in enumerate(LABELS):
             folder = base / split / name
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(n_per_class):

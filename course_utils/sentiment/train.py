@@ -1,13 +1,16 @@
-"""Training and evaluation loops, agnostic to token batches and cached-feature batches.
+"""The training driver: ``fit`` runs the loops it is given (the student's, in the lab notebook) epoch by epoch.
 
 A batch is any object with ``labels (B,)`` and ``lengths (B,)`` and either
 ``input_ids, attention_mask (B, T)`` (a ``TokenBatch``) or ``features (B, T, E)`` (BERT's
-output, cached). ``fit`` keeps the best model by validation loss and can resume after an
-interruption from the state it saves after every epoch.
+output, cached); ``batch_logits`` gives its logits either way. ``fit`` keeps the best model by
+validation loss and can resume after an interruption from the state it saves after every epoch,
+but only a run made by the same loops and model class (``trained_by``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import math
 import time
 from pathlib import Path
@@ -32,15 +35,6 @@ from course_utils.sentiment.checkpoint import (
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "epoch_time")
 
 
-def binary_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction in [0, 1] of reviews whose predicted class (logit > 0) equals the label.
-
-    logits: (B,) or (B, 1); labels: (B,) in {0, 1}.
-    """
-    predicted = logits.reshape(-1) > 0
-    return (predicted == (labels.reshape(-1) > 0.5)).float().mean().item()
-
-
 def batch_logits(model: nn.Module, batch: Any) -> torch.Tensor:
     """Logits (B,) of one batch: ``model(input_ids, attention_mask)`` or ``model.classify(features, lengths)``."""
     device = next(model.parameters()).device
@@ -60,42 +54,21 @@ def with_progress(batches: Iterable, desc: str, progress: bool) -> Iterable:
     return tqdm(batches, desc=desc, leave=False)
 
 
-def _run_epoch(model: nn.Module, batches: Iterable, criterion: nn.Module,
-               optimizer: torch.optim.Optimizer | None, desc: str, progress: bool) -> tuple[float, float]:
-    """Mean loss and accuracy over all reviews (each batch weighted by its size); trains if ``optimizer``."""
-    device = next(model.parameters()).device
-    total_loss = total_correct = 0.0
-    count = 0
-    for batch in with_progress(batches, desc, progress):
-        logits = batch_logits(model, batch)
-        labels = batch.labels.to(device).float()
-        loss = criterion(logits, labels)
-        if optimizer is not None:
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        n = len(labels)
-        total_loss += loss.item() * n
-        total_correct += binary_accuracy(logits.detach(), labels) * n
-        count += n
-    if count == 0:
-        raise ValueError(f"{desc}: no batches; is the data set empty?")
-    return total_loss / count, total_correct / count
+def _fingerprint(function: Callable) -> str:
+    """SHA-256 (16 hex digits) of a function's source, or of its compiled code where there is no source."""
+    try:
+        text = inspect.getsource(function)
+    except (OSError, TypeError):
+        code = getattr(function, "__code__", None)
+        text = repr((code.co_code, code.co_consts, code.co_names)) if code is not None else repr(function)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
-                criterion: nn.Module, progress: bool = True) -> tuple[float, float]:
-    """One pass of training over ``batches``; returns (mean loss on logits, accuracy in [0, 1])."""
-    model.train()
-    return _run_epoch(model, batches, criterion, optimizer, "train", progress)
-
-
-def evaluate(model: nn.Module, batches: Iterable, criterion: nn.Module,
-             progress: bool = True) -> tuple[float, float]:
-    """Loss (on logits) and accuracy of ``model`` over ``batches``, in eval mode, without gradients."""
-    model.eval()
-    with torch.no_grad():
-        return _run_epoch(model, batches, criterion, None, "eval", progress)
+def trained_by(model: nn.Module, train_fn: Callable, evaluate_fn: Callable) -> dict[str, str]:
+    """What made a run: the model's class and hashes of the two loops' source (stored in ``resume.pt``)."""
+    cls = type(model)
+    return {"model": f"{cls.__module__}.{cls.__qualname__}", "train_fn": _fingerprint(train_fn),
+            "evaluate_fn": _fingerprint(evaluate_fn)}
 
 
 def epoch_line(history: dict[str, list], i: int) -> str:
@@ -114,43 +87,48 @@ def _set_epoch(batches: Iterable, epoch: int) -> None:
 
 
 def _resume_or_fresh(out: Path, meta: dict[str, Any] | None, model: nn.Module, optimizer: torch.optim.Optimizer,
-                     log: Callable[[str], None]) -> dict[str, Any] | None:
+                     made_by: dict[str, str], log: Callable[[str], None]) -> dict[str, Any] | None:
     """``read_resume``, or None after one line in ``log`` when the file cannot be continued."""
     try:
-        return read_resume(out, meta, model, optimizer)
+        state = read_resume(out, meta, model, optimizer)
     except ResumeMismatch as err:
         log(f"{err}: starting afresh (this run replaces {RESUME_NAME} and {BEST_NAME})")
         return None
+    if state is not None and state.get("trained_by") != made_by:
+        log(f"Not resuming {out / RESUME_NAME}: it was trained by other functions (train_epoch, evaluate or "
+            "the model changed since); training starts again.")
+        return None
+    return state
 
 
 def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epochs: int,
+        train_fn: Callable, evaluate_fn: Callable,
         optimizer: torch.optim.Optimizer | None = None, criterion: nn.Module | None = None,
         out_dir: Path | None = None, meta: dict[str, Any] | None = None, save_bert: bool = False,
-        progress: bool = True, log: Callable[[str], None] = print,
-        train_fn: Callable | None = None, evaluate_fn: Callable | None = None) -> dict[str, list]:
-    """Train for ``epochs``, keep the best model by validation loss; returns the history (lists per epoch).
+        progress: bool = True, log: Callable[[str], None] = print) -> dict[str, list]:
+    """Train for ``epochs`` with the given loops, keep the best model by validation loss; returns the history.
 
+    train_fn(model, batches, optimizer, criterion) and evaluate_fn(model, batches, criterion), each
+    returning (mean loss, accuracy in [0, 1]): the loops (the student's own, in the lab notebook).
+    Their batches come behind a progress bar if ``progress``.
     optimizer: default Adam over the trainable parameters; criterion: default ``BCEWithLogitsLoss``.
     out_dir: if given, ``best.pt`` (best model) and ``resume.pt`` (model, optimizer, epoch, best loss,
-    history, RNG states, and a copy of the best model) are written there atomically after every epoch,
-    and a run with a ``resume.pt`` continues after its last completed epoch, first rewriting a ``best.pt``
-    that is not the best ``resume.pt`` records (Drive uploads the two files separately). meta: plain
-    data stored in both files (e.g. the config); a ``resume.pt`` with other meta is refused; one saved
-    for other trainable parameters (e.g. BERT trainable then, frozen now) is said in one line and
-    replaced by a fresh run. save_bert: also store BERT's weights.
-    train_fn(model, batches, optimizer, criterion) and evaluate_fn(model, batches, criterion), each
-    returning (mean loss, accuracy in [0, 1]): the loops to use (a student's own, in the lab notebook);
-    default ``train_epoch`` and ``evaluate``. Their batches come behind a progress bar if ``progress``.
+    history, RNG states, ``trained_by``, and a copy of the best model) are written there atomically
+    after every epoch, and a run with a ``resume.pt`` continues after its last completed epoch, first
+    rewriting a ``best.pt`` that is not the best ``resume.pt`` records (Drive uploads the two files
+    separately). meta: plain data stored in both files (e.g. the config); a ``resume.pt`` with other
+    meta is refused. A ``resume.pt`` that cannot continue (made by other loops or another model class,
+    whose source changed; or saved for other trainable parameters) is said in one line and replaced by a
+    fresh run. save_bert: also store BERT's weights.
     """
-    run_train = train_fn or (lambda m, b, o, c: train_epoch(m, b, o, c, progress=False))
-    run_evaluate = evaluate_fn or (lambda m, b, c: evaluate(m, b, c, progress=False))
     optimizer = optimizer or torch.optim.Adam([p for p in model.parameters() if p.requires_grad])
     criterion = criterion or nn.BCEWithLogitsLoss()
     history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
     best_valid_loss = math.inf
     out = Path(out_dir) if out_dir is not None else None
     best = None  # the best epoch so far: {"epoch", "valid_loss", "model_state"}, also kept in resume.pt
-    state = _resume_or_fresh(out, meta, model, optimizer, log) if out is not None else None
+    made_by = trained_by(model, train_fn, evaluate_fn)
+    state = _resume_or_fresh(out, meta, model, optimizer, made_by, log) if out is not None else None
     if state is not None:
         load_model_state(model, state["model_state"])
         optimizer.load_state_dict(state["optimizer_state"])
@@ -164,20 +142,22 @@ def fit(model: nn.Module, train_batches: Iterable, valid_batches: Iterable, epoc
     for epoch in range(len(history["epoch"]), epochs):
         _set_epoch(train_batches, epoch)
         start = time.perf_counter()
-        train_loss, train_acc = run_train(model, with_progress(train_batches, "train", progress), optimizer, criterion)
-        valid_loss, valid_acc = run_evaluate(model, with_progress(valid_batches, "eval", progress), criterion)
-        values = (epoch + 1, train_loss, train_acc, valid_loss, valid_acc, time.perf_counter() - start)
+        train_loss, train_acc = train_fn(model, with_progress(train_batches, "train", progress), optimizer, criterion)
+        valid_loss, valid_acc = evaluate_fn(model, with_progress(valid_batches, "eval", progress), criterion)
+        values = (epoch + 1, float(train_loss), float(train_acc), float(valid_loss), float(valid_acc),
+                  time.perf_counter() - start)
         for key, value in zip(HISTORY_KEYS, values):
             history[key].append(value)
         if out is not None:
             weights = model_state(model, save_bert)  # one CPU copy serves both files
             if valid_loss < best_valid_loss:
-                best = {"epoch": epoch + 1, "valid_loss": valid_loss, "model_state": weights}
+                best = {"epoch": epoch + 1, "valid_loss": float(valid_loss), "model_state": weights}
                 save_atomic({"format": FORMAT, "meta": meta, **best}, out / BEST_NAME)
             save_atomic({"format": FORMAT, "meta": meta, "model_state": weights,
-                         "optimizer_state": optimizer.state_dict(), "history": history,
-                         "best_valid_loss": min(best_valid_loss, valid_loss), "best": best, "rng": rng_state()},
+                         "optimizer_state": optimizer.state_dict(), "history": history, "trained_by": made_by,
+                         "best_valid_loss": min(best_valid_loss, float(valid_loss)), "best": best,
+                         "rng": rng_state()},
                         out / RESUME_NAME)
-        best_valid_loss = min(best_valid_loss, valid_loss)
+        best_valid_loss = min(best_valid_loss, float(valid_loss))
         log(epoch_line(history, epoch))
     return history

@@ -1,0 +1,195 @@
+"""The lab's key: the instructor's answers to the lab's blanks, and the grader's judges of the student's functions.
+
+What a blank asks, done the course's way (instructor-only, never in the student release): the label map,
+freezing BERT and counting parameters (Q2b, Q2c), ``binary_accuracy``, ``train_epoch`` and ``evaluate``
+(Q3a-c). ``JUDGES`` holds, per function check, hidden cases, the oracle (these functions run on the same
+toy model and batches the release's probe builds from a case, ``course_utils.sentiment.probes``) and the
+known mistakes whose fingerprints let a self-check name the slip. The staff-side ``course-utils lab`` and
+``bench`` train with these loops (``course_staff.lab_run``).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import nn
+
+from course_staff.judging import Judge, close
+from course_utils.sentiment import probes
+from course_utils.sentiment.train import batch_logits
+
+LABEL_VOCAB = {"neg": 0, "pos": 1}  # the answer to lab.label_vocab (the loader's folder order)
+
+
+def freeze_bert(model: nn.Module) -> nn.Module:
+    """Q2c: stop gradients for every BERT parameter (``requires_grad = False``); returns ``model``."""
+    for param in model.bert.parameters():
+        param.requires_grad = False
+    return model
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Q2b, Q2c: elements of every parameter tensor (only those that require gradients if ``trainable_only``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def binary_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Q3a: fraction in [0, 1] of reviews whose predicted class (logit > 0) equals the label.
+
+    logits: (B,) or (B, 1); labels: (B,) in {0, 1}.
+    """
+    predicted = logits.reshape(-1) > 0
+    return (predicted == (labels.reshape(-1).to(predicted.device) > 0.5)).float().mean().item()
+
+
+def _run_epoch(model: nn.Module, batches: Iterable, criterion: nn.Module,
+               optimizer: torch.optim.Optimizer | None) -> tuple[float, float]:
+    """Mean loss and accuracy over all reviews (each batch weighted by its size); trains if ``optimizer``."""
+    total_loss = total_correct = 0.0
+    count = 0
+    for batch in batches:
+        logits = batch_logits(model, batch)
+        labels = batch.labels.to(logits.device).float()
+        loss = criterion(logits, labels)
+        if optimizer is not None:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        n = len(labels)
+        total_loss += loss.item() * n
+        total_correct += binary_accuracy(logits.detach(), labels) * n
+        count += n
+    if count == 0:
+        raise ValueError("no batches; is the data set empty?")
+    return total_loss / count, total_correct / count
+
+
+def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
+                criterion: nn.Module) -> tuple[float, float]:
+    """Q3b: one pass of training over ``batches``; returns (mean loss on logits, accuracy in [0, 1])."""
+    model.train()
+    return _run_epoch(model, batches, criterion, optimizer)
+
+
+def evaluate(model: nn.Module, batches: Iterable, criterion: nn.Module) -> tuple[float, float]:
+    """Q3c: loss (on logits) and accuracy of ``model`` over ``batches``, in eval mode, without gradients."""
+    model.eval()
+    with torch.no_grad():
+        return _run_epoch(model, batches, criterion, None)
+
+
+# ---- known mistakes (the seed's and the classic ones), as functions of a probe case ---------------------
+
+def _accuracy_with(rule: Callable[[torch.Tensor, torch.Tensor], float]) -> Callable[[Any], Any]:
+    return lambda case: probes.observe_accuracy(rule, case, torch.device("cpu"))
+
+
+ACCURACY_MISTAKES = (
+    (_accuracy_with(lambda z, y: ((z > 0.5).float() == y).float().mean().item()),
+     "logits are not probabilities: a logit z means P(positive) = sigmoid(z); which z gives 0.5? "),
+    (_accuracy_with(lambda z, y: 100 * binary_accuracy(z, y)), "that looks like a percentage: return a fraction. "),
+    (_accuracy_with(lambda z, y: binary_accuracy(z, y) * len(y)),
+     "that looks like a count of right predictions, not a fraction of the reviews. "),
+    (_accuracy_with(lambda z, y: (z == y).float().mean().item()),
+     "compare predicted classes (0 or 1) with the labels, not the raw logits. "),
+    (_accuracy_with(lambda z, y: 100 * (z == y).float().mean().item()),
+     "compare predicted classes (0 or 1) with the labels, not the raw logits. "),
+)
+
+
+def _loop(*, training: bool, zero_grad: bool = True, step: bool = True, set_mode: bool = True,
+          no_grad: bool = True, weighted: bool = True, percent: bool = False,
+          loss_on: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Callable:
+    """A loop like the course's with one slip switched on (the default switches give the course's loop)."""
+
+    def run(model: nn.Module, batches: Iterable, *rest: Any) -> tuple[float, float]:
+        optimizer, criterion = rest if training else (None, rest[0])
+        if set_mode:
+            model.train(training)
+        losses, accs, sizes = [], [], []
+        with torch.set_grad_enabled(training or not no_grad):
+            for batch in batches:
+                logits = batch_logits(model, batch)
+                labels = batch.labels.to(logits.device).float()
+                loss = criterion(loss_on(logits) if loss_on else logits, labels)
+                if training:
+                    if zero_grad:
+                        optimizer.zero_grad()
+                    loss.backward()
+                    if step:
+                        optimizer.step()
+                losses.append(loss.item())
+                accs.append(binary_accuracy(logits.detach(), labels) * (100 if percent else 1))
+                sizes.append(len(labels) if weighted else 1)
+        return (sum(v * n for v, n in zip(losses, sizes)) / sum(sizes),
+                sum(v * n for v, n in zip(accs, sizes)) / sum(sizes))
+
+    return run
+
+
+def _observed(loop: Callable, training: bool) -> Callable[[Any], Any]:
+    return lambda case: probes.observe_loop(loop, case, training, torch.device("cpu"))
+
+
+_PLAIN_MEAN = ("the batches differ in size: weight each batch's loss and accuracy by its number of reviews, and "
+               "divide by the number of reviews. ")
+_ROUNDED = "a loss on rounded probabilities ignores how sure the model is (and gives no useful gradient): use the logits. "
+_MODE_TRAIN = "dropout must be on while training: which mode does the model have to be in? "
+_MODE_EVAL = "dropout must be off when measuring: which mode does the model have to be in? "
+TRAIN_MISTAKES = (
+    (_observed(_loop(training=True, zero_grad=False), True),
+     "the weights after the epoch differ: gradients add up from one backward pass to the next unless cleared. "),
+    (_observed(_loop(training=True, step=False), True),
+     "the weights did not change: each batch needs a backward pass and an optimizer step. "),
+    (_observed(_loop(training=True, set_mode=False), True), _MODE_TRAIN),
+    (_observed(_loop(training=True, weighted=False), True), _PLAIN_MEAN),
+    (_observed(_loop(training=True, percent=True), True), "return the accuracy as a fraction, not a percentage. "),
+    (_observed(_loop(training=True, loss_on=lambda z: torch.round(torch.sigmoid(z))), True), _ROUNDED),
+    (_observed(_loop(training=True, loss_on=torch.sigmoid), True),
+     "BCEWithLogitsLoss applies the sigmoid itself: give it the logits. "),
+)
+EVALUATE_MISTAKES = (
+    (_observed(_loop(training=False, set_mode=False), False), _MODE_EVAL),
+    (_observed(_loop(training=False, no_grad=False), False),
+     "measuring needs no gradients: switch them off around the loop. "),
+    (_observed(_loop(training=False, weighted=False), False), _PLAIN_MEAN),
+    (_observed(_loop(training=False, percent=True), False), "return the accuracy as a fraction, not a percentage. "),
+    (_observed(_loop(training=False, loss_on=lambda z: torch.round(torch.sigmoid(z))), False), _ROUNDED),
+    (_observed(_loop(training=False, loss_on=torch.sigmoid), False),
+     "BCEWithLogitsLoss applies the sigmoid itself: give it the logits. "),
+)
+
+
+# ---- hidden cases ------------------------------------------------------------------------------------
+
+def _accuracy_cases(rng: random.Random) -> list:
+    cases = []
+    for _ in range(6):
+        n = rng.randint(2, 12)
+        logits = [round(rng.choice([rng.uniform(0.01, 0.49), rng.uniform(-3, 3), -rng.uniform(0.01, 0.3)]), 3)
+                  for _ in range(n)]
+        cases.append({"logits": logits, "labels": [rng.randint(0, 1) for _ in range(n)]})
+    return cases
+
+
+def _loop_cases(rng: random.Random) -> list:
+    cases = []
+    for _ in range(3):
+        sizes = rng.sample(range(1, 9), rng.randint(3, 4))  # distinct sizes: a plain mean of batch means differs
+        cases.append({"seed": rng.randrange(10_000), "sizes": sizes})
+    return cases
+
+
+def _loop_compare(got: Any, want: Any, case: Any = None) -> tuple[bool, str]:
+    """Loss, accuracy and weights within float32 round-off (another device rounds differently); flags exact."""
+    return close(got, want, case, rtol=1e-4, atol=1e-5)
+
+
+JUDGES = {
+    "lab.binary_accuracy": Judge(_accuracy_cases, _accuracy_with(binary_accuracy), compare=_loop_compare,
+                                 mistakes=ACCURACY_MISTAKES),
+    "lab.train_epoch": Judge(_loop_cases, _observed(train_epoch, True), compare=_loop_compare, mistakes=TRAIN_MISTAKES),
+    "lab.evaluate": Judge(_loop_cases, _observed(evaluate, False), compare=_loop_compare, mistakes=EVALUATE_MISTAKES),
+}
