@@ -20,6 +20,7 @@ import tempfile
 import pytest
 import torch
 
+from course_staff import lab_key
 from course_utils.files import atomic_write
 from course_utils.sentiment import batching, features, synthetic, text
 from course_utils.sentiment import model as model_mod
@@ -50,13 +51,13 @@ def _model(vocab_size: int, frozen: bool = True):
     return model
 
 
-def _fit(out_dir, epochs, frozen=True, log=None, **kwargs):
+def _fit(out_dir, epochs, frozen=True, log=None, train_fn=lab_key.train_epoch, evaluate_fn=lab_key.evaluate, **kwargs):
     tok, _, train, valid = _loaders()
     torch.manual_seed(0)
     random.seed(0)
     model = _model(len(tok), frozen)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-    history = fit(model, train, valid, epochs, optimizer=opt, out_dir=out_dir, progress=False,
+    history = fit(model, train, valid, epochs, train_fn, evaluate_fn, optimizer=opt, out_dir=out_dir, progress=False,
                   log=log or (lambda line: None), **kwargs)
     return model, history
 
@@ -85,11 +86,13 @@ def test_a_finished_run_extracts_no_features_again(tmp_path):
     start(config)
     data = prepare_data(config, cache_dir=tmp_path / "cache", progress=False)
     model = build_lab_model(config, data.tokenizer)
-    train_lab(model, data, config, tmp_path / "run", progress=False, log=lambda line: None, features="cache")
+    train_lab(model, data, config, tmp_path / "run", lab_key.train_epoch, lab_key.evaluate, progress=False,
+              log=lambda line: None, features="cache")
     seen = [0]
     model.bert.register_forward_pre_hook(lambda m, a, k: seen.__setitem__(0, seen[0] + 1), with_kwargs=True)
     lines: list[str] = []
-    history = train_lab(model, data, config, tmp_path / "run", progress=False, log=lines.append, features="cache")
+    history = train_lab(model, data, config, tmp_path / "run", lab_key.train_epoch, lab_key.evaluate, progress=False,
+                        log=lines.append, features="cache")
     assert history["epoch"] == [1] and seen[0] == 0
     assert not any("features: storage=" in line for line in lines)
 

@@ -34,7 +34,7 @@ Q2_RIGHT = {
                    "    for v in xs:\n"
                    "        h, y = rnn_step(h, v)\n"
                    "    return y\n"
-                   "y_tie, y_even = round(last([3, 1, 2, 4]), 2), [last([5, 2000, 1, 3])]"),
+                   "y_a, y_b = round(last([3, 1, 2, 4]), 2), [last([5, 2000, 1, 3])]"),
     "3a74adbd": "It compares the sum at even positions with the sum at odd positions.",
 }
 Q2_WRONG = {
@@ -46,7 +46,7 @@ Q2_WRONG = {
     "q2-final-hidden": "x1, x2, x3, x4 = sp.symbols('x1:5')\nh_4 = x1 - x2 + x3 - x4",
     "q2-closed-form": ("x = sp.IndexedBase('x')\nN, k = sp.symbols('N k', integer=True)\n"
                        "h_2N = sp.Sum(x[2 * k - 1] - x[2 * k], (k, 1, N))"),
-    "q2-outputs": "import math\ny_tie, y_even = 1 / (1 + math.exp(-1000)), 0.5",
+    "q2-outputs": "import math\ny_a, y_b = 1 / (1 + math.exp(-1000)), 0.5",
     "3a74adbd": "It says 1 every time.",
 }
 Q3_RIGHT = {

@@ -115,7 +115,7 @@ COUNTS = {"01_cnn_vs_rnn": 3, "04_bert_gru_sentiment": 11}  # checks per handout
 # Where an untouched handout stops (Run all): the first cell that needs a blank, and what its one line names.
 STOPS = {"01_cnn_vs_rnn": ("2015a390", "write conv_parameters in its cell above (its self-check is q1.conv_parameters)"),
          "02_rnn_recurrence": ("cce5ac98", "write rnn_step in its cell above (its self-check is q2.step)"),
-         "03_self_attention": ("42539ff7", "write attend in its cell above (its self-check is q3.attention)"),
+         "03_self_attention": ("q3-error-plot", "write attend in its cell above (its self-check is q3.attention)"),
          "04_bert_gru_sentiment": ("f38d4edb", "write model in its cell above (its self-check is lab.model)")}
 LAB_PROMPTS = ('"Hello WORLD how ARE you?"', '"Justice League is terrible. I hated it."', '"Avengers was great!!"',
                "`train_epoch(model, batches, optimizer, criterion)`", "`evaluate(model, batches, criterion)`",
