@@ -249,7 +249,7 @@ def extract_features(model: torch.nn.Module, ids: Sequence[Sequence[int]], *, ba
     filled = 0
     batches = BucketBatchSampler(lengths.tolist(), batch_size, shuffle=False)
     if progress:
-        from tqdm.auto import tqdm  # imported on use, as in train.py
+        from course_utils.progress import tqdm  # widgets in a kernel with ipywidgets, else a plain bar
 
         batches = tqdm(batches, desc="BERT features", leave=False)
     for batch in batches:
