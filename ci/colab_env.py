@@ -160,9 +160,14 @@ def make_env(venv: Path, python: str, release: Path) -> int:
            if n in freeze and n not in cuda and v != freeze[n][1] and v != freeze[n][1].split("+")[0]}
     print(f"colab_env: {len(cuda)} CUDA libraries as PyPI's torch pins them (Colab's +cu128 build has its own): "
           f"{' '.join(f'{n}=={v}' for n, v in sorted(cuda.items()))}", flush=True)
+    if strangers:  # declared by a root but not on Colab (Colab's ipython 7.34 goes without jedi): removed, as there
+        print(f"colab_env: Colab's runtime has no {', '.join(f'{n} {v}' for n, v in sorted(strangers.items()))}, "
+              "which a root's dependencies declare: removed, as on Colab", flush=True)
+        _pip(venv, "uninstall", "--quiet", "--yes", *sorted(strangers))
+        installed = pip_freeze(venv)
     print(f"colab_env: {len(installed)} packages in {venv}", flush=True)
-    if strangers or off:
-        print(f"colab_env: not as on Colab: absent from Colab {strangers}; other versions {off}", file=sys.stderr)
+    if off:
+        print(f"colab_env: not at Colab's versions: {off}", file=sys.stderr)
         return 1
     (venv / ".colab-roots.json").write_text(json.dumps(wanted) + "\n", encoding="utf-8")
     return 0

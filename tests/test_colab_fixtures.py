@@ -97,4 +97,5 @@ def test_graded_full_marks(tmp_path):
     for file, row in rows.items():
         assert (row["status"], row["handout"], row["score"]) == ("pass", NAME, row["max_score"]), row
         assert float(row["max_score"]) > 0
+        assert "suspicious" not in row["detail"], row["detail"]
     assert "cell ids gone" in rows[PASTED]["detail"] and "cell ids gone" not in rows[SAVED]["detail"] + rows[COPY]["detail"]

@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_staff.grading.handouts import CHECK_LINE
 from tests import colab_format, walkthrough
 from tests.test_walkthrough import CASES
 
@@ -93,12 +94,22 @@ def walk(nb: nbformat.NotebookNode, cwd: Path, kernel: str, timeout: int = 900):
     return executed, messages, json.loads(tail["VERDICTS"]), eval(tail["RUNTIME"]), stderr
 
 
+def as_a_student_fills(handout: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """``walkthrough.fill``, keeping each answer cell's ``# NBVAL_CHECK_OUTPUT`` line: a student replaces the
+    ``...``, not the line above it (the tables give the answer alone)."""
+    sources = {cell.id: cell.source for cell in handout.cells}
+    kept = {cell_id: (f"# NBVAL_CHECK_OUTPUT\n{source}" if CHECK_LINE.search(sources[cell_id]) and not CHECK_LINE.search(source)
+                      else source) for cell_id, source in answers.items()}
+    return walkthrough.fill(handout, kept)
+
+
 @pytest.fixture(scope="module")
 def right(colab_kernel, tmp_path_factory):
     """Every handout walked with its right answers on the Colab kernel: name -> walk()."""
     results = {}
     for name in sorted(CASES):
-        results[name] = walk(walkthrough.fill(_handout(name), CASES[name][0]), tmp_path_factory.mktemp(name), colab_kernel)
+        nb = as_a_student_fills(_handout(name), CASES[name][0])
+        results[name] = walk(nb, tmp_path_factory.mktemp(name), colab_kernel)
     return results
 
 
@@ -154,6 +165,7 @@ def test_graded_as_colab_saves_them_full_marks(right, tmp_path):
     assert len(rows) == len(CASES) + 2, done.stdout + done.stderr
     for file, row in rows.items():
         assert row["status"] == "pass" and float(row["score"]) == float(row["max_score"]) > 0, summary
+        assert "suspicious" not in row["detail"] and "NBVAL" not in row["detail"], row["detail"]
     assert rows[f"Copy of {copied}.ipynb"]["handout"] == copied
     line = rows["Untitled0.ipynb"]["detail"]
     assert rows["Untitled0.ipynb"]["handout"] == pasted and "cell ids gone" in line and "resubmit" in line, line
