@@ -134,6 +134,8 @@ def test_right_answers_pass_every_check_on_colab(right, name):
 def test_wrong_and_blank_answers_say_what_they_say_on_python_311(colab_kernel, name, table, tmp_path):
     handout = _handout(name)
     nb = walkthrough.fill(handout, CASES[name][1]) if table == "wrong" else handout
+    (tmp_path / "colab").mkdir()
+    (tmp_path / "staff").mkdir()
     _, on_colab, colab_verdicts, _, _ = walk(nb, tmp_path / "colab", colab_kernel)
     staff = walkthrough.walk(nb, tmp_path / "staff")  # this environment's own kernel: Python 3.11
     assert on_colab == staff.messages
@@ -173,3 +175,16 @@ def test_graded_as_colab_saves_them_full_marks(right, tmp_path):
     for file in rows:
         if file != "Untitled0.ipynb":
             assert "cell ids gone" not in rows[file]["detail"], rows[file]
+
+
+def test_the_labs_progress_bars_are_colab_widgets(colab_kernel, tmp_path):
+    """The lab's bars (``with_progress``, as ``train_epoch`` draws them in full mode) in Colab's kernel:
+    ipywidgets' progress widget, and nothing on stderr (no "IProgress not found")."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from course_utils.sentiment.train import with_progress\nfor _ in with_progress(range(3), 'train', True):\n    pass")])
+    NotebookClient(nb, timeout=300, kernel_name=colab_kernel, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[0].outputs
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), outputs
+    assert not [o for o in outputs if o.get("name") == "stderr"], outputs
