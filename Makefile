@@ -14,7 +14,16 @@ STAMP = $(VENV)/.installed
 LOWEST_PYTHON ?= python3.10
 LOWEST_VENV = .venv-lowest
 
-.PHONY: keys test test-lowest lock clean
+# CI also runs: make test-colab   the students' runtime: Colab's packages at Colab's versions (from
+#             ../shared/colab/pip-freeze.gpu.txt, by ci/colab_env.py) in .venv-colab on Python 3.13
+#             (COLAB_PYTHON=/path/to/python3.13); the release installed as a handout's first cell does,
+#             which must change nothing there; every handout walked there; the results graded here.
+COLAB_PYTHON ?= python3.13
+COLAB_VENV = .venv-colab
+COLAB_RELEASE = build/colab-release
+COLAB_FREEZE = ../shared/colab/pip-freeze.gpu.txt
+
+.PHONY: keys test test-lowest test-colab lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +47,18 @@ $(LOWEST_VENV)/.installed: pyproject.toml ci/constraints-lowest.txt
 test-lowest: $(LOWEST_VENV)/.installed
 	$(LOWEST_VENV)/bin/python -m pytest -m "not realmodel"
 
+$(COLAB_RELEASE)/pyproject.toml: $(STAMP) pyproject.toml answers/*.ipynb $(shell find course_utils -name '*.py' -o -name '*.json')
+	rm -rf $(COLAB_RELEASE)
+	$(BIN)/course-utils release $(COLAB_RELEASE)
+
+$(COLAB_VENV)/.colab-roots.json: $(COLAB_FREEZE) ci/colab_env.py $(COLAB_RELEASE)/pyproject.toml
+	$(BIN)/python ci/colab_env.py env $(COLAB_VENV) --python $(COLAB_PYTHON) --release $(COLAB_RELEASE)
+
+test-colab: $(COLAB_VENV)/.colab-roots.json
+	rm -rf $(COLAB_RELEASE) && $(BIN)/course-utils release $(COLAB_RELEASE)
+	$(BIN)/python ci/colab_env.py install $(COLAB_VENV) --release $(COLAB_RELEASE)
+	$(BIN)/python ci/colab_env.py freeze $(COLAB_VENV)
+	COLAB_VENV=$(COLAB_VENV) COLAB_RELEASE=$(COLAB_RELEASE) $(BIN)/python -m pytest -m colab tests/test_colab_runtime.py
+
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) .pytest_cache .hypothesis build *.egg-info test-artifacts
+	rm -rf $(VENV) $(LOWEST_VENV) $(COLAB_VENV) .pytest_cache .hypothesis build *.egg-info test-artifacts

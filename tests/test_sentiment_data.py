@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-import tqdm.auto
+import course_utils.progress
 
 from course_utils.sentiment import data, synthetic
 from course_utils.sentiment.data import ReviewSet
@@ -115,7 +115,7 @@ def test_keyboard_interrupt_during_download_leaves_nothing(tmp_path, monkeypatch
         def update(self, n):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(tqdm.auto, "tqdm", Interrupting)
+    monkeypatch.setattr(course_utils.progress, "tqdm", Interrupting)
     dest_dir = tmp_path / "cache"
     with pytest.raises(KeyboardInterrupt):
         data.download(dest_dir / "a.tar.gz", url=src.as_uri(), md5=md5, progress=False)

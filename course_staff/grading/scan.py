@@ -21,11 +21,11 @@ _TEXT = re.compile(r"sys\.modules|__code__|__globals__|_course_grader|course-gra
 
 def suspicious(nb: nbformat.NotebookNode, handout: Handout) -> list[str]:
     """One phrase per student code cell that rebinds check functions or pokes at grader internals."""
-    given = {cell.get("id"): cell.source for cell in handout.nb.cells}
+    given = {cell.source for cell in handout.nb.cells if cell.cell_type == "code"}
     found = []
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or cell.get("id") in handout.locked or given.get(cell.get("id")) == cell.source:
-            continue  # locked cells are restored; a handout cell left as given is not the student's code
+        if cell.cell_type != "code" or cell.get("id") in handout.locked or cell.source in given:
+            continue  # locked cells are restored; a handout cell left as given (with its id or, pasted, without) is not the student's code
         reasons = _reasons(cell.source)
         if reasons:
             found.append(f"suspicious source in cell {index + 1} [{cell.get('id', '')}]: {', '.join(reasons)}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_staff.grading import locking, run, sandbox, scan
+from course_staff.grading import colab, locking, run, sandbox, scan
 from course_staff.grading.handouts import Handout, match, read_notebook
 from course_staff.grading.report import Row
 from course_staff.grading.scoring import Rubric, score
@@ -75,7 +75,7 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
             break
     row = summarise(path.name, handout, prepared, execution, settings.rubric)
     row.runs = runs
-    row.detail = "; ".join(filter(None, [row.detail, *scan.suspicious(nb, handout)]))
+    row.detail = "; ".join(filter(None, [row.detail, colab.ids_lost(nb, handout, prepared), *scan.suspicious(nb, handout)]))
     return row, nb, handout
 
 

@@ -56,7 +56,7 @@ def download(dest: Path, url: str = IMDB_URL, md5: str = IMDB_MD5, progress: boo
     download is complete and verified: an interrupted or corrupt download leaves no ``dest`` behind.
     An existing ``dest`` with the right MD5 is reused.
     """
-    from tqdm.auto import tqdm  # imported on use: without ipywidgets, tqdm.auto warns in notebooks
+    from course_utils.progress import tqdm  # widgets in a kernel with ipywidgets, else a plain bar
 
     dest = Path(dest)
     if dest.exists() and md5sum(dest) == md5:

@@ -244,7 +244,7 @@ def _fill(source: OnTheFlyFeatures, data: torch.Tensor, batch_size: int, dtype: 
     filled = 0
     batches = BucketBatchSampler(lengths.tolist(), batch_size, shuffle=False)
     if progress:
-        from tqdm.auto import tqdm  # imported on use, as in train.py
+        from course_utils.progress import tqdm  # widgets in a kernel with ipywidgets, else a plain bar
 
         batches = tqdm(batches, desc="BERT features", leave=False)
     for batch in batches:

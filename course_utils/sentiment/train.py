@@ -49,7 +49,7 @@ def with_progress(batches: Iterable, desc: str, progress: bool) -> Iterable:
     """``batches`` behind a progress bar labelled ``desc`` if ``progress``, else unchanged."""
     if not progress:
         return batches
-    from tqdm.auto import tqdm  # imported on use: without ipywidgets, tqdm.auto warns in notebooks
+    from course_utils.progress import tqdm  # widgets in a kernel with ipywidgets, else a plain bar
 
     return tqdm(batches, desc=desc, leave=False)
 
