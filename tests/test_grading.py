@@ -163,10 +163,8 @@ def test_the_detail_names_what_was_faked(batch: dict) -> None:
     assert detail["edited_check.ipynb"] == "locked cell 7 [att-check] edited (restored)"
     assert detail["fabricated.ipynb"] == "cell 6 [rnn-tie]: differ"
     assert detail["raises.ipynb"] == "cell 9 [rnn-even]: raised; cell 10 [rnn-check-even]: raised"
-    assert detail["monkeypatch.ipynb"].split("; ") == [
-        "check functions replaced before rnn-check-tie: course_utils.checks.verify",
-        "q2.tie_output: recorded verdict True but re-verified False (check tampered with?)",
-        "suspicious source in cell 5 [student-helper]: assigns into c"]
+    # the patched verify fools the student's own check, not the grader (which judges the value in its process)
+    assert detail["monkeypatch.ipynb"] == "suspicious source in cell 5 [student-helper]: assigns into c"
     assert detail["hangs.ipynb"].startswith("killed after the time limit")
     assert detail["kernel_dies.ipynb"].startswith("the kernel died")
     assert detail["not_json.ipynb"].startswith("not a valid notebook")

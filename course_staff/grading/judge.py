@@ -56,7 +56,7 @@ def judge_answers(check_ids: list[str], answers_text: str | None, cases: dict) -
     """(ok, detail) per check id from the harness's file (in this process; see :func:`judge_run`)."""
     try:
         data = json.loads(answers_text) if answers_text is not None else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         data = {"malformed": True}
     answers = data.get("answers") if isinstance(data, dict) else None
     malformed = not isinstance(answers, dict) and answers_text is not None

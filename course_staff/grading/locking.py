@@ -18,7 +18,7 @@ for the report. It never reads the file name and never changes the submitted fil
   the handout's ``mode-dependent`` cells are not compared. The handout's tags decide, never the
   submission's.
 - **Grader cells** (ids ``course-grader-*``, see ``harness.py``) go first, after each check cell, and
-  last. A student cell whose id imitates them is renamed (``student-N``) and noted.
+  last. A student cell whose id imitates them is renamed (``student-N``); ``scan.py`` names it.
 """
 
 from __future__ import annotations
@@ -88,7 +88,6 @@ def _identify(nb: nbformat.NotebookNode, handout: Handout, result: Prepared) -> 
     for index, cell in enumerate(nb.cells):
         cell_id = cell.get("id") or by_source.pop((cell.cell_type, cell.source), None) or f"student-{index + 1}"
         if str(cell_id).startswith(GRADER_PREFIX):
-            result.notes.append(f"cell {index + 1} [{cell_id}] has a grader cell's id (renamed; runs as ordinary code)")
             cell_id = f"student-{index + 1}"
         if cell_id in seen:
             if cell_id in handout.locked:
