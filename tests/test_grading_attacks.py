@@ -44,8 +44,8 @@ EXPECTED = {
     "attack_import_key.ipynb": ("fail", 0, 3, "imports instructor code (course_staff)"),
     "attack_lookup_table.ipynb": ("pass", 0, 3, "q1.conv_parameters: hidden case"),
     "attack_answers_claims.ipynb": ("fail", 0, 3, "mentions COURSE_GRADER_IO"),
-    "attack_answers_oversized.ipynb": ("fail", 0, 3, "the answers file is larger than"),
-    "attack_answers_malformed.ipynb": ("fail", 0, 3, "the answers file is not the harness's"),
+    "attack_answers_oversized.ipynb": ("fail", 0, 3, "mentions COURSE_GRADER_IO"),
+    "attack_answers_malformed.ipynb": ("fail", 0, 3, "mentions COURSE_GRADER_IO"),
     "honest_functions.ipynb": ("pass", 2 + ATTENTION, 3, ""),
     "honest_functions_print_tqdm.ipynb": ("pass", 2 + ATTENTION, 3, ""),
 }
