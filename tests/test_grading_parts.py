@@ -159,7 +159,7 @@ def test_the_harness_hands_back_values_only_and_calls_functions_on_the_served_ca
         print("counting")  # printing inside a function costs nothing
         return c_out * (c_in * k * k + 1)
 
-    def slow(c_in, c_out, k):
+    def slow(*args):
         while True:
             pass
 
@@ -177,7 +177,7 @@ def test_the_harness_hands_back_values_only_and_calls_functions_on_the_served_ca
     assert data["done"] is True
     assert answers["q2.tie_output"] == {"cell": "c1", "plain": 0.5}
     assert answers["q3.norms"]["error"].startswith("NameError")
-    assert answers["q1.conv_parameters"]["probe"] == [{"output": 30}, {"output": 2}]
+    assert answers["q1.conv_parameters"]["probe"] == [{"output": 57}, {"output": 2}]
     assert answers["q1.gru_parameters"]["probe"] == [{"timeout": True}]
     assert "counting" not in capsys.readouterr().out
     results = judge.judge_answers(["q2.tie_output", "q3.norms", "q1.conv_parameters", "q1.gru_parameters", "x.y"],
@@ -242,7 +242,7 @@ def test_the_course_rubric_is_valid() -> None:
 def test_scan_flags_rebinding_and_poking_but_not_ordinary_code(known: dict) -> None:
     assert scan._reasons("from course_utils.checks import check\nx = 1\nprint(x)") == []
     assert scan._reasons("check = print") == ["rebinds check"]
-    assert scan._reasons("import course_utils.checks as c\nc._VERDICTS['q'] = True") == ["assigns into c"]
+    assert scan._reasons("import course_utils.checks as c\nc._VERDICTS['q'] = True") == ["mentions _VERDICTS", "assigns into c"]
     assert scan._reasons("import sys\nsys.modules['course_utils.checks'] = None") == ["mentions sys.modules"]
     assert scan._reasons("%pip install x\nsetattr(a, 'b', 1)") == ["calls setattr"]
     assert scan._reasons("import torch\ntorch.allclose = lambda *a: True") == ["replaces torch.allclose"]
