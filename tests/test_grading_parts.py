@@ -146,7 +146,7 @@ def _harness_run(tmp_path: Path, cases: dict, steps) -> dict:
     server = threading.Thread(target=run.serve_cases, args=(io_dir / "cases", json.dumps(cases) + "\n", stop))
     server.start()
     try:
-        steps(harness.Harness(str(io_dir)))
+        steps(harness.Harness(str(io_dir), block=False))
     finally:
         stop.set()
         server.join()
@@ -190,15 +190,16 @@ def test_the_harness_hands_back_values_only_and_calls_functions_on_the_served_ca
 
 
 def test_the_harness_refuses_instructor_code_in_the_kernel(tmp_path: Path) -> None:
+    import subprocess
     import sys
 
-    harness.Harness(str(tmp_path))
-    try:
-        with pytest.raises(ModuleNotFoundError):
-            import course_staff.answers  # noqa: F401
-    finally:
-        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, harness._Blocker)]
-    import course_staff.answers  # noqa: F401,F811 - importable again in the grader
+    script = ("import course_staff.answers, importlib\n"
+              f"from course_staff.grading import harness\nharness.Harness({str(tmp_path)!r})\n"
+              "for name in ('course_staff.answers', 'course_staff.q1_key'):\n"
+              "    try:\n        importlib.import_module(name)\n        print('imported', name)\n"
+              "    except ModuleNotFoundError:\n        print('refused', name)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split("\n")[:2] == ["refused course_staff.answers", "refused course_staff.q1_key"], done.stderr
 
 
 @pytest.mark.parametrize(("text", "why"), [

@@ -74,15 +74,16 @@ class _Sink:
 class Harness:
     """Values of one run's checks, written to ``answers.json`` in the I/O folder."""
 
-    def __init__(self, io_dir: str | None = None) -> None:
+    def __init__(self, io_dir: str | None = None, block: bool = True) -> None:
         self.io_dir = io_dir or os.environ.get(IO_VARIABLE) or "."
         self.answers: dict[str, dict] = {}
         self.functions: dict[str, Any] = {}
         self._dumps, self._replace, self._open = json.dumps, os.replace, open
-        for name in list(sys.modules):
-            if name.split(".")[0] in BLOCKED:
-                del sys.modules[name]
-        sys.meta_path.insert(0, _Blocker())
+        if block:  # False only in the grader's own tests, which run it in their process
+            for name in list(sys.modules):
+                if name.split(".")[0] in BLOCKED:
+                    del sys.modules[name]
+            sys.meta_path.insert(0, _Blocker())
 
     # -- after each check cell ------------------------------------------------------------------
     def capture(self, cell_id: str, values: dict[str, Callable[[], Any]]) -> None:
