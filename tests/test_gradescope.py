@@ -68,7 +68,8 @@ def test_the_bundle_has_the_files_gradescope_wants_at_the_zip_root(bundle: Path)
     with zipfile.ZipFile(bundle / "autograder.zip") as archive:
         names = set(archive.namelist())
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
-    assert {"setup.sh", "run_autograder", "rubric.json", "handouts/fx_rnn.ipynb", "handouts/fx_attention.ipynb"} == names
+    assert {"setup.sh", "run_autograder", "rubric.json", "handouts/fx_rnn.ipynb", "handouts/fx_attention.ipynb",
+            "handouts/fx_functions.ipynb"} == names
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     setup = (bundle / "setup.sh").read_text(encoding="utf-8")
     assert "course-utils[grade] @ git+https://github.com/" in setup and "torch==" in setup

@@ -96,8 +96,10 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_batch_finishes_with_exit_zero_and_one_row_per_notebook(batch: dict) -> None:
     assert batch["proc"].returncode == 0, batch["proc"].stderr
     assert sorted(batch["rows"]) == sorted(EXPECTED)
-    # one column per check id, handouts in file-name order (fx_attention, fx_rnn), checks in notebook order
-    assert batch["header"] == [*report.REPORT_COLUMNS, "q3.norms", "q2.tie_output", "q2.even_larger_output"]
+    # one column per check id, handouts in file-name order (fx_attention, fx_functions, fx_rnn), checks in
+    # notebook order (fx_functions is the attacks' handout: tests/test_grading_attacks.py)
+    assert batch["header"] == [*report.REPORT_COLUMNS, "q3.norms", "q1.conv_parameters", "q1.gru_parameters",
+                               "q3.attention", "q2.tie_output", "q2.even_larger_output"]
     assert report.REPORT_COLUMNS[:4] == ("file", "status", "score", "max_score")
 
 
@@ -164,11 +166,11 @@ def test_the_detail_names_what_was_faked(batch: dict) -> None:
     assert detail["deleted_check.ipynb"] == "locked cell [rnn-check-even] deleted (restored)"
     assert detail["edited_check.ipynb"] == "locked cell 7 [att-check] edited (restored)"
     assert detail["fabricated.ipynb"] == "cell 6 [rnn-tie]: differ"
-    assert detail["raises.ipynb"] == "cell 9 [rnn-even]: raised; cell 10 [rnn-check-even]: raised"
-    assert detail["monkeypatch.ipynb"].split("; ") == [
-        "check functions replaced before rnn-check-tie: course_utils.checks.verify",
-        "q2.tie_output: recorded verdict True but re-verified False (check tampered with?)",
-        "suspicious source in cell 5 [student-helper]: assigns into c"]
+    assert detail["raises.ipynb"] == ("cell 9 [rnn-even]: raised; cell 10 [rnn-check-even]: raised; "
+                                      "q2.even_larger_output: the value could not be read (NameError: name 'y_even' "
+                                      "is not defined)")
+    # the patched verify fools the student's own check, not the grader (which judges the value in its process)
+    assert detail["monkeypatch.ipynb"] == "suspicious source in cell 5 [student-helper]: assigns into c"
     assert detail["hangs.ipynb"].startswith("killed after the time limit")
     assert detail["kernel_dies.ipynb"].startswith("the kernel died")
     assert detail["not_json.ipynb"].startswith("not a valid notebook")

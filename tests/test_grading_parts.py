@@ -1,17 +1,17 @@
-"""The grader's parts without a batch: matching, locking, the kernel guard, scoring, shards, environment."""
+"""The grader's parts without a batch: matching, locking, the harness and judging, scoring, shards, environment."""
 
 from __future__ import annotations
 
 import copy
-import io
 import json
+import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_utils import checks
-from course_staff.grading import handouts, kernel, locking, run, sandbox, scan, scoring, shards
+from course_staff.grading import handouts, harness, judge, locking, run, sandbox, scan, scoring, shards
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 
@@ -139,38 +139,93 @@ def test_mode_is_read_from_the_saved_outputs() -> None:
     assert locking.detect_mode(with_output("nothing here\n")) is None
 
 
-def test_the_guard_restores_replaced_check_functions_and_reverifies(monkeypatch: pytest.MonkeyPatch) -> None:
-    out = io.StringIO()
-    monkeypatch.setattr("sys.stdout", out)
-    monkeypatch.setattr(checks, "_VERDICTS", {}, raising=False)  # leave no verdict behind in this process
-    guard = kernel.Guard()
-    real_verify = checks.verify
-    monkeypatch.setattr(checks, "verify", lambda q, v, registry=None: checks.CheckResult(True, f"{q}: correct."))
-    checks.check("q2.tie_output", 0.7)  # the patched check records True for a wrong answer
-    guard.after_check("cell-a", {"q2.tie_output": lambda: 0.7, "q2.even_larger_output": lambda: undefined})  # noqa: F821
-    printed, line = out.getvalue().splitlines()  # the patched check's claim, then the guard's record
-    assert printed == "q2.tie_output: correct."
-    record = json.loads(line)
-    assert checks.verify is real_verify  # put back
-    assert record["replaced"] == ["course_utils.checks.verify"]
-    assert record["checks"]["q2.tie_output"] == {"recorded": True, "verified": False, "error": ""}
-    assert record["checks"]["q2.even_larger_output"]["verified"] is False
-    assert record["checks"]["q2.even_larger_output"]["error"].startswith("NameError")
+def _harness_run(tmp_path: Path, cases: dict, steps) -> dict:
+    """Run ``steps(harness)`` as the grader cells would, the cases served on the FIFO; the answers file."""
+    io_dir = run.prepare_io(tmp_path)
+    stop = threading.Event()
+    server = threading.Thread(target=run.serve_cases, args=(io_dir / "cases", json.dumps(cases) + "\n", stop))
+    server.start()
+    try:
+        steps(harness.Harness(str(io_dir), block=False))
+    finally:
+        stop.set()
+        server.join()
+    return json.loads((io_dir / "answers.json").read_text(encoding="utf-8"))
 
 
-def test_scores_follow_reverification_and_the_rubric() -> None:
+def test_the_harness_hands_back_values_only_and_calls_functions_on_the_served_cases(tmp_path: Path,
+                                                                                   capsys) -> None:
+    def conv(c_in, c_out, k):
+        print("counting")  # printing inside a function costs nothing
+        return c_out * (c_in * k * k + 1)
+
+    def slow(*args):
+        while True:
+            pass
+
+    cases = {"q1.conv_parameters": [[2, 3, 3], [1, 1, 1]], "q1.gru_parameters": [[4, 5]]}
+    original = harness.CALL_LIMIT_S
+    harness.CALL_LIMIT_S = 0.5
+    try:
+        data = _harness_run(tmp_path, cases, lambda h: (
+            h.capture("c1", {"q2.tie_output": lambda: 0.5, "q3.norms": lambda: undefined}),  # noqa: F821
+            h.capture("c2", {"q1.conv_parameters": lambda: conv, "q1.gru_parameters": lambda: slow}),
+            h.finish()))
+    finally:
+        harness.CALL_LIMIT_S = original
+    answers = data["answers"]
+    assert data["done"] is True
+    assert answers["q2.tie_output"] == {"cell": "c1", "plain": 0.5}
+    assert answers["q3.norms"]["error"].startswith("NameError")
+    assert answers["q1.conv_parameters"]["probe"] == [{"output": 57}, {"output": 2}]
+    assert answers["q1.gru_parameters"]["probe"] == [{"timeout": True}]
+    assert "counting" not in capsys.readouterr().out
+    results = judge.judge_answers(["q2.tie_output", "q3.norms", "q1.conv_parameters", "q1.gru_parameters", "x.y"],
+                                  json.dumps(data), cases)
+    assert results == {"q2.tie_output": (True, ""), "q3.norms": (False, "the value could not be read (NameError: "
+                                                                        "name 'undefined' is not defined)"),
+                       "q1.conv_parameters": (True, ""),
+                       "q1.gru_parameters": (False, "hidden case 1: the function ran past its time limit"),
+                       "x.y": (False, "unknown check id")}
+
+
+def test_the_harness_refuses_instructor_code_in_the_kernel(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = ("import course_staff.answers, importlib\n"
+              f"from course_staff.grading import harness\nharness.Harness({str(tmp_path)!r})\n"
+              "for name in ('course_staff.answers', 'course_staff.q1_key'):\n"
+              "    try:\n        importlib.import_module(name)\n        print('imported', name)\n"
+              "    except ModuleNotFoundError:\n        print('refused', name)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split("\n")[:2] == ["refused course_staff.answers", "refused course_staff.q1_key"], done.stderr
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    (None, "check cell did not run"), ("{not json", "the answers file is not the harness's"),
+    ('{"answers": {"q2.tie_output": {"verified": true, "ok": true}}}', "the value could not be read ()"),
+    ('{"answers": {"q2.tie_output": {"plain": {"__sympy__": "Pow(Integer(10), Integer(99999999))"}}}}',
+     "the value is not plain answer data"),
+    ('{"answers": {"q2.tie_output": {"plain": "__import__(\'os\').system(\'x\')"}}}', ""),
+    ('{"answers": {"q2.tie_output": {"plain": ' + "[" * 5000 + "]" * 5000 + "}}}", "the answers file is not the harness's"),
+    ('{"answers": {"q2.tie_output": {"plain": ' + "[" * 50 + "]" * 50 + "}}}", "the value is not plain answer data"),
+    ('{"answers": {"q1.conv_parameters": {"probe": [{"output": 1}]}}}', ""),
+])
+def test_a_forged_or_malformed_answers_file_is_wrong_answers_never_a_crash(text, why) -> None:
+    results = judge.judge_run(["q2.tie_output", "q1.conv_parameters"], text,
+                              judge.draw_cases(["q1.conv_parameters"], 7), tiny=True)
+    assert not any(ok for ok, _ in results.values())
+    assert results["q2.tie_output"][1].startswith(why)
+
+
+def test_scores_come_from_the_judgements_and_the_rubric() -> None:
     rubric = scoring.Rubric({"a.x": 2.0}, default=1.0)
-    records = [{"cell": "c1", "checks": {"a.x": {"recorded": True, "verified": True, "error": ""}}, "replaced": []},
-               {"cell": "c2", "checks": {"a.y": {"recorded": True, "verified": False, "error": ""}},
-                "replaced": ["course_utils.checks.verify"]},
-               None]
-    result = scoring.score(["a.x", "a.y", "a.z"], records, rubric)
-    assert result.points == {"a.x": 2.0, "a.y": 0.0, "a.z": 0.0}
-    assert (result.total, result.maximum) == (2.0, 4.0)
-    assert result.notes == ["check functions replaced before c2: course_utils.checks.verify",
-                            "a grader cell's output was tampered with (its checks score 0)",
-                            "a.y: recorded verdict True but re-verified False (check tampered with?)",
-                            "a.z: check cell did not run"]
+    results = {"a.x": (True, ""), "a.y": (False, ""), "a.w": (False, "hidden case 2: a value differs.")}
+    result = scoring.score(["a.x", "a.y", "a.z", "a.w"], results, rubric)
+    assert result.points == {"a.x": 2.0, "a.y": 0.0, "a.z": 0.0, "a.w": 0.0}
+    assert (result.total, result.maximum) == (2.0, 5.0)
+    assert result.notes == ["a.z: check cell did not run", "a.w: hidden case 2: a value differs."]
 
 
 @pytest.mark.parametrize("text", ['{"points": {"a": -1}}', '{"points": {"a": true}}', '{"default": "2"}', "[1"])
@@ -188,9 +243,22 @@ def test_the_course_rubric_is_valid() -> None:
 def test_scan_flags_rebinding_and_poking_but_not_ordinary_code(known: dict) -> None:
     assert scan._reasons("from course_utils.checks import check\nx = 1\nprint(x)") == []
     assert scan._reasons("check = print") == ["rebinds check"]
-    assert scan._reasons("import course_utils.checks as c\nc._VERDICTS['q'] = True") == ["assigns into c"]
+    assert scan._reasons("import course_utils.checks as c\nc._VERDICTS['q'] = True") == ["mentions _VERDICTS", "assigns into c"]
     assert scan._reasons("import sys\nsys.modules['course_utils.checks'] = None") == ["mentions sys.modules"]
     assert scan._reasons("%pip install x\nsetattr(a, 'b', 1)") == ["calls setattr"]
+    assert scan._reasons("import torch\ntorch.allclose = lambda *a: True") == ["replaces torch.allclose"]
+    assert scan._reasons("try:\n    from course_staff.answers import solutions\nexcept ImportError:\n    pass") == [
+        "imports instructor code (course_staff)"]
+    assert scan._reasons("import course_utils, pathlib\nm = pathlib.Path(course_utils.__file__).parents[1] / 'answers'") \
+        == ["reads the package's folder for notebooks (the masters in answers/)"]
+    assert scan._reasons("import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 80") == []
+    imitation = nbformat.v4.new_code_cell("print('{}')", id="course-grader-after-rnn-check-tie")
+    nb = _submission("honest_tiny.ipynb")
+    nb.cells.append(imitation)
+    assert scan.suspicious(nb, known["fx_rnn"]) == [
+        "suspicious source in cell 14 [course-grader-after-rnn-check-tie]: imitates a grader cell id"]
+    prepared = locking.prepare(nb, known["fx_rnn"], "tiny")
+    assert [c.id for c in prepared.nb.cells].count("course-grader-after-rnn-check-tie") == 1  # renamed
     flagged = scan.suspicious(_submission("monkeypatch.ipynb"), known["fx_rnn"])
     assert flagged == ["suspicious source in cell 5 [student-helper]: assigns into c"]
 
@@ -229,8 +297,8 @@ def test_a_notebook_sees_only_the_minimal_environment(tmp_path: Path, monkeypatc
     finally:
         environment.close()
     assert [c["kind"] for c in execution.cells] == ["ok"], execution.output
-    log = (tmp_path / "cells.jsonl").read_text(encoding="utf-8")
-    assert "GRADER_SECRET" not in (tmp_path / "pytest.out").read_text(encoding="utf-8") + log
+    assert "GRADER_SECRET" not in (tmp_path / "pytest.out").read_text(encoding="utf-8") + json.dumps(execution.cells)
+    assert not (tmp_path / "cells.jsonl").exists()  # the cell log is not in the kernel's folder
 
 
 def test_check_records_the_last_verdict_per_id_for_the_grader(monkeypatch: pytest.MonkeyPatch, capsys) -> None:

@@ -1,10 +1,10 @@
-"""Grading submitted notebooks: locked checks, scores from the kernel's verdicts, reports, Gradescope, shards.
+"""Grading submitted notebooks: locked checks, scores judged outside the kernel, reports, Gradescope, shards.
 
 Modules, one job each (``course-utils grade`` is ``batch.grade``):
 
 - ``handouts``: what a handout locks and checks, by cell id; matching a submission by content;
 - ``locking``: the scratch copy: locked cells restored, comparisons set, grader cells inserted;
-- ``kernel``: the grader's code inside the submission's kernel (verdicts, re-verified);
+- ``harness``: the grader's code inside the submission's kernel (values only); ``judge``: judging them outside;
 - ``plugin``: the pytest plugin that logs each cell nbval runs; ``run``: one notebook in a subprocess;
 - ``scan``: student source that reaches into the checks; ``scoring``: the rubric and the score;
 - ``submission``: one notebook from file to report row; ``batch``: the ``grade`` command;

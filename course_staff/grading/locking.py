@@ -17,7 +17,8 @@ for the report. It never reads the file name and never changes the submitted fil
   line of the setup cell, or ``tiny mode on cpu``); when it is not the grading mode (or unknown),
   the handout's ``mode-dependent`` cells are not compared. The handout's tags decide, never the
   submission's.
-- **Grader cells** (ids ``course-grader-*``, see ``kernel.py``) go first, after each check cell, and last.
+- **Grader cells** (ids ``course-grader-*``, see ``harness.py``) go first, after each check cell, and
+  last. A student cell whose id imitates them is renamed (``student-N``); ``scan.py`` names it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from course_staff.grading import harness
 from course_staff.grading.handouts import CHECK_LINE, CHECK_TAG, LOCKED_TAG, Handout, tags
 
 GRADER_PREFIX = "course-grader-"
@@ -85,6 +87,8 @@ def _identify(nb: nbformat.NotebookNode, handout: Handout, result: Prepared) -> 
     seen: set[str] = set()
     for index, cell in enumerate(nb.cells):
         cell_id = cell.get("id") or by_source.pop((cell.cell_type, cell.source), None) or f"student-{index + 1}"
+        if str(cell_id).startswith(GRADER_PREFIX):
+            cell_id = f"student-{index + 1}"
         if cell_id in seen:
             if cell_id in handout.locked:
                 result.notes.append(f"locked cell {index + 1} [{cell_id}] added (a copy; runs as ordinary code, "
@@ -147,15 +151,24 @@ def _set_comparisons(nb: nbformat.NotebookNode, handout: Handout, result: Prepar
 
 
 def _insert_grader_cells(nb: nbformat.NotebookNode, handout: Handout) -> None:
-    guard = f"_course_grader_{secrets.token_hex(4)}"
-    cells = [_grader_cell("start", f"from course_grader_kernel import Guard as {guard}\n{guard} = {guard}()")]
+    """The harness's cells (``harness.py``): start, a capture after each check cell, finish."""
+    name = f"_course_grader_{secrets.token_hex(4)}"
+    start = (f"def {name}():\n"
+             "    import importlib.util, os\n"
+             f"    path = os.path.join(os.environ.get({harness.IO_VARIABLE!r}, '.'), 'harness.py')\n"
+             "    spec = importlib.util.spec_from_file_location('course_grader_harness', path)\n"
+             "    module = importlib.util.module_from_spec(spec)\n"
+             "    spec.loader.exec_module(module)\n"
+             "    return module.Harness()\n"
+             f"{name} = {name}()")
+    cells = [_grader_cell("start", start)]
     for cell in nb.cells:
         cells.append(cell)
         calls = handout.calls.get(cell.id)
         if calls and cell.cell_type == "code":
             values = ", ".join(f"{c.question!r}: lambda: ({c.expression})" for c in calls)
-            cells.append(_grader_cell(f"after-{cell.id}", f"{guard}.after_check({cell.id!r}, {{{values}}});"))
-    cells.append(_grader_cell("finish", f"{guard}.finish();"))
+            cells.append(_grader_cell(f"after-{cell.id}", f"{name}.capture({cell.id!r}, {{{values}}});"))
+    cells.append(_grader_cell("finish", f"{name}.finish();"))
     nb.cells = cells
 
 

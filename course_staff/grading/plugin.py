@@ -5,8 +5,10 @@ grader folder as ``course_grader_plugin.py``, where ``course_staff`` cannot be i
 
 For every notebook cell nbval runs it appends one JSON line to the file given by
 ``--course-grade-log`` (a pytest option, so the kernel's environment never names it): the cell id,
-whether its output was compared, how it ended, and for the grader's own cells the one JSON record
-they printed (see ``kernel.py``), read from the outputs nbval captured for that cell.
+whether its output was compared and how it ended. The log decides a row's status (pass, fail,
+outputs differ), never its points; the grader checks it against the notebook it ran and pytest's
+exit status. Like ``harness.py`` it is grader code that may run inside the sandbox, where
+``course_staff`` is not importable: it imports only the standard library and pytest.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import json
 import re
 
 import pytest
-
-GRADER_PREFIX = "course-grader-"  # the ids of the grader's cells (``locking.GRADER_PREFIX``)
 
 _COMPARED: dict[str, bool] = {}
 
@@ -46,8 +46,6 @@ def pytest_runtest_makereport(item, call):
     cell = getattr(item, "cell", None) or {}
     record = {"id": cell.get("id", ""), "compared": _COMPARED.get(item.nodeid, False),
               "outcome": report.outcome, "kind": _kind(report), "message": _last_line(report.longreprtext)}
-    if record["id"].startswith(GRADER_PREFIX):
-        record["grader"] = _grader_record(getattr(item, "test_outputs", None) or [])
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")
 
@@ -64,20 +62,6 @@ def _kind(report) -> str:
     if "Cell execution caused an exception" in text:
         return "raised"
     return "crash"
-
-
-def _grader_record(outputs: list) -> dict | None:
-    """The single JSON line a grader cell printed to stdout; None if stdout or a display has anything else."""
-    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
-    lines = [line for line in text.splitlines() if line.strip()]
-    others = [o for o in outputs if o.get("output_type") != "stream"]  # stderr (warnings) is harmless
-    if len(lines) != 1 or others:
-        return None
-    try:
-        record = json.loads(lines[0])
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
 
 
 def _last_line(text: str) -> str:

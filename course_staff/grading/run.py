@@ -9,15 +9,25 @@ The kernel sees only ``kernel_environment``: no variable of the grader's except 
 needs (``PATH``, locale, ``PYTHONPATH`` where set, model and data caches for ``--full``) and those
 named with ``--env``. ``HOME``, ``TMPDIR`` and the Jupyter/IPython/matplotlib folders point into
 the scratch folder, which is deleted afterwards.
+
+The grader's values travel through one I/O folder inside the scratch folder (``COURSE_GRADER_IO``
+in the kernel's environment, see ``harness.py``): the harness file, the FIFO ``cases`` on which the
+run's hidden cases are written only once the kernel opens it, and the harness's ``answers.json``,
+read back here (at most ``MAX_ANSWERS_BYTES``). nbval's per-cell log goes to a folder of the
+grader's own, outside the kernel's working folder.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +38,8 @@ from course_staff.grading import sandbox
 #: Grader variables a kernel may see (if set): what Python, the locale and full-mode caches need.
 PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
                 "COURSE_UTILS_CACHE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
+HARNESS = Path(__file__).resolve().parent / "harness.py"
+MAX_ANSWERS_BYTES = 8 * 2 ** 20  # a larger answers.json is not read: every check of that run gets 0
 KERNEL_GONE_S = 2.0  # a kernel gone this long with cells left to run has died
 POLL_S = 0.25
 
@@ -42,6 +54,8 @@ class Execution:
     output: str
     seconds: float
     kernel_died: bool = False
+    answers: str | None = None  # the harness's answers.json as text, None if absent or too large
+    answers_note: str = ""  # why answers is None
 
 
 def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
@@ -62,10 +76,10 @@ def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
 
 
 #: Modules the grader provides to every grading process (name there -> source file): standalone files.
-GRADER_MODULES = {"course_grader_plugin.py": Path(__file__).with_name("plugin.py"),
-                  "course_grader_kernel.py": Path(__file__).with_name("kernel.py")}
+GRADER_MODULES = {"course_grader_plugin.py": Path(__file__).with_name("plugin.py")}
 LOG_OPTION = "--course-grade-log"
 SANITIZE_INSIDE = f"{sandbox.ROOT}/sanitize.cfg"
+LOG_INSIDE = f"{sandbox.ROOT}/log"
 
 
 def grading_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
@@ -89,38 +103,125 @@ def _cache_binds(env: dict[str, str]) -> list[tuple[str, str]]:
 
 def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path | None,
             environment: sandbox.Environment | None = None, sandboxed: bool = False,
-            user: tuple[int, int] | None = None) -> Execution:
+            user: tuple[int, int] | None = None, cases: dict | None = None) -> Execution:
     """Run ``notebook`` (in its folder, which must be a scratch folder) under nbval; never raises for
     what the notebook does. timeout: seconds for everything, kernel start included. env: the process's
     whole environment (``grading_environment``). environment: the release and grader folders (needed
     when ``sandboxed``; unsandboxed, the grader's modules must be on env's ``PYTHONPATH`` or installed).
-    user: (uid, gid) to run it as (bwrap itself, or pytest unsandboxed); the folder must be that user's."""
+    user: (uid, gid) to run it as (bwrap itself, or pytest unsandboxed); the folder must be that user's.
+    cases: the hidden cases of the run's probe checks, served on the I/O folder's FIFO."""
     start = time.monotonic()
     workdir = notebook.parent
     inside = Path(sandbox.WORK) if sandboxed else workdir
-    log = workdir / "cells.jsonl"
-    (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
-               "-p", "course_grader_plugin", "--nbval-lax", "--nbval-current-env",
-               f"--nbval-cell-timeout={timeout:g}", f"{LOG_OPTION}={inside / log.name}"]
-    binds = []
-    if sanitize is not None:
-        command.append(f"--nbval-sanitize-with={SANITIZE_INSIDE if sandboxed else sanitize.resolve()}")
-        binds.append((sanitize.resolve(), SANITIZE_INSIDE))
-    command.append(notebook.name)
-    if sandboxed:
-        command = sandbox.wrap(command, workdir, env, environment, ro_binds=[*binds, *_cache_binds(env)])
-    with open(workdir / "pytest.out", "w+b") as out:
-        proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, **sandbox.as_user(user))
-        n_cells = sum(cell.get("cell_type") == "code" for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"])
-        ending = _watch(proc, start + timeout, lambda: _count_lines(log) < n_cells)
-        out.seek(0)
-        output = out.read().decode("utf-8", "replace")
-    cells = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()] \
-        if log.is_file() else []
+    io_dir = prepare_io(workdir)
+    env = {**env, "COURSE_GRADER_IO": str(inside / io_dir.name)}
+    log_dir = Path(tempfile.mkdtemp(prefix="course-grade-log-"))
+    if user is not None:
+        os.chown(log_dir, *user)
+        for path in (io_dir, io_dir / "cases", io_dir / "harness.py"):
+            os.chown(path, *user)
+    log = log_dir / "cells.jsonl"
+    stop = threading.Event()
+    server = threading.Thread(target=serve_cases, args=(io_dir / "cases", json.dumps(cases or {}) + "
+", stop),
+                              daemon=True)
+    server.start()
+    try:
+        (workdir / "pytest.ini").write_text("[pytest]
+", encoding="utf-8")
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
+                   "-p", "course_grader_plugin", "--nbval-lax", "--nbval-current-env",
+                   f"--nbval-cell-timeout={timeout:g}",
+                   f"{LOG_OPTION}={LOG_INSIDE + '/' + log.name if sandboxed else log}"]
+        binds = []
+        if sanitize is not None:
+            command.append(f"--nbval-sanitize-with={SANITIZE_INSIDE if sandboxed else sanitize.resolve()}")
+            binds.append((sanitize.resolve(), SANITIZE_INSIDE))
+        command.append(notebook.name)
+        if sandboxed:
+            command = sandbox.wrap(command, workdir, env, environment, ro_binds=[*binds, *_cache_binds(env)],
+                                   rw_binds=[(log_dir, LOG_INSIDE)])
+        with open(workdir / "pytest.out", "w+b") as out:
+            proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True, **sandbox.as_user(user))
+            n_cells = sum(cell.get("cell_type") == "code"
+                          for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"])
+            ending = _watch(proc, start + timeout, lambda: _count_lines(log) < n_cells)
+            out.seek(0)
+            output = out.read().decode("utf-8", "replace")
+        cells = read_log(log)
+    finally:
+        stop.set()
+        server.join(timeout=5)
+        shutil.rmtree(log_dir, ignore_errors=True)
+    answers, note = read_answers(io_dir / "answers.json")
     return Execution(cells, proc.returncode, ending == "timeout", output, round(time.monotonic() - start, 2),
-                     kernel_died=ending == "kernel died")
+                     kernel_died=ending == "kernel died", answers=answers, answers_note=note)
+
+
+def prepare_io(workdir: Path) -> Path:
+    """The run's I/O folder in ``workdir``: the harness and the FIFO ``cases`` (see ``harness.py``)."""
+    io_dir = workdir / "grader-io"
+    io_dir.mkdir()
+    shutil.copyfile(HARNESS, io_dir / "harness.py")
+    os.mkfifo(io_dir / "cases", 0o600)
+    return io_dir
+
+
+def serve_cases(fifo: Path, text: str, stop: threading.Event) -> None:
+    """Write ``text`` once into ``fifo`` as soon as a reader has opened it; give up when ``stop`` is set.
+
+    Nothing is written before the kernel's finish cell (or whoever opens the FIFO first) asks, so no
+    file the kernel could read earlier holds the cases.
+    """
+    data = memoryview(text.encode("utf-8"))
+    while not stop.is_set():
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:  # ENXIO: nobody reads yet
+                return
+            stop.wait(0.02)
+            continue
+        try:
+            while data and not stop.is_set():
+                try:
+                    data = data[os.write(fd, data):]
+                except BlockingIOError:
+                    stop.wait(0.01)
+        except OSError:  # the reader went away
+            pass
+        finally:
+            os.close(fd)
+        return
+
+
+def read_log(log: Path) -> list[dict]:
+    """The plugin's per-cell records (lines that are not JSON objects are dropped)."""
+    cells = []
+    if log.is_file():
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                cells.append(record)
+    return cells
+
+
+def read_answers(path: Path) -> tuple[str | None, str]:
+    """The harness's output file as text (bounded), or None and why."""
+    try:
+        if not path.is_file() or path.is_symlink():
+            return None, "no answers came back from the kernel"
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_ANSWERS_BYTES + 1)
+    except OSError as exc:
+        return None, f"the answers file cannot be read ({type(exc).__name__})"
+    if len(data) > MAX_ANSWERS_BYTES:
+        return None, f"the answers file is larger than {MAX_ANSWERS_BYTES} bytes (not read)"
+    return data.decode("utf-8", "replace"), ""
 
 
 def _count_lines(path: Path) -> int:

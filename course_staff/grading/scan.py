@@ -1,8 +1,10 @@
 """Flag student code that reaches into the checks or the grader (for a person to read; scores no points).
 
-The kernel-side guard (``kernel.py``) already withholds the points of a check whose functions were
-replaced or whose verdict does not reproduce; this scan names the source line that tried, and also
-catches attempts the guard cannot see (writing files of the package, reading the grader's cells).
+Points never depend on the kernel (they are judged outside it, ``judge.py``), so nothing named here
+could have earned one; a flagged row fails and names the cell and what it tried: rebinding or patching
+check functions, specs, modules (``torch.allclose = ...``) or function defaults, a ``__torch_function__``,
+the grader's files and ids (a cell whose id imitates ``course-grader-*``, the I/O folder, the cell
+log), and importing instructor code (``course_staff``, the masters in ``answers/``).
 """
 
 from __future__ import annotations
@@ -16,17 +18,25 @@ from course_staff.grading.handouts import Handout
 
 _NAMES = {"check", "verify", "verdicts"}
 _CALLS = {"setattr", "delattr", "reload", "get_referrers", "get_objects", "__import__"}
-_TEXT = re.compile(r"sys\.modules|__code__|__globals__|_course_grader|course-grader|checks\.json|builtins\.")
+_TEXT = re.compile(r"sys\.modules|meta_path|__code__|__globals__|__defaults__|__kwdefaults__|__torch_function__|"
+                   r"__setattr__|_SPECS|_VERDICTS|_course_grader|course-grader|course_grader|COURSE_GRADER_IO|"
+                   r"answers\.json|\.jsonl\b|checks\.json|builtins\.|atexit|course_utils\.staff")
+_INSTRUCTOR = ("course_staff",)
+GRADER_PREFIX = "course-grader-"
 
 
 def suspicious(nb: nbformat.NotebookNode, handout: Handout) -> list[str]:
     """One phrase per student code cell that rebinds check functions or pokes at grader internals."""
-    given = {cell.source for cell in handout.nb.cells if cell.cell_type == "code"}
+    given = {cell.get("id"): cell.source for cell in handout.nb.cells}
+    given_sources = {cell.source for cell in handout.nb.cells if cell.cell_type == "code"}
     found = []
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or cell.get("id") in handout.locked or cell.source in given:
+        imitates = str(cell.get("id", "")).startswith(GRADER_PREFIX) and cell.get("id") not in given
+        if cell.cell_type != "code" or cell.get("id") in handout.locked or cell.source in given_sources:
+            if imitates:
+                found.append(f"suspicious source in cell {index + 1} [{cell.get('id', '')}]: imitates a grader cell id")
             continue  # locked cells are restored; a handout cell left as given (with its id or, pasted, without) is not the student's code
-        reasons = _reasons(cell.source)
+        reasons = (["imitates a grader cell id"] if imitates else []) + _reasons(cell.source)
         if reasons:
             found.append(f"suspicious source in cell {index + 1} [{cell.get('id', '')}]: {', '.join(reasons)}")
     return found
@@ -40,8 +50,19 @@ def _reasons(source: str) -> list[str]:
         tree = ast.parse(code)
     except SyntaxError:
         return reasons
-    aliases = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+    imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    aliases = {a.asname or a.name for node in imports
                for a in node.names if "checks" in (a.name + " " + (getattr(node, "module", "") or ""))}
+    modules = {(a.asname or a.name).split(".")[0] for node in imports if isinstance(node, ast.Import) for a in node.names}
+    for node in imports:
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+        if any(name.split(".")[0] in _INSTRUCTOR for name in names):
+            reasons.append("imports instructor code (course_staff)")
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    if any(s.split(".")[0] in _INSTRUCTOR or "course_staff" in s for s in strings):
+        reasons.append("names instructor code (course_staff)")
+    if "__file__" in code and any(re.search(r"\banswers\b|\.ipynb\b", s) for s in strings):
+        reasons.append("reads the package's folder for notebooks (the masters in answers/)")
     for node in ast.walk(tree):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
             if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
@@ -50,6 +71,8 @@ def _reasons(source: str) -> list[str]:
                 reasons.append(f"rebinds {target.id}")
             elif isinstance(target, (ast.Attribute, ast.Subscript)) and _base(target) in aliases | {"course_utils"}:
                 reasons.append(f"assigns into {_base(target)}")
+            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in modules:
+                reasons.append(f"replaces {target.value.id}.{target.attr}")
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in _NAMES:
             reasons.append(f"defines {node.name}")
         if isinstance(node, ast.Call):

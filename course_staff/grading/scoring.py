@@ -1,13 +1,12 @@
-"""Points per check id (the rubric) and a submission's score from the verdicts its kernel reported.
+"""Points per check id (the rubric) and a submission's score from the grader's own judgements.
 
 The rubric is one JSON file beside the masters (``answers/rubric.json``)::
 
     {"default": 1, "points": {"q2.final_hidden": 2, "lab.binary_accuracy": 2}}
 
-A check id it does not name is worth ``default`` points. A check earns its points when the grader's
-cell after the restored check cell reported it (the check cell ran) and the grader's re-verification
-of the value, with the package's own functions put back if student code had replaced them, says
-correct (``kernel.py``). A recorded verdict (``verdicts()``) that disagrees is reported as tampering.
+A check id it does not name is worth ``default`` points. A check earns its points when the grader,
+in its own process, judged the value the kernel handed back right (``judge.py``): the kernel's own
+verdicts (what ``check`` printed) are the student's feedback and count for nothing here.
 """
 
 from __future__ import annotations
@@ -62,32 +61,18 @@ class Score:
         return sum(self.max_points.values())
 
 
-def score(check_ids: list[str], records: list[dict], rubric: Rubric) -> Score:
+def score(check_ids: list[str], results: dict[str, tuple[bool, str]], rubric: Rubric) -> Score:
     """Score one submission.
 
-    check_ids: its handout's check ids. records: the grader cells' JSON records in run order
-    (``{"cell", "checks": {id: {"recorded", "verified", "error"}}, "replaced"}``; None where a
-    grader cell printed something else).
+    check_ids: its handout's check ids. results: (ok, detail) per check id, as ``judge.judge_run``
+    gives them; a check without a result earns nothing. A wrong plain answer gets no note; a check
+    that did not run, could not be read or failed a hidden case is named with why.
     """
     result = Score({q: 0.0 for q in check_ids}, {q: rubric.of(q) for q in check_ids})
-    reported: dict[str, dict] = {}
-    for record in records:
-        if record is None:
-            result.notes.append("a grader cell's output was tampered with (its checks score 0)")
-            continue
-        if record.get("replaced"):
-            result.notes.append(f"check functions replaced before {record.get('cell', 'the end')}: "
-                                f"{', '.join(record['replaced'])}")
-        for question, verdict in record.get("checks", {}).items():
-            reported[question] = verdict
     for question in check_ids:
-        verdict = reported.get(question)
-        if verdict is None:
-            result.notes.append(f"{question}: check cell did not run")
-        else:
-            if verdict["verified"]:
-                result.points[question] = result.max_points[question]
-            if bool(verdict["recorded"]) != verdict["verified"]:
-                result.notes.append(f"{question}: recorded verdict {verdict['recorded']} but re-verified "
-                                    f"{verdict['verified']} (check tampered with?)")
+        ok, detail = results.get(question, (False, "check cell did not run"))
+        if ok:
+            result.points[question] = result.max_points[question]
+        elif detail:
+            result.notes.append(f"{question}: {detail}")
     return result

@@ -1,9 +1,16 @@
-"""Grade one submitted notebook: read it, find its handout, prepare, run, score, summarise as a Row."""
+"""Grade one submitted notebook: read it, find its handout, prepare, run, judge, score, summarise as a Row.
+
+What nbval reports (the per-cell log, checked against the notebook it ran and pytest's exit status)
+decides the row's status; the points come only from ``judge.judge_run``: the values the kernel's
+harness handed back, judged in the grader's process, probe checks on hidden cases drawn for this
+run from an OS-random seed.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -11,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_staff.grading import colab, locking, run, sandbox, scan
+from course_staff.grading import colab, judge, locking, run, sandbox, scan
 from course_staff.grading.handouts import Handout, match, read_notebook
 from course_staff.grading.report import Row
 from course_staff.grading.scoring import Rubric, score
@@ -70,16 +77,21 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
     grading_mode = "tiny" if settings.tiny else "full"
     prepared = locking.prepare(nb, handout, grading_mode)
     for runs in range(1, settings.retries + 2):
-        execution = _run_once(prepared.nb, scratch, settings)
+        cases = judge.draw_cases(handout.check_ids, secrets.randbits(64))  # fresh for every run
+        execution = _run_once(prepared.nb, scratch, settings, cases)
         if not (execution.timed_out or execution.kernel_died):
             break
-    row = summarise(path.name, handout, prepared, execution, settings.rubric)
+    results = judge.judge_run(handout.check_ids, execution.answers, cases, settings.tiny)
+    row = summarise(path.name, handout, prepared, execution, settings.rubric, results)
     row.runs = runs
-    row.detail = "; ".join(filter(None, [row.detail, colab.ids_lost(nb, handout, prepared), *scan.suspicious(nb, handout)]))
+    flagged = scan.suspicious(nb, handout)
+    if flagged and row.status == "pass":
+        row.status = "fail"  # code that reaches into the checks or the grader: for a person to read
+    row.detail = "; ".join(filter(None, [row.detail, colab.ids_lost(nb, handout, prepared), *flagged]))
     return row, nb, handout
 
 
-def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings) -> run.Execution:
+def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, cases: dict | None = None) -> run.Execution:
     """Execute ``nb`` once in a fresh scratch folder made under ``scratch`` (then removed)."""
     scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="nb-", dir=scratch))
@@ -92,39 +104,46 @@ def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings) -> r
         env = run.grading_environment(workdir, settings.tiny, settings.extra_env, settings.environment,
                                       settings.sandboxed)
         return run.execute(notebook, settings.timeout, env, settings.sanitize, settings.environment,
-                           settings.sandboxed, settings.user)
+                           settings.sandboxed, settings.user, cases)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def summarise(name: str, handout: Handout, prepared: locking.Prepared, execution: run.Execution,
-              rubric: Rubric) -> Row:
-    """The report row from the per-cell log, the grader's records and the process's end."""
-    student = [c for c in execution.cells if not c["id"].startswith(locking.GRADER_PREFIX)]
-    grader = [c for c in execution.cells if c["id"].startswith(locking.GRADER_PREFIX)]
-    records = [c.get("grader") for c in grader if c["kind"] == "ok" and c["id"] != locking.GRADER_PREFIX + "start"]
-    result = score(handout.check_ids, records, rubric)
+              rubric: Rubric, results: dict[str, tuple[bool, str]] | None = None) -> Row:
+    """The report row: status from the per-cell log and the process's end, points from ``results``."""
+    result = score(handout.check_ids, results or {}, rubric)
+    ran = [c.id for c in prepared.nb.cells if c.cell_type == "code"]
+    logged = [c.get("id") for c in execution.cells]
+    forged = logged != ran[:len(logged)]
+    cells = [] if forged else execution.cells
+    student = [c for c in cells if not str(c["id"]).startswith(locking.GRADER_PREFIX)]
     row = Row(name, "pass", result.total, result.maximum, handout.name, prepared.mode or "unknown",
-              cells_compared=sum(c["compared"] and c["outcome"] != "skipped" for c in student),
-              cells_differ=sum(c["kind"] == "differ" for c in student),
-              cells_raised=sum(c["kind"] == "raised" for c in student),
+              cells_compared=sum(bool(c.get("compared")) and c.get("outcome") != "skipped" for c in student),
+              cells_differ=sum(c.get("kind") == "differ" for c in student),
+              cells_raised=sum(c.get("kind") == "raised" for c in student),
               seconds=execution.seconds, checks=result.points, check_max=result.max_points)
     where = {cell_id: f"cell {n} [{cell_id}]" for cell_id, n in prepared.positions.items()}
-    problems = [f"{where.get(c['id'], '[' + c['id'] + ']')}: {c['kind']}" for c in student if c["kind"] in {"differ", "raised"}]
-    broken = [c for c in execution.cells if c["kind"] in {"timeout", "crash"}]
-    tampered = [n for n in result.notes if "tamper" in n or "replaced" in n]
-    if execution.timed_out or any(c["kind"] == "timeout" for c in broken):
+    problems = [f"{where.get(c['id'], '[' + str(c['id']) + ']')}: {c['kind']}" for c in student
+                if c.get("kind") in {"differ", "raised"}]
+    broken = [c for c in cells if c.get("kind") in {"timeout", "crash"}]
+    disagrees = not forged and execution.returncode == 1 and not problems and not broken \
+        and all(c.get("kind") == "ok" for c in cells)
+    log_note = "the cell log does not match the notebook the grader ran (tampered with?)" if forged else \
+        "nbval reports a failure the cell log does not show (tampered with?)" if disagrees else ""
+    if execution.timed_out or any(c.get("kind") == "timeout" for c in broken):
         row.status, lead = "timeout", f"killed after the time limit ({execution.seconds:g} s)"
     elif execution.kernel_died:
         row.status, lead = "error", f"the kernel died (after {execution.seconds:g} s)"
     elif broken or execution.returncode not in (0, 1) or not execution.cells:
         row.status = "error"
-        lead = broken[0]["message"] if broken else f"pytest exit {execution.returncode}: {_last_line(execution.output)}"
+        lead = broken[0].get("message", "") if broken else \
+            f"pytest exit {execution.returncode}: {_last_line(execution.output)}"
     else:
         lead = ""
-        if problems or prepared.notes or tampered:
+        if problems or prepared.notes or log_note:
             row.status = "fail"
-    row.detail = "; ".join(dict.fromkeys(filter(None, [lead, *problems, *prepared.notes, *result.notes])))
+    row.detail = "; ".join(dict.fromkeys(filter(None, [lead, log_note, *problems, *prepared.notes, *result.notes])))
     return row
 
 
