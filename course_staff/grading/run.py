@@ -122,13 +122,11 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
             os.chown(path, *user)
     log = log_dir / "cells.jsonl"
     stop = threading.Event()
-    server = threading.Thread(target=serve_cases, args=(io_dir / "cases", json.dumps(cases or {}) + "
-", stop),
+    server = threading.Thread(target=serve_cases, args=(io_dir / "cases", json.dumps(cases or {}) + "\n", stop),
                               daemon=True)
     server.start()
     try:
-        (workdir / "pytest.ini").write_text("[pytest]
-", encoding="utf-8")
+        (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
                    "-p", "course_grader_plugin", "--nbval-lax", "--nbval-current-env",
                    f"--nbval-cell-timeout={timeout:g}",
