@@ -95,9 +95,13 @@ class Harness:
                 self.answers[question] = {"cell": cell_id, "error": _describe(exc)}
                 self.functions.pop(question, None)
                 continue
-            if self._kind(question) == "probe":
+            kind = self._kind(question)
+            if kind == "probe":
                 self.functions[question] = value
                 self.answers[question] = {"cell": cell_id, "probe": None}
+            elif kind == "custom":  # an object that cannot travel as data: its canonical texts, one per entry
+                self.functions.pop(question, None)
+                self.answers[question] = {"cell": cell_id, **self._forms(question, value)}
             else:
                 self.functions.pop(question, None)
                 self.answers[question] = {"cell": cell_id, **self._plain(value)}
@@ -140,6 +144,13 @@ class Harness:
         try:
             return {"plain": to_plain(value)}
         except BaseException as exc:  # noqa: BLE001 - too large, or a value that cannot be read
+            return {"error": _describe(exc)}
+
+    def _forms(self, question: str, value: Any) -> dict:
+        try:
+            with contextlib.redirect_stdout(_Sink()), contextlib.redirect_stderr(_Sink()):
+                return {"forms": [str(entry[0])[:1000] for entry in self._spec(question).forms(value)]}
+        except BaseException as exc:  # noqa: BLE001 - not the object the check reads
             return {"error": _describe(exc)}
 
     def _call(self, spec: Any, function: Any, case: Any) -> dict:

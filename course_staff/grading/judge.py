@@ -95,6 +95,11 @@ def _judge_one(question: str, entry: Any, cases: Any) -> tuple[bool, str]:
         if not isinstance(cases, list):
             return False, "no hidden cases were drawn"
         return judge_outputs(current, cases, outputs)
+    if spec.kind == "custom":  # an object that cannot travel (a built model): its canonical texts do
+        texts = entry.get("forms")
+        if not isinstance(texts, list) or not all(isinstance(x, str) and len(x) <= 1000 for x in texts):
+            return False, f"the value could not be read ({str(entry.get('error', ''))[:120]})"
+        return checks.verify_forms(current, texts), ""
     if "plain" not in entry:
         return False, f"the value could not be read ({str(entry.get('error', ''))[:120]})"
     try:

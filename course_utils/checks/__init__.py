@@ -206,6 +206,20 @@ def _compare_hashes(question: str, spec: Spec, value: Any, registry: dict | None
     return False, where
 
 
+def verify_forms(question: str, texts: list[str], registry: dict | None = None) -> bool:
+    """Whether ``texts``, one canonical text per entry (the first form a "custom" spec gives), are the
+    registered answer of ``question`` in the current mode: how the grader judges an answer that cannot
+    travel as data (a built model), from the texts the kernel computed. One text per entry: no
+    neighbours, so a list of guesses cannot match."""
+    question = canonical_id(question)
+    registry = load_registry() if registry is None else registry
+    hashes = registry.get(question, {}).get(mode.mode_name()) or registry.get(question, {}).get("any")
+    if hashes is None or len(texts) != len(hashes):
+        return False
+    salt = salt_for(question)
+    return all(digest(salt, i, text) == want for i, (text, want) in enumerate(zip(texts, hashes)))
+
+
 def _compare_probe(question: str, spec: Spec, function: Any, registry: dict | None) -> tuple[bool, str]:
     """(ok, detail) for a probe spec: the function's output on each public case against the registry."""
     registry = load_registry() if registry is None else registry
