@@ -29,7 +29,9 @@ from course_staff.grading import judge
 ROOT = Path(__file__).resolve().parents[1]
 
 OFFER = r'''
-import contextlib, importlib, inspect, io, json, os, pkgutil, signal, sys
+import contextlib, importlib, inspect, io, json, os, pkgutil, resource, signal, sys
+# A callable handed sizes too large to build fails with MemoryError here instead of meeting the OOM killer.
+resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
 import course_utils
 from course_utils import checks
 from course_utils.checks.plain import to_plain
@@ -126,6 +128,7 @@ for question, hidden in CASES.items():
     report[question] = entries
 with open(OUT, 'w') as handle:  # not stdout: a callable may close it
     json.dump(report, handle)
+os._exit(0)  # a callable may have closed stdout: no flush at exit to fail
 '''
 
 
@@ -158,7 +161,7 @@ def test_no_release_callable_passes_a_function_check(release: Path, tmp_path: Pa
     env = {"PYTHONPATH": f"{release}:{sysconfig.get_paths()['purelib']}", "COURSE_TINY": "1", "PATH": "/usr/bin:/bin",
            "HOME": str(tmp_path), "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     out = tmp_path / "offered.json"
-    script = f"RELEASE = {str(release)!r}\nOUT = {str(out)!r}\nCASES = {json.dumps(cases)}\n{OFFER}"
+    script = f"import json\nRELEASE = {str(release)!r}\nOUT = {str(out)!r}\nCASES = json.loads({json.dumps(json.dumps(cases))})\n{OFFER}"
     done = subprocess.run([sys.executable, "-S", "-c", script], env=env, capture_output=True, text=True,
                           cwd=tmp_path, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
