@@ -197,10 +197,15 @@ def forward_or_error(model: nn.Module, images: torch.Tensor) -> str:
 
 def leaf_calls(model: nn.Module, images: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor, int]]:
     """Run ``model`` once on images: (N, C, H, W) under inference mode and record, with forward hooks,
-    every leaf layer's call: (name, layer, its input tensor, its output's number of floats)."""
+    every leaf layer's call: (name, layer, its input tensor, its output's number of floats; a recurrent
+    layer's outputs, not its state)."""
     calls: list[tuple[str, nn.Module, torch.Tensor, int]] = []
-    hooks = [m.register_forward_hook(lambda m, inp, out, name=name: calls.append((name, m, inp[0], out.numel())))
-             for name, m in model.named_modules() if not list(m.children())]  # fmt: skip
+    def record(name: str, layer: nn.Module, inputs: tuple, out: object) -> None:
+        first = out[0] if isinstance(out, tuple) else out  # a recurrent layer returns (outputs, state)
+        calls.append((name, layer, inputs[0], first.numel()))
+
+    hooks = [m.register_forward_hook(lambda m, inp, out, name=name: record(name, m, inp, out))
+             for name, m in model.named_modules() if not list(m.children())]
     try:
         with torch.inference_mode():
             model(images)

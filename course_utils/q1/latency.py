@@ -170,24 +170,12 @@ def multiply_adds(model: nn.Module, images: torch.Tensor) -> int:
     Biases, activations and pooling are not counted.
     """
     total = 0
-
-    def count(layer: nn.Module, inputs: tuple, output: object) -> None:
-        nonlocal total
-        if isinstance(layer, nn.Conv2d):
-            total += layer.weight.numel() * output.shape[0] * output.shape[-2] * output.shape[-1]
+    for _, layer, x, n_out in leaf_calls(model, images):
+        if isinstance(layer, nn.Conv2d):  # n_out = N * out_channels * output positions
+            total += layer.weight.numel() * (n_out // layer.out_channels)
         elif isinstance(layer, nn.Linear):
-            total += layer.weight.numel() * (inputs[0].numel() // layer.in_features)
+            total += layer.weight.numel() * (x.numel() // layer.in_features)
         elif isinstance(layer, nn.RNNBase):
-            x = inputs[0]
             weights = sum(p.numel() for name, p in layer.named_parameters() if name.startswith("weight"))
             total += weights * x.shape[0] * x.shape[1]  # batch * time steps (either layout)
-
-    kinds = (nn.Conv2d, nn.Linear, nn.RNNBase)
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, kinds)]
-    try:
-        with torch.inference_mode():
-            model(images)
-    finally:
-        for hook in hooks:
-            hook.remove()
     return total // images.shape[0]
