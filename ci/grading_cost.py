@@ -83,7 +83,9 @@ def main() -> int:
                 walls[mode].append(wall)
                 for row in rows:
                     seconds[mode][made[row["file"]]].append(float(row["seconds"]))
-                    all_full &= row["status"] == "pass" and row["score"] == row["max_score"]
+                    if not (row["status"] == "pass" and row["score"] == row["max_score"]):
+                        all_full = False
+                        print(f"{mode}: {row['file']}: {row['status']} {row['score']}/{row['max_score']} {row['detail']}")
         print(f"import torch + transformers + the lab package: {unit:.2f} s (median of 3)")
         print(f"{'handout':24s} {'sandbox':>9s} {'no-sandbox':>11s} {'ratio':>6s}   (median s/notebook; x import time)")
         for name in seconds["sandbox"]:
