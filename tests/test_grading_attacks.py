@@ -19,15 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import checks
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 RUBRIC = {"default": 1, "points": {"q2.tie_output": 2, "q3.norms": 3}}
 TIMEOUT = 60
-#: q3.attention is judged outside the kernel once it is a probe check (issue 16); until then no
-#: function answer of it can earn its point, honest or not.
-ATTENTION = 1 if checks.specs()["q3.attention"].kind == "probe" else 0
-NO_PROBE = "q3.attention: a function check without a probe cannot be judged outside the kernel"
 
 # file -> (status, score, max_score, what the detail must contain)
 EXPECTED = {
@@ -46,8 +41,8 @@ EXPECTED = {
     "attack_answers_claims.ipynb": ("fail", 0, 3, "mentions COURSE_GRADER_IO"),
     "attack_answers_oversized.ipynb": ("fail", 0, 3, "mentions COURSE_GRADER_IO"),
     "attack_answers_malformed.ipynb": ("fail", 0, 3, "mentions COURSE_GRADER_IO"),
-    "honest_functions.ipynb": ("pass", 2 + ATTENTION, 3, ""),
-    "honest_functions_print_tqdm.ipynb": ("pass", 2 + ATTENTION, 3, ""),
+    "honest_functions.ipynb": ("pass", 3, 3, ""),
+    "honest_functions_print_tqdm.ipynb": ("pass", 3, 3, ""),
 }
 
 
@@ -82,7 +77,7 @@ def test_no_attack_gains_a_point_and_honest_printing_loses_none(graded: dict, na
     assert (row["status"], float(row["score"]), float(row["max_score"])) == (status, score, maximum), row["detail"]
     assert detail in row["detail"], row["detail"]
     if name.startswith("honest"):
-        assert row["detail"] in ("", NO_PROBE), row["detail"]
+        assert row["detail"] == "", row["detail"]
         assert (row["q1.conv_parameters"], row["q1.gru_parameters"]) == ("1", "1")
 
 
