@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 RUBRIC = {"default": 1, "points": {"q2.tie_output": 2, "q3.norms": 3}}
 TIMEOUT = 60
