@@ -9,7 +9,6 @@ Honest function answers that print, log or show a progress bar keep their points
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -18,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.test_grading import _rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 RUBRIC = {"default": 1, "points": {"q2.tie_output": 2, "q3.norms": 3}}
@@ -43,11 +44,6 @@ EXPECTED = {
     "honest_functions.ipynb": ("pass", 3, 3, ""),
     "honest_functions_print_tqdm.ipynb": ("pass", 3, 3, ""),
 }
-
-
-def _rows(path: Path) -> dict[str, dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return {row["file"]: row for row in csv.DictReader(handle)}
 
 
 @pytest.fixture(scope="module")
