@@ -86,11 +86,34 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
     before = _snapshot(subs)
     out = root / "out" / "report.csv"
     env = dict(os.environ, TMPDIR=str(scratch), GRADER_SECRET="do-not-leak")
-    proc = _grade(root, subs, "--report", str(out), "--jobs", "4", env=env)
+    proc = _grade(root, subs, "--report", str(out), "--jobs", "4", "--profile", str(root / "out" / "profile.csv"),
+                  env=env)
     with out.open(newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
     return {"proc": proc, "rows": _rows(out), "header": header, "subs": subs, "before": before,
             "scratch": scratch, "out": out, "root": root}
+
+
+def test_the_profile_says_where_each_notebooks_time_went(batch: dict) -> None:
+    from course_staff.grading.profile import PHASES
+
+    profile = _rows(batch["root"] / "out" / "profile.csv")
+    assert set(profile) == set(batch["rows"])
+    for name, row in profile.items():
+        if batch["rows"][name]["status"] != "pass":
+            continue
+        phases = {phase: float(row[phase]) for phase in PHASES}
+        assert all(phases[p] > 0 for p in ("launch", "kernel", "cells", "teardown", "total")), (name, phases)
+        parts = sum(v for p, v in phases.items() if p != "total")
+        assert 0.8 * phases["total"] <= parts <= phases["total"] + 0.5, (name, phases)  # the phases cover the total
+        assert phases["kernel"] < phases["total"] and float(batch["rows"][name]["seconds"]) <= phases["total"]
+    with (batch["root"] / "out" / "profile.cells.csv").open(newline="", encoding="utf-8") as handle:
+        cells = list(csv.DictReader(handle))
+    honest = [c for c in cells if c["file"] == "honest_tiny.ipynb"]
+    assert [int(c["position"]) for c in honest] == list(range(1, len(honest) + 1)) and len(honest) > 3
+    assert any(c["cell_id"].startswith("course-grader-") for c in honest)  # the grader's cells are named too
+    summary = (batch["root"] / "out" / "profile.md").read_text(encoding="utf-8")
+    assert "| fx_rnn |" in summary and "Slowest cells" in summary and summary in batch["proc"].stdout
 
 
 def test_batch_finishes_with_exit_zero_and_one_row_per_notebook(batch: dict) -> None:

@@ -5,7 +5,8 @@ its own bubblewrap sandbox and fresh scratch folder (``--jobs`` at a time, ``--t
 ``sandbox.py``), and it gets one report row with its score. The batch goes on past every failure (an
 exception while grading one notebook is that notebook's ``error`` row) and exits 0 when it finished.
 Without a working bwrap it refuses (exit 2) unless ``--no-sandbox`` is given.
-``--shard K/N`` grades a stable K-th of the folder (``shards.py``); ``--gradescope FILE`` writes
+``--shard K/N`` grades a stable K-th of the folder (``shards.py``); ``--profile FILE`` says where each
+notebook's time went (``profile.py``); ``--gradescope FILE`` writes
 Gradescope's results.json for a folder holding one submission.
 """
 
@@ -18,7 +19,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from course_staff.grading import answers, gradescope, run, sandbox, shards
+from course_staff.grading import answers, gradescope, judge, profile, run, sandbox, shards
 from course_staff.grading.handouts import load_handouts
 from course_staff.grading.report import Row, write_report
 from course_staff.grading.scoring import load_rubric
@@ -46,6 +47,9 @@ def grade_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true", help="grade in full mode (COURSE_TINY=0); default: tiny mode")
     parser.add_argument("--shard", type=shards.parse_shard, default=None, metavar="K/N",
                         help="grade only the K-th of N stable parts of DIR (join with course-utils grade-merge)")
+    parser.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                        help="also write where each notebook's time went: FILE (CSV per notebook), FILE's .cells.csv "
+                             "(per cell) and .md (medians per handout, also printed)")
     parser.add_argument("--gradescope", type=Path, default=None, metavar="FILE",
                         help="also write Gradescope's results.json for DIR's one submission")
     parser.add_argument("--env", action="append", default=[], metavar="NAME",
@@ -118,6 +122,7 @@ def grade(args: argparse.Namespace) -> int:
                 graded = list(pool.map(lambda path: _grade_one(path, Path(scratch), settings), notebooks))
     finally:
         environment.close()
+        judge.close_workers()
     rows = [row for row, _, _ in graded]
     write_report(rows, args.report, check_ids)
     written = [a for row, nb, handout in graded if handout is not None for a in answers.collect(row.file, nb, handout)]
@@ -126,6 +131,9 @@ def grade(args: argparse.Namespace) -> int:
     if args.gradescope is not None:
         gradescope.write(gradescope.results(rows[0]), args.gradescope)
     _print(rows, args.report)
+    if args.profile is not None:
+        print(profile.write(rows, args.profile), end="")
+        print(f"profile: {args.profile}, {args.profile.with_suffix('.cells.csv')}, {args.profile.with_suffix('.md')}")
     if args.no_sandbox:
         print(f"{NOT_SANDBOXED} (--no-sandbox)")
     return 0

@@ -33,9 +33,11 @@ class Row:
     detail: str = ""
     checks: dict[str, float] = field(default_factory=dict)  # check id -> points earned
     check_max: dict[str, float] = field(default_factory=dict)  # check id -> points possible
+    profile: dict[str, float] = field(default_factory=dict)  # phase -> seconds (``--profile``; see ``profile.py``)
+    cell_seconds: list[tuple[str, float]] = field(default_factory=list)  # (cell id, seconds of its call) as run
 
 
-REPORT_COLUMNS = tuple(f.name for f in fields(Row) if f.name not in {"checks", "check_max"})
+REPORT_COLUMNS = tuple(f.name for f in fields(Row) if f.name not in {"checks", "check_max", "profile", "cell_seconds"})
 
 
 def _number(value: float) -> str:

@@ -19,6 +19,7 @@ grader's own, outside the kernel's working folder.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -56,6 +57,43 @@ class Execution:
     kernel_died: bool = False
     answers: str | None = None  # the harness's answers.json as text, None if absent or too large
     answers_note: str = ""  # why answers is None
+    timing: dict = dataclasses.field(default_factory=dict)  # the plugin's timing line (see ``profile``)
+    started: float = 0.0  # clock time (time.time()) just before the process started
+    ended: float = 0.0  # clock time once it had ended and its log was read
+
+
+def profile(execution: Execution, grader_cell: Callable[[str], bool]) -> dict[str, float]:
+    """Where one run's seconds went, from the plugin's records (informational: nothing is scored on it).
+
+    launch: process start to pytest configured (bwrap, the interpreter, pytest, nbval); collect: to
+    the first cell's setup; kernel: the kernel's start (the first cell's setup); cells: the notebook's
+    own cells; grader_cells: the grader's cells (``grader_cell(id)``: start, captures, finish and its
+    probe calls); teardown: every cell's teardown (the kernel's shutdown) and the process's exit.
+    Zeros where a run ended before reaching a phase.
+    """
+    timing, cells = execution.timing, execution.cells
+    configure = _number(timing.get("configure"))
+    first_setup = _number(timing.get("first_setup"))
+    finish = _number(timing.get("finish"))
+
+    def seconds(record: dict) -> float:
+        return _number(record.get("seconds"))
+
+    kernel = _number(cells[0].get("setup_s")) if cells else 0.0
+    other_setup = sum(_number(c.get("setup_s")) for c in cells[1:])
+    result = {
+        "launch": configure - execution.started if configure else 0.0,
+        "collect": first_setup - configure if configure and first_setup else 0.0,
+        "kernel": kernel,
+        "cells": sum(seconds(c) for c in cells if not grader_cell(str(c.get("id", "")))) + other_setup,
+        "grader_cells": sum(seconds(c) for c in cells if grader_cell(str(c.get("id", "")))),
+        "teardown": _number(timing.get("teardown_s")) + (execution.ended - finish if finish else 0.0),
+    }
+    return {name: round(max(value, 0.0), 3) for name, value in result.items()}
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
 def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
@@ -76,7 +114,8 @@ def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
 
 
 #: Modules the grader provides to every grading process (name there -> source file): standalone files.
-GRADER_MODULES = {"course_grader_plugin.py": Path(__file__).with_name("plugin.py")}
+GRADER_MODULES = {"course_grader_plugin.py": Path(__file__).with_name("plugin.py"),
+                  "course_grader_pytest.py": Path(__file__).with_name("pytest_launch.py")}
 LOG_OPTION = "--course-grade-log"
 SANITIZE_INSIDE = f"{sandbox.ROOT}/sanitize.cfg"
 LOG_INSIDE = f"{sandbox.ROOT}/log"
@@ -127,7 +166,7 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
     server.start()
     try:
         (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
+        command = [sys.executable, "-m", "course_grader_pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
                    "-p", "course_grader_plugin", "--nbval-lax", "--nbval-current-env",
                    f"--nbval-cell-timeout={timeout:g}",
                    f"{LOG_OPTION}={LOG_INSIDE + '/' + log.name if sandboxed else log}"]
@@ -140,6 +179,7 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
             command = sandbox.wrap(command, workdir, env, environment, ro_binds=[*binds, *_cache_binds(env)],
                                    rw_binds=[(log_dir, LOG_INSIDE)])
         with open(workdir / "pytest.out", "w+b") as out:
+            started = time.time()
             proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True, **sandbox.as_user(user))
             n_cells = sum(cell.get("cell_type") == "code"
@@ -147,14 +187,16 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
             ending = _watch(proc, start + timeout, lambda: _count_lines(log) < n_cells)
             out.seek(0)
             output = out.read().decode("utf-8", "replace")
-        cells = read_log(log)
+        cells, timing = read_log(log), read_timing(log)
+        ended = time.time()
     finally:
         stop.set()
         server.join(timeout=5)
         shutil.rmtree(log_dir, ignore_errors=True)
     answers, note = read_answers(io_dir / "answers.json")
     return Execution(cells, proc.returncode, ending == "timeout", output, round(time.monotonic() - start, 2),
-                     kernel_died=ending == "kernel died", answers=answers, answers_note=note)
+                     kernel_died=ending == "kernel died", answers=answers, answers_note=note,
+                     timing=timing, started=started, ended=ended)
 
 
 def prepare_io(workdir: Path) -> Path:
@@ -194,9 +236,8 @@ def serve_cases(fifo: Path, text: str, stop: threading.Event) -> None:
         return
 
 
-def read_log(log: Path) -> list[dict]:
-    """The plugin's per-cell records (lines that are not JSON objects are dropped)."""
-    cells = []
+def _records(log: Path) -> list[dict]:
+    records = []
     if log.is_file():
         for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
@@ -204,8 +245,19 @@ def read_log(log: Path) -> list[dict]:
             except ValueError:
                 continue
             if isinstance(record, dict):
-                cells.append(record)
-    return cells
+                records.append(record)
+    return records
+
+
+def read_log(log: Path) -> list[dict]:
+    """The plugin's per-cell records (lines that are not JSON objects, and the timing line, are dropped)."""
+    return [record for record in _records(log) if "timing" not in record]
+
+
+def read_timing(log: Path) -> dict:
+    """The plugin's last timing line (``{}`` if none)."""
+    timings = [record["timing"] for record in _records(log) if isinstance(record.get("timing"), dict)]
+    return timings[-1] if timings else {}
 
 
 def read_answers(path: Path) -> tuple[str | None, str]:

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def grade_notebook(path: Path, scratch: Path, settings: Settings) -> tuple[Row, 
 
 
 def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat.NotebookNode | None, Handout | None]:
+    begun = time.time()
     try:
         nb = read_notebook(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -81,6 +83,8 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
         execution = _run_once(prepared.nb, scratch, settings, cases)
         if not (execution.timed_out or execution.kernel_died):
             break
+    prepare_s = execution.started - begun if execution.started else 0.0  # the last run's, earlier runs included
+    judged = time.time()
     results = judge.judge_run(handout.check_ids, execution.answers, cases, settings.tiny)
     row = summarise(path.name, handout, prepared, execution, settings.rubric, results)
     row.runs = runs
@@ -88,6 +92,13 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
     if flagged and row.status == "pass":
         row.status = "fail"  # code that reaches into the checks or the grader: for a person to read
     row.detail = "; ".join(filter(None, [row.detail, colab.ids_lost(nb, handout, prepared), *flagged]))
+    after = time.time()
+    row.profile = {"prepare": round(max(prepare_s, 0.0), 3),
+                   **run.profile(execution, lambda cell_id: cell_id.startswith(locking.GRADER_PREFIX)),
+                   "judge": round(after - judged + (judged - execution.ended if execution.ended else 0.0), 3),
+                   "total": round(after - begun, 3)}
+    row.cell_seconds = [(str(c.get("id", "")), float(c.get("seconds") or 0.0)) for c in execution.cells
+                        if isinstance(c.get("seconds", 0.0), (int, float))]
     return row, nb, handout
 
 
