@@ -325,3 +325,91 @@ def test_written_answers_left_blank_or_deleted_are_exported_as_such(known: dict,
     evil = answers.Answer("b.ipynb", "fx_rnn", "rnn-why", "prompt", "<script>alert(1)</script>")
     answers.write_html([evil], tmp_path / "page.html")
     assert "<script>" not in (tmp_path / "page.html").read_text(encoding="utf-8")
+
+
+# ---- what grading costs: the profile, the judging workers, the launcher, lazy specs ----------------------------
+
+def test_the_profile_of_a_run_reads_the_plugins_clocks_and_ignores_what_is_not_a_number() -> None:
+    cells = [{"id": "a", "seconds": 1.5, "setup_s": 0.7}, {"id": "course-grader-after-x", "seconds": 0.25, "setup_s": 0.01},
+             {"id": "b", "seconds": "lots", "setup_s": True}]
+    execution = run.Execution(cells, 0, False, "", 5.0, timing={"configure": 101.0, "first_setup": 101.2, "finish": 104.0,
+                                                                 "teardown_s": 0.4}, started=100.0, ended=104.5)
+    got = run.profile(execution, lambda cell_id: cell_id.startswith(locking.GRADER_PREFIX))
+    assert got == {"launch": 1.0, "collect": 0.2, "kernel": 0.7, "cells": 1.51, "grader_cells": 0.25, "teardown": 0.9}
+    empty = run.profile(run.Execution([], None, True, "", 1.0, started=100.0, ended=101.0), lambda _: False)
+    assert set(empty.values()) == {0.0}  # a run that ended before pytest started: nothing to say
+
+
+def test_the_profile_summary_gives_medians_per_handout_and_the_slowest_cells() -> None:
+    from course_staff.grading import profile
+    from course_staff.grading.report import Row
+
+    rows = [Row(f"s{i}.ipynb", "pass", handout="h", profile={p: float(i) for p in profile.PHASES},
+                cell_seconds=[("slow", 2.0 + i), ("fast", 0.1)]) for i in range(1, 4)]
+    text = profile.summary(rows + [Row("broken.ipynb", "error")])
+    assert "| h | 3 | " + " | ".join(["2.00"] * len(profile.PHASES)) + " |" in text
+    assert "- h: `slow` 4.00 s, `fast` 0.10 s" in text
+
+
+def test_one_judging_worker_serves_many_notebooks_and_a_broken_one_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = '{"answers": {"q2.tie_output": {"plain": 0.5}}}'
+    judge.close_workers()
+    assert judge.judge_run(["q2.tie_output"], answers, {}, tiny=True) == {"q2.tie_output": (True, "")}
+    [worker] = judge._IDLE
+    assert judge.judge_run(["q2.tie_output"], answers, {}, tiny=True)["q2.tie_output"][0]
+    assert judge._IDLE == [worker] and worker.uses == 2  # the same process, its imports paid once
+    worker.proc.kill()  # a worker that died while idle is never used again
+    worker.proc.wait()
+    assert judge.judge_run(["q2.tie_output"], answers, {}, tiny=True)["q2.tie_output"][0]
+    [fresh] = judge._IDLE
+    assert fresh is not worker
+    late = judge.judge_run(["q2.tie_output"], answers, {}, tiny=True, timeout=0.001)  # no answer in time: killed
+    assert late == {"q2.tie_output": (False, "judging ran past its time limit (0.001 s)")}
+    assert judge._IDLE == [] and fresh.proc.poll() is not None
+    monkeypatch.setattr(judge, "WORKER_USES", 1)  # a worker that has served its notebooks is retired
+    assert judge.judge_run(["q2.tie_output"], answers, {}, tiny=True)["q2.tie_output"][0] and judge._IDLE == []
+    judge.close_workers()
+
+
+def test_judging_from_several_threads_at_once_gives_each_its_own_verdicts() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    right, wrong = '{"answers": {"q2.tie_output": {"plain": 0.5}}}', '{"answers": {"q2.tie_output": {"plain": 0.7}}}'
+    texts = [right, wrong] * 4
+    with ThreadPoolExecutor(4) as pool:
+        verdicts = list(pool.map(lambda text: judge.judge_run(["q2.tie_output"], text, {}, True)["q2.tie_output"][0], texts))
+    assert verdicts == [True, False] * 4 and 1 <= len(judge._IDLE) <= 4
+    judge.close_workers()
+
+
+def test_the_pytest_launcher_skips_the_slow_iri_import_and_nbformat_still_validates(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", id="a")])
+    (tmp_path / "n.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    probe = ("import sys\nsys.path.insert(0, %r)\nimport course_grader_pytest, nbformat\n"
+             "nbformat.validate(nbformat.read(%r, 4))\nprint(sys.modules.get('rfc3987_syntax'))\n")
+    grader = sandbox.build_environment(run.GRADER_MODULES)
+    try:
+        folder = str(grader.grader)
+        done = subprocess.run([sys.executable, "-c", probe % (folder, str(tmp_path / "n.ipynb"))],
+                              capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip() == "None", done.stderr  # marked missing, and the notebook still validates
+        version = subprocess.run([sys.executable, "-m", "course_grader_pytest", "--version"], cwd=folder,
+                                 capture_output=True, text=True, timeout=120)
+        assert version.returncode == 0 and "pytest" in version.stdout + version.stderr
+    finally:
+        grader.close()
+
+
+def test_a_question_two_capture_imports_neither_torch_nor_the_lab(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (f"from course_staff.grading import harness\nH = harness.Harness({str(tmp_path)!r})\n"
+              "H.capture('cell', {'q2.tie_output': lambda: 0.5})\nimport sys\n"
+              "print(sorted(m for m in ('torch', 'transformers', 'course_utils.sentiment', 'course_utils.q1') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    assert json.loads((tmp_path / "answers.json").read_text())["answers"]["q2.tie_output"]["plain"] == 0.5

@@ -10,22 +10,33 @@ oracles:
   ``course_staff.judging.judge_outputs`` (the instructor's oracle on the same cases).
 
 Old check ids (an older handout) are read through ``course_utils.checks.ALIASES`` where it exists.
-A forged, oversized or malformed file makes those checks wrong, never the grader fail: the
-judging of one notebook runs in a worker subprocess (``python -m course_staff.grading.judge``,
-the payload on stdin) with a time limit (:func:`judge_run`).
+A forged, oversized or malformed file makes those checks wrong, never the grader fail: judging runs
+in a worker subprocess (``python -m course_staff.grading.judge``: one JSON payload per line on stdin,
+one JSON verdict line on stdout) with a time limit per notebook (:func:`judge_run`). A worker lives
+for ``WORKER_USES`` notebooks, so the interpreter and its imports (torch, sympy, the keys: about as
+long as a kernel's own imports) are paid once per worker, not once per notebook. No code of a
+submission runs there: what the worker reads is data. A worker that runs past the limit, dies or
+answers nonsense is killed, those checks are wrong, and the next notebook gets a fresh worker.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import select
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from typing import Any
 
 JUDGE_TIMEOUT_S = 120.0
 NOT_RUN = "check cell did not run"
+WORKER_USES = 100  # notebooks a judging worker serves before a fresh one takes over (bounds its memory)
+MAX_REPLY_BYTES = 4 * 2 ** 20
 
 
 def canonical(question: str) -> str:
@@ -37,10 +48,17 @@ def canonical(question: str) -> str:
 
 def probe_checks(check_ids: list[str]) -> list[str]:
     """The ids among ``check_ids`` whose answer is a function judged on hidden cases."""
+    return [q for q in check_ids if getattr(_spec(q), "kind", "") == "probe"]
+
+
+def _spec(question: str) -> Any:
+    """The spec of ``question`` (old ids through the aliases), importing only its question's module; None if unknown."""
     from course_utils import checks
 
-    known = checks.specs()
-    return [q for q in check_ids if getattr(known.get(canonical(q)), "kind", "") == "probe"]
+    try:
+        return checks.spec_of(canonical(question))
+    except KeyError:
+        return None
 
 
 def draw_cases(check_ids: list[str], seed: int) -> dict[str, list]:
@@ -77,7 +95,7 @@ def _judge_one(question: str, entry: Any, cases: Any) -> tuple[bool, str]:
     from course_utils.checks.plain import Opaque, PlainError, from_plain
 
     current = canonical(question)
-    spec = checks.specs().get(current)
+    spec = _spec(current)
     if spec is None:
         return False, "unknown check id"
     if not isinstance(entry, dict):
@@ -111,32 +129,142 @@ def _judge_one(question: str, entry: Any, cases: Any) -> tuple[bool, str]:
     return bool(checks.verify(current, value).ok), ""
 
 
+class WorkerFailed(Exception):
+    """The worker ran past its time limit, died, or answered something that is not a verdict line."""
+
+
+class Worker:
+    """One judging subprocess, reused for up to ``WORKER_USES`` notebooks (see the module's docstring)."""
+
+    def __init__(self, tiny: bool) -> None:
+        self.tiny, self.uses = tiny, 0
+        self._stderr = tempfile.TemporaryFile()
+        env = {**os.environ, "COURSE_TINY": "1" if tiny else "0"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "course_staff.grading.judge"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+
+    def ask(self, payload: str, timeout: float) -> dict:
+        """Send one payload line, read one verdict line within ``timeout`` seconds; WorkerFailed otherwise."""
+        self.uses += 1
+        try:
+            self.proc.stdin.write(payload.encode("utf-8") + b"\n")
+            self.proc.stdin.flush()
+        except OSError as exc:
+            raise WorkerFailed(f"judging failed ({self._tail() or type(exc).__name__})") from exc
+        reply, deadline, fd = b"", time.monotonic() + timeout, self.proc.stdout.fileno()
+        while not reply.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WorkerFailed(f"judging ran past its time limit ({timeout:g} s)")
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise WorkerFailed(f"judging failed ({self._tail() or 'the worker exited'})")
+            reply += chunk
+            if len(reply) > MAX_REPLY_BYTES:
+                raise WorkerFailed("judging failed (an oversized reply)")
+        try:
+            found = json.loads(reply.decode("utf-8"))
+        except ValueError as exc:
+            raise WorkerFailed("judging failed (a reply that is not JSON)") from exc
+        if not isinstance(found, dict):
+            raise WorkerFailed("judging failed (a reply that is not a verdict)")
+        return found
+
+    def _tail(self) -> str:
+        with contextlib.suppress(OSError):
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - 4000))
+            lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+            return lines[-1][:160] if lines else ""
+        return ""
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the worker: at once (``kill``), or at the end of its input, then SIGKILL if it lingers."""
+        if kill:
+            self.proc.kill()
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.proc.stdout.close()
+        self._stderr.close()
+
+
+_IDLE: list[Worker] = []
+_LOCK = threading.Lock()
+
+
+def _take(tiny: bool) -> Worker:
+    """An idle live worker of the mode ``tiny``, or a fresh one; idle workers that died are stopped."""
+    with _LOCK:
+        dead = [w for w in _IDLE if w.proc.poll() is not None]
+        _IDLE[:] = [w for w in _IDLE if w not in dead]
+        found = next((w for w in _IDLE if w.tiny == tiny), None)
+        if found is not None:
+            _IDLE.remove(found)
+    for worker in dead:
+        worker.close()
+    return found if found is not None else Worker(tiny)
+
+
+def _give_back(worker: Worker) -> None:
+    if worker.uses >= WORKER_USES or worker.proc.poll() is not None:
+        worker.close()
+        return
+    with _LOCK:
+        _IDLE.append(worker)
+
+
+@atexit.register
+def close_workers() -> None:
+    """Stop every idle worker (the batch calls it when it ends; also at exit)."""
+    with _LOCK:
+        idle, _IDLE[:] = list(_IDLE), []
+    for worker in idle:
+        worker.close()
+
+
 def judge_run(check_ids: list[str], answers_text: str | None, cases: dict, tiny: bool,
               timeout: float = JUDGE_TIMEOUT_S) -> dict[str, tuple[bool, str]]:
-    """:func:`judge_answers` in a worker subprocess (the grading mode from ``tiny``) with a time limit."""
+    """:func:`judge_answers` in a worker subprocess (the grading mode from ``tiny``) with a time limit.
+
+    Safe from several threads at once: each call holds a worker of its own while it judges."""
     if answers_text is None:
         return {q: (False, NOT_RUN) for q in check_ids}
     payload = json.dumps({"checks": check_ids, "answers": answers_text, "cases": cases})
-    env = {**os.environ, "COURSE_TINY": "1" if tiny else "0"}
+    worker = _take(tiny)
     try:
-        done = subprocess.run([sys.executable, "-m", "course_staff.grading.judge"], input=payload,
-                              capture_output=True, text=True, timeout=timeout, env=env)
-        lines = done.stdout.strip().splitlines()
-        found = json.loads(lines[-1]) if lines else None
-        return {q: (bool(found[q][0]), str(found[q][1])) for q in check_ids}
-    except subprocess.TimeoutExpired:
-        return {q: (False, f"judging ran past its time limit ({timeout:g} s)") for q in check_ids}
-    except (ValueError, KeyError, TypeError, IndexError):
-        tail = (done.stderr.strip().splitlines() or [""])[-1][:160]
-        return {q: (False, f"judging failed ({tail})") for q in check_ids}
+        found = worker.ask(payload, timeout)
+        results = {q: (bool(found[q][0]), str(found[q][1])) for q in check_ids}
+    except WorkerFailed as exc:
+        worker.close(kill=True)
+        return {q: (False, str(exc)) for q in check_ids}
+    except (KeyError, TypeError, IndexError):
+        worker.close(kill=True)
+        return {q: (False, "judging failed (a reply without every check)") for q in check_ids}
+    _give_back(worker)
+    return results
 
 
 def main() -> None:
-    """The worker: payload on stdin, one JSON line of ``{id: [ok, detail]}`` on stdout."""
-    payload = json.loads(sys.stdin.read())
+    """The worker: one JSON payload per line on stdin, one JSON line of ``{id: [ok, detail]}`` per payload."""
+    answer = sys.stdout
     with contextlib.redirect_stdout(sys.stderr):  # a judge that prints cannot spoil the answer line
-        results = judge_answers(list(payload["checks"]), payload["answers"], payload.get("cases") or {})
-    print(json.dumps({q: [ok, detail] for q, (ok, detail) in results.items()}))
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            payload = json.loads(line)
+            results = judge_answers(list(payload["checks"]), payload["answers"], payload.get("cases") or {})
+            answer.write(json.dumps({q: [ok, detail] for q, (ok, detail) in results.items()}) + "\n")
+            answer.flush()
 
 
 if __name__ == "__main__":
