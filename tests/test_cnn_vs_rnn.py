@@ -343,3 +343,12 @@ def test_profile_layers_times_every_layer_on_its_own_input():
 def test_batched_vs_one_by_one_times_both():
     whole, split = latency.batched_vs_one_by_one(nn.Conv2d(1, 4, 3, padding=1), torch.zeros(3, 1, 8, 8), n_repeats=2)
     assert whole > 0 and split > 0
+
+
+@pytest.mark.parametrize(("tiny", "repeats"), [("1", latency.TINY_REPEATS), ("0", latency.REPEATS)])
+def test_timings_take_fewer_repeats_in_tiny_mode(monkeypatch: pytest.MonkeyPatch, tiny: str, repeats: int) -> None:
+    monkeypatch.setenv("COURSE_TINY", tiny)
+    calls = []
+    latency.median_ms(lambda: calls.append(1))
+    assert len(calls) == repeats + 1  # and one warm-up call
+    assert latency.TINY_REPEATS >= 3  # still a median of several calls

@@ -6,6 +6,8 @@
 - ``time_by_input_shape``: one layer on inputs of several shapes, time per output float;
 - ``multiply_adds``: the arithmetic of one forward pass, counted from the layers' own weights.
 
+Every timing is a median over ``n_repeats`` calls after a warm-up call: ``REPEATS`` (9) in full mode,
+``TINY_REPEATS`` (3) in tiny mode, which CI and grading use (the timings are printed, never checked).
 Timings depend on the machine and its load: print them, never compare them exactly.
 """
 
@@ -19,7 +21,16 @@ from typing import Callable
 import torch
 from torch import nn
 
+from course_utils import mode
 from course_utils.q1.cnn_vs_rnn import RowGRU, SmallCNN, leaf_calls
+
+REPEATS = 9  # timed calls per median in full mode
+TINY_REPEATS = 3  # in tiny mode
+
+
+def default_repeats() -> int:
+    """Timed calls per median in the current mode (``REPEATS`` or ``TINY_REPEATS``)."""
+    return TINY_REPEATS if mode.is_tiny() else REPEATS
 
 
 @dataclass
@@ -37,8 +48,10 @@ class Latency:
         return self.cnn_ms[-1] / self.gru_ms[-1]
 
 
-def median_ms(run: Callable[[], object], n_repeats: int = 9) -> float:
-    """Median wall time of ``run()`` in milliseconds over ``n_repeats`` calls, after one warm-up call."""
+def median_ms(run: Callable[[], object], n_repeats: int | None = None) -> float:
+    """Median wall time of ``run()`` in milliseconds over ``n_repeats`` calls (default: ``default_repeats()``),
+    after one warm-up call."""
+    n_repeats = default_repeats() if n_repeats is None else n_repeats
     run()  # warm-up: first-call allocations and kernel selection
     times = []
     for _ in range(n_repeats):
@@ -62,13 +75,14 @@ class _Threads:
 
 
 def measure_latency(
-    sizes: tuple[int, ...] = (16, 32, 64, 128, 256), batch_size: int = 1, n_repeats: int = 9, threads: int = 1
+    sizes: tuple[int, ...] = (16, 32, 64, 128, 256), batch_size: int = 1, n_repeats: int | None = None, threads: int = 1
 ) -> Latency:
     """Median forward latency of SmallCNN and RowGRU on square images of each size, same process.
 
     Both models run under ``torch.inference_mode`` with ``threads`` intra-op threads (restored
     afterwards), alternating CNN and GRU at each size so that machine noise hits both alike.
     """
+    n_repeats = default_repeats() if n_repeats is None else n_repeats
     if min(sizes) < 4 or n_repeats < 1 or batch_size < 1 or threads < 1:
         raise ValueError("sizes must be >= 4 pixels; n_repeats, batch_size and threads >= 1")
     cnn_ms, gru_ms = [], []
@@ -109,7 +123,7 @@ class LayerTime:
     ms: float
 
 
-def profile_layers(model: nn.Module, images: torch.Tensor, n_repeats: int = 9, threads: int = 1) -> list[LayerTime]:
+def profile_layers(model: nn.Module, images: torch.Tensor, n_repeats: int | None = None, threads: int = 1) -> list[LayerTime]:
     """Median time of every leaf layer of ``model``, each run alone on the input it gets in a forward pass.
 
     images: (N, C, H, W). The inputs are recorded with forward hooks in one pass, then each layer is
@@ -125,7 +139,7 @@ def profile_layers(model: nn.Module, images: torch.Tensor, n_repeats: int = 9, t
     return rows
 
 
-def batched_vs_one_by_one(layer: nn.Module, images: torch.Tensor, n_repeats: int = 9,
+def batched_vs_one_by_one(layer: nn.Module, images: torch.Tensor, n_repeats: int | None = None,
                           threads: int = 1) -> tuple[float, float]:
     """Median ms of ``layer`` on the whole batch, and on its images one at a time (the same work).
 
@@ -146,7 +160,7 @@ def print_profile(rows: list[LayerTime]) -> None:
               f"{r.ms:8.2f} ms ({r.ms / total:4.0%})")
 
 
-def time_by_input_shape(layer: nn.Module, shapes: list[tuple[int, ...]], n_repeats: int = 9,
+def time_by_input_shape(layer: nn.Module, shapes: list[tuple[int, ...]], n_repeats: int | None = None,
                         threads: int = 1) -> list[LayerTime]:
     """Median time of ``layer`` on zero inputs of each shape (N, C, H, W); ``LayerTime.name`` is the shape.
 
