@@ -76,7 +76,7 @@ def lab_answers(tiny: bool) -> dict[str, Any]:
     if tiny:
         answers["lab.token_ids"] = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(lab.SAMPLE_SENTENCE))
         with tempfile.TemporaryDirectory() as tmp:
-            root = data.synthetic_imdb(Path(tmp), cfg.n_synthetic, cfg.seed)
+            root = data.synthetic_imdb(Path(tmp), cfg.n_synthetic, cfg.seed, cfg.n_synthetic_test or None)
             train_set, valid_set = data.split_train_valid(data.load_split(root, "train"), cfg.train_fraction, cfg.seed)
             answers["lab.split_sizes"] = [len(train_set), len(valid_set), len(data.load_split(root, "test"))]
     return answers

@@ -71,8 +71,9 @@ def _tiny_answers() -> list[tuple]:
     g = cfg.hidden_dim  # 2 layers, 2 directions, 3 gates of (input + hidden weights + 2 biases)
     gru = 2 * 3 * g * (h + g + 2) + 2 * 3 * g * (2 * g + g + 2)
     head = 2 * g + 1
-    n_train = 2 * cfg.n_synthetic  # n_synthetic reviews per class
-    split = [round(cfg.train_fraction * n_train), n_train - round(cfg.train_fraction * n_train), n_train]
+    n_train = 2 * cfg.n_synthetic  # n_synthetic training reviews per class
+    n_test = 2 * (cfg.n_synthetic_test or cfg.n_synthetic)
+    split = [round(cfg.train_fraction * n_train), n_train - round(cfg.train_fraction * n_train), n_test]
     return [
         ("lab.vocab_size", len(vocab), len(vocab) - 1),
         ("lab.token_ids", ids, ids[::-1]),

@@ -81,9 +81,9 @@ def test_cached_test_predictions_equal_on_the_fly_ones(lab_run, tmp_path):
     cached = predict_batches(model, lab_batches(model, data.test_batches, "cache", "test", False, lines.append))
     on_the_fly = predict_batches(model, lab_batches(model, data.test_batches, "on-the-fly", "test", False))
     assert len(lines) == 1 and lines[0].startswith("test features: storage=ram")
-    assert torch.equal(cached[1], on_the_fly[1]) and len(cached[0]) == len(data.test) == 5000
+    assert torch.equal(cached[1], on_the_fly[1]) and len(cached[0]) == len(data.test) == 1200
     assert (cached[0] - on_the_fly[0]).abs().max().item() < 5e-3
-    assert ((cached[0] > 0.5) == (on_the_fly[0] > 0.5)).float().mean().item() > 0.999
+    assert ((cached[0] > 0.5) == (on_the_fly[0] > 0.5)).float().mean().item() >= 0.998  # at most 2 of 1,200 flip
     exact = lab_batches(model, data.test_batches, "cache", "test", False, lines.append, dtype=torch.float32)
     assert torch.allclose(predict_batches(model, exact)[0], on_the_fly[0], rtol=0, atol=1e-6)
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from course_utils.sentiment import text
-from course_utils.sentiment.infer import padding_effect, predict_batches, predict_sentiment
+from course_utils.sentiment.infer import (RecordingLoss, padding_effect, predict_batches, predict_sentiment,
+                                          shared_predictions)
 from course_utils.sentiment.model import build_model, load_bert
 from course_utils.sentiment.plots import confusion_matrix, plot_confusion, plot_history
 
@@ -77,6 +78,40 @@ def test_predict_batches_returns_probabilities_and_labels(model_and_tokenizer):
     probs, labels = predict_batches(model, [collate([(ids[0], 1), (ids[1], 0)]), collate([(ids[2], 0)])])
     assert labels.tolist() == [1.0, 0.0, 0.0]
     assert probs.tolist() == pytest.approx(predict_sentiment(model, tok, ["good", "not good at all", "bad"]), abs=1e-5)
+
+
+def _batches(tok):
+    from course_utils.sentiment.batching import collate
+
+    ids = text.encode(tok, ["good", "not good at all", "bad", "the plot was clever ."])
+    return [collate([(ids[0], 1), (ids[1], 0)]), collate([(ids[2], 0), (ids[3], 1)])]
+
+
+def test_the_confusion_matrix_reuses_the_logits_an_evaluation_loop_gave_its_loss(model_and_tokenizer, monkeypatch):
+    from course_staff import lab_key
+    from course_utils.sentiment import infer
+
+    model, tok = model_and_tokenizer
+    batches = _batches(tok)
+    want = predict_batches(model, batches)
+    criterion = RecordingLoss(torch.nn.BCEWithLogitsLoss())
+    loss, _ = lab_key.evaluate(model, batches, criterion)
+    assert loss == pytest.approx(lab_key.evaluate(model, batches, torch.nn.BCEWithLogitsLoss())[0])  # the same loss
+    monkeypatch.setattr(infer, "predict_batches", lambda *a: pytest.fail("ran the model again"))
+    probs, labels = shared_predictions(criterion, model, batches, 4)
+    assert labels.tolist() == want[1].tolist() and probs.tolist() == pytest.approx(want[0].tolist(), abs=1e-6)
+
+
+@pytest.mark.parametrize("calls", [0, 1, 3])  # a loop that computed its loss another way, stopped early, or twice
+def test_predictions_are_computed_again_when_the_loop_did_not_give_each_review_once(model_and_tokenizer, calls):
+    model, tok = model_and_tokenizer
+    batches = _batches(tok)
+    criterion = RecordingLoss(torch.nn.BCEWithLogitsLoss())
+    for batch in (batches * 2)[:calls]:
+        criterion(torch.zeros(len(batch.labels)), batch.labels.float())
+    probs, labels = shared_predictions(criterion, model, batches, 4)
+    want = predict_batches(model, batches)
+    assert labels.tolist() == want[1].tolist() and probs.tolist() == pytest.approx(want[0].tolist(), abs=1e-6)
 
 
 def test_confusion_matrix_counts_and_plots():

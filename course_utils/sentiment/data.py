@@ -133,15 +133,19 @@ def fetch_imdb(cache_dir: Path, url: str = IMDB_URL, md5: str = IMDB_MD5, progre
     return root
 
 
-def synthetic_imdb(cache_dir: Path, n_per_class: int, seed: int) -> Path:
-    """Make (once) the tiny-mode synthetic review set under ``cache_dir``; return its ``aclImdb`` folder."""
-    root = Path(cache_dir) / f"synthetic-v{SYNTHETIC_VERSION}-{n_per_class}-{seed}"
+def synthetic_imdb(cache_dir: Path, n_per_class: int, seed: int, n_test_per_class: int | None = None) -> Path:
+    """Make (once) the tiny-mode synthetic review set under ``cache_dir``; return its ``aclImdb`` folder.
+
+    n_per_class: reviews per class of the training split (and of the test split, unless
+    ``n_test_per_class`` is given); see ``synthetic.write_synthetic_imdb``."""
+    test = "" if n_test_per_class is None or n_test_per_class == n_per_class else f"-test{n_test_per_class}"
+    root = Path(cache_dir) / f"synthetic-v{SYNTHETIC_VERSION}-{n_per_class}-{seed}{test}"
     if (root / "aclImdb").is_dir():
         return root / "aclImdb"
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".synthetic-", dir=root.parent))
     try:
-        write_synthetic_imdb(staging, n_per_class, seed)
+        write_synthetic_imdb(staging, n_per_class, seed, n_test_per_class)
         try:
             os.replace(staging, root)
         except OSError:  # another process made it first

@@ -66,6 +66,42 @@ def predict_batches(model: nn.Module, batches: Iterable) -> tuple[torch.Tensor, 
     return torch.cat(probs), torch.cat(labels)
 
 
+class RecordingLoss(nn.Module):
+    """A loss that keeps the logits and labels it is given, so that the predictions of one evaluation pass can
+    be used again (the confusion matrix) without running the model a second time.
+
+    loss: the loss to compute (e.g. ``nn.BCEWithLogitsLoss()``); calling this module returns exactly what
+    ``loss(logits, labels)`` returns. ``logits``/``labels``: the flattened (B,) tensors of every call, on the CPU.
+    """
+
+    def __init__(self, loss: nn.Module) -> None:
+        super().__init__()
+        self.loss = loss
+        self.logits: list[torch.Tensor] = []
+        self.labels: list[torch.Tensor] = []
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        self.logits.append(logits.detach().reshape(-1).float().cpu())
+        self.labels.append(torch.as_tensor(labels).detach().reshape(-1).float().cpu())
+        return self.loss(logits, labels)
+
+
+def shared_predictions(recorded: RecordingLoss, model: nn.Module, batches: Iterable,
+                       n_reviews: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """P(positive) and labels, two (N,) tensors, of the ``n_reviews`` reviews in ``batches``.
+
+    Read off the logits an evaluation loop passed to ``recorded`` when it saw each review once (one
+    logit and one label per review, ``n_reviews`` in all); otherwise (a loop that computed its loss
+    another way, or called it more or less often) ``predict_batches`` runs the model again.
+    """
+    logits, labels = recorded.logits, recorded.labels
+    if logits and len(logits) == len(labels) and all(a.shape == b.shape for a, b in zip(logits, labels)):
+        probs, targets = torch.sigmoid(torch.cat(logits)), torch.cat(labels)
+        if probs.numel() == n_reviews:
+            return probs, targets
+    return predict_batches(model, batches)
+
+
 def padding_effect(model: nn.Module, tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> dict[str, float]:
     """Largest change of a logit when a review is batched with longer ones (padded) instead of alone.
 

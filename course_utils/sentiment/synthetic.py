@@ -86,19 +86,22 @@ def make_review(rng: random.Random, label: int) -> str:
     return " ".join(sentences)
 
 
-def write_synthetic_imdb(root: Path, n_per_class: int, seed: int = 0) -> Path:
+def write_synthetic_imdb(root: Path, n_per_class: int, seed: int = 0, n_test_per_class: int | None = None) -> Path:
     """Write ``root/aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`` and return ``root/aclImdb``.
 
-    n_per_class: reviews per split and class (4 * n_per_class files in all). Deterministic in
-    ``seed``; ratings follow IMDB (negative 1-4, positive 7-10).
+    n_per_class: reviews per class of the training split, and of the test split unless
+    ``n_test_per_class`` is given. Deterministic in ``seed`` (each split drawn from its own stream,
+    so the test split's size never changes the training reviews); ratings follow IMDB (negative
+    1-4, positive 7-10).
     """
     base = Path(root) / "aclImdb"
+    sizes = (n_per_class, n_per_class if n_test_per_class is None else n_test_per_class)
     for split_index, split in enumerate(("train", "test")):
         rng = random.Random(f"{seed}-{split_index}")
         for label, name in enumerate(LABELS):
             folder = base / split / name
             folder.mkdir(parents=True, exist_ok=True)
-            for i in range(n_per_class):
+            for i in range(sizes[split_index]):
                 rating = rng.randint(7, 10) if label else rng.randint(1, 4)
                 (folder / f"{i}_{rating}.txt").write_text(make_review(rng, label), encoding="utf-8")
     return base
