@@ -413,3 +413,26 @@ def test_a_question_two_capture_imports_neither_torch_nor_the_lab(tmp_path: Path
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
     assert json.loads((tmp_path / "answers.json").read_text())["answers"]["q2.tie_output"]["plain"] == 0.5
+
+
+@pytest.mark.skipif(sandbox.available() is not None, reason="needs bubblewrap: the read-only bind is the sandbox's")
+def test_a_lab_kernel_reads_the_batchs_synthetic_reviews_and_cannot_change_them(tmp_path: Path) -> None:
+    source = ("import os, pathlib\nroot = pathlib.Path(os.environ['COURSE_UTILS_CACHE'])\n"
+              "assert [p.name.startswith('synthetic-v') for p in root.iterdir()] == [True]\n"
+              "assert os.environ['OMP_NUM_THREADS'] == '1'\n"
+              "try:\n    (root / 'mine').write_text('x')\nexcept OSError:\n    pass\n"
+              "else:\n    raise SystemExit('the cache took a write')\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source, id="probe")])
+    (tmp_path / "s.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    environment = sandbox.build_environment(run.GRADER_MODULES)
+    try:
+        cache = environment.tiny_cache()
+        assert environment.tiny_cache() == cache  # made once per batch
+        env = run.grading_environment(tmp_path, True, (), environment, sandboxed=True, threads=1, lab_cache=cache)
+        execution = run.execute(tmp_path / "s.ipynb", 60, env, None, environment, sandboxed=True)
+        out = (tmp_path / "pytest.out").read_text(encoding="utf-8")
+        assert [c["kind"] for c in execution.cells] == ["ok"], out
+        names = sorted(p.name for p in cache.iterdir())
+        assert not (cache / "mine").exists() and len(names) == 1 and names[0].startswith("synthetic-v")
+    finally:
+        environment.close()

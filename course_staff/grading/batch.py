@@ -115,7 +115,8 @@ def grade(args: argparse.Namespace) -> int:
               file=sys.stderr)
     environment = sandbox.build_environment(run.GRADER_MODULES)
     settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries,
-                        sandboxed=not args.no_sandbox, environment=environment, user=user)
+                        sandboxed=not args.no_sandbox, environment=environment, user=user,
+                        threads=max(1, (os.cpu_count() or 1) // args.jobs))
     try:
         with tempfile.TemporaryDirectory(prefix="course-grade-", ignore_cleanup_errors=True) as scratch:
             with ThreadPoolExecutor(max_workers=args.jobs) as pool:

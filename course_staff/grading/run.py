@@ -122,10 +122,19 @@ LOG_INSIDE = f"{sandbox.ROOT}/log"
 
 
 def grading_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
-                        environment: sandbox.Environment | None = None, sandboxed: bool = True) -> dict[str, str]:
+                        environment: sandbox.Environment | None = None, sandboxed: bool = True,
+                        threads: int | None = None, lab_cache: Path | None = None) -> dict[str, str]:
     """``kernel_environment`` for a run in ``workdir``, with ``PYTHONPATH`` the release and the grader's
-    modules first; sandboxed, every path is the sandbox's (``sandbox.WORK``) and ``PATH`` the system's."""
+    modules first; sandboxed, every path is the sandbox's (``sandbox.WORK``) and ``PATH`` the system's.
+
+    threads: ``OMP_NUM_THREADS`` for the kernel unless the grader set it (a batch of ``--jobs`` notebooks
+    on as many cores must not start twice as many threads). lab_cache: ``COURSE_UTILS_CACHE`` for a
+    tiny-mode lab (``sandbox.Environment.tiny_cache``, bound read-only by ``execute``)."""
     env = kernel_environment(Path(sandbox.WORK) if sandboxed else workdir, tiny, extra)
+    if threads is not None:
+        env.setdefault("OMP_NUM_THREADS", str(threads))
+    if lab_cache is not None:
+        env["COURSE_UTILS_CACHE"] = str(lab_cache)
     if sandboxed:
         env["PATH"] = f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin"
         env["PYTHONPATH"] = sandbox.python_path(environment, True)

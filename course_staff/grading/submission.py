@@ -39,6 +39,7 @@ class Settings:
     sandboxed: bool = True  # each run in a bubblewrap sandbox (False: --no-sandbox, said in every row)
     environment: sandbox.Environment | None = None  # the release and grader folders (None: made per call)
     user: tuple[int, int] | None = None  # (uid, gid) the kernels run as (--kernel-user; Gradescope: student)
+    threads: int | None = None  # OMP_NUM_THREADS of each kernel unless the grader set it (batch: CPUs // jobs)
 
 
 NOT_SANDBOXED = "not sandboxed"
@@ -80,7 +81,7 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
     prepared = locking.prepare(nb, handout, grading_mode)
     for runs in range(1, settings.retries + 2):
         cases = judge.draw_cases(handout.check_ids, secrets.randbits(64))  # fresh for every run
-        execution = _run_once(prepared.nb, scratch, settings, cases)
+        execution = _run_once(prepared.nb, scratch, settings, cases, uses_lab(handout))
         if not (execution.timed_out or execution.kernel_died):
             break
     prepare_s = execution.started - begun if execution.started else 0.0  # the last run's, earlier runs included
@@ -102,8 +103,15 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
     return row, nb, handout
 
 
-def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, cases: dict | None = None) -> run.Execution:
-    """Execute ``nb`` once in a fresh scratch folder made under ``scratch`` (then removed)."""
+def uses_lab(handout: Handout) -> bool:
+    """Whether the handout's code imports the lab's package (then a tiny run gets the batch's lab cache)."""
+    return any(c.cell_type == "code" and "course_utils.sentiment" in c.source for c in handout.nb.cells)
+
+
+def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, cases: dict | None = None,
+              lab: bool = False) -> run.Execution:
+    """Execute ``nb`` once in a fresh scratch folder made under ``scratch`` (then removed); ``lab``: a
+    tiny-mode run gets the batch's synthetic review set (``sandbox.Environment.tiny_cache``)."""
     scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="nb-", dir=scratch))
     if settings.user is not None:  # the kernel user may pass through the batch folder, and owns only its own
@@ -112,8 +120,9 @@ def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, case
     try:
         notebook = workdir / "submission.ipynb"
         notebook.write_text(nbformat.writes(nb), encoding="utf-8")
+        cache = settings.environment.tiny_cache() if lab and settings.tiny and settings.environment else None
         env = run.grading_environment(workdir, settings.tiny, settings.extra_env, settings.environment,
-                                      settings.sandboxed)
+                                      settings.sandboxed, settings.threads, cache)
         return run.execute(notebook, settings.timeout, env, settings.sanitize, settings.environment,
                            settings.sandboxed, settings.user, cases)
     finally:
