@@ -100,10 +100,10 @@ def main() -> int:
             everything = work / f"all-{name}"
             make_batch(tree, everything, args.copies)
             for file in sorted(everything.glob("*.ipynb")):
-                folder = work / name / handout_of(file.name)
+                folder = work / "batches" / name / handout_of(file.name)
                 folder.mkdir(parents=True, exist_ok=True)
                 file.rename(folder / file.name)
-            batches[name] = {folder.name: folder for folder in sorted((work / name).iterdir())}
+            batches[name] = {folder.name: folder for folder in sorted((work / "batches" / name).iterdir())}
         unit = import_seconds()
         runs = {name: {} for name in trees}
         whole = {name: {} for name in trees}

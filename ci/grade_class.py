@@ -29,10 +29,10 @@ from course_staff.grading import handouts
 REPO = Path(__file__).resolve().parent.parent
 
 
-def used_bytes() -> int:
-    """Memory in use on the machine: MemTotal - MemAvailable."""
+def used_bytes(meminfo: Path = Path("/proc/meminfo")) -> int:
+    """Memory in use on the machine: MemTotal - MemAvailable (of ``meminfo``, in bytes)."""
     fields = {}
-    for line in Path("/proc/meminfo").read_text().splitlines():
+    for line in meminfo.read_text().splitlines():
         name, value = line.split(":", 1)
         fields[name] = int(value.split()[0]) * 1024
     return fields["MemTotal"] - fields["MemAvailable"]
