@@ -96,7 +96,7 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
     after = time.time()
     row.profile = {"prepare": round(max(prepare_s, 0.0), 3),
                    **run.profile(execution, lambda cell_id: cell_id.startswith(locking.GRADER_PREFIX)),
-                   "judge": round(after - judged + (judged - execution.ended if execution.ended else 0.0), 3),
+                   "judge": round(after - (execution.ended or judged), 3),  # the run's end to the row
                    "total": round(after - begun, 3)}
     row.cell_seconds = [(str(c.get("id", "")), float(c.get("seconds") or 0.0)) for c in execution.cells
                         if isinstance(c.get("seconds", 0.0), (int, float))]
