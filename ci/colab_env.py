@@ -211,7 +211,10 @@ def install(venv: Path, release: Path) -> int:
         _pip(venv, "uninstall", "--quiet", "--yes", own)
     before = pip_freeze(venv)
     print(f"colab_env: %pip {shlex.join(args)}", flush=True)
-    result = _pip(venv, *args, capture=True)
+    # --no-cache-dir: pip caches the wheel it builds from a file:// folder under the folder's URL, so a
+    # release rebuilt at the same path would come back from an earlier run's wheel; a fresh Colab
+    # runtime has no such cache either.
+    result = _pip(venv, *args[:1], "--no-cache-dir", *args[1:], capture=True)
     after = pip_freeze(venv)
     changes = diff(before, after, own)
     noise = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
