@@ -403,6 +403,30 @@ def test_the_pytest_launcher_skips_the_slow_iri_import_and_nbformat_still_valida
         grader.close()
 
 
+def test_the_pytest_launcher_polls_a_killed_kernel_often_and_still_waits_for_its_exit(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, time\nsys.path.insert(0, %r)\nimport course_grader_pytest as launch\n"
+        "assert launch.poll_kernel_exit_faster() and launch.poll_kernel_exit_faster()  # idempotent\n"
+        "from jupyter_client.manager import start_new_kernel\n"
+        "km, kc = start_new_kernel(kernel_name='python3')\npid = km.provisioner.process.pid\n"
+        "kc.stop_channels()\nt = time.perf_counter()\nkm.shutdown_kernel(now=True)\n"
+        "took = time.perf_counter() - t\nimport os\n"
+        "gone = not os.path.exists(f'/proc/{pid}') or open(f'/proc/{pid}/stat').read().split(')')[1].split()[0] == 'Z'\n"
+        "print(gone, round(took, 3))\n")
+    grader = sandbox.build_environment(run.GRADER_MODULES)
+    try:
+        done = subprocess.run([sys.executable, "-c", probe % str(grader.grader)], capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        grader.close()
+    gone, took = done.stdout.split()
+    assert gone == "True", done.stderr  # the kernel is dead when shutdown_kernel returns, as before
+    assert float(took) < 0.09, took  # jupyter_client alone sleeps 0.1 s at least
+
+
 def test_a_question_two_capture_imports_neither_torch_nor_the_lab(tmp_path: Path) -> None:
     import subprocess
     import sys

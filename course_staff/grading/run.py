@@ -309,7 +309,10 @@ def _watch(proc: subprocess.Popen, deadline: float, cells_left: Callable[[], boo
             kill_tree(proc.pid)
             proc.wait()
             return "kernel died"
-        time.sleep(POLL_S)
+        try:
+            proc.wait(timeout=POLL_S)  # returns as soon as the run ends (a sleep cost 0.125 s a notebook)
+        except subprocess.TimeoutExpired:
+            pass
     return "finished"
 
 
