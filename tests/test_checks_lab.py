@@ -407,8 +407,9 @@ def test_the_model_check_accepts_the_lab_model_in_any_spelling(monkeypatch):
     monkeypatch.setenv("COURSE_TINY", "1")
     c, bert = LabConfig.tiny(), _tiny_bert()
     right = [BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, c.bidirectional, c.dropout),
-             BERTGRUSentiment(bert=bert, hidden_dim=64, output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)]
-    wrong = [BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, False, c.dropout),
+             BERTGRUSentiment(bert=bert, hidden_dim=48, output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)]
+    wrong = [BERTGRUSentiment(bert, 64, c.output_dim, c.n_layers, c.bidirectional, c.dropout),  # the old tiny size
+             BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, False, c.dropout),
              BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, 1, c.bidirectional, c.dropout),
              BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, c.bidirectional, 0.5),
              BERTGRUSentiment(bert, c.hidden_dim, 2, c.n_layers, c.bidirectional, c.dropout)]

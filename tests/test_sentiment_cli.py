@@ -11,6 +11,7 @@ import torch
 
 from course_staff.lab_key import evaluate, train_epoch
 from course_utils.cli import main
+from course_utils.sentiment.config import LabConfig
 from course_utils.sentiment.infer import predict_sentiment
 from course_utils.sentiment.lab import load_lab_model
 
@@ -96,7 +97,7 @@ def test_predict_prints_one_probability_per_text_equal_to_the_model(lab_run, cap
     assert [line.split("\t", 1)[1] for line in lines] == texts
     printed = [float(line.split("\t")[0]) for line in lines]
     model, tokenizer, config = load_lab_model(run / "best.pt")
-    assert config.tiny_mode and config.hidden_dim == 64
+    assert config.tiny_mode and config.hidden_dim == LabConfig.tiny().hidden_dim
     assert printed == pytest.approx(predict_sentiment(model, tokenizer, texts), abs=5e-5)
     assert printed[0] > 0.5 > printed[1]
 
