@@ -86,6 +86,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
     before = _snapshot(subs)
     out = root / "out" / "report.csv"
     env = dict(os.environ, TMPDIR=str(scratch), GRADER_SECRET="do-not-leak")
+    env.pop("TORCHINDUCTOR_CACHE_DIR", None)  # set by torch in this process if a test imported torch._dynamo
     proc = _grade(root, subs, "--report", str(out), "--jobs", "4", "--profile", str(root / "out" / "profile.csv"),
                   env=env)
     with out.open(newline="", encoding="utf-8") as handle:

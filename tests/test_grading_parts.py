@@ -460,3 +460,33 @@ def test_a_lab_kernel_reads_the_batchs_synthetic_reviews_and_cannot_change_them(
         assert not (cache / "mine").exists() and len(names) == 1 and names[0].startswith("synthetic-v")
     finally:
         environment.close()
+
+
+def test_run_slots_let_only_jobs_notebooks_run_at_once_and_the_wait_is_no_phase(tmp_path: Path, monkeypatch) -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from course_staff.grading import submission
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def fake_execute(notebook, *args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return run.Execution([], 0, False, "", 0.2)
+
+    monkeypatch.setattr(run, "execute", fake_execute)
+    settings = submission.Settings({}, scoring.Rubric({}), slots=threading.BoundedSemaphore(2))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", id="a")])
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        executions = list(pool.map(lambda i: submission._run_once(nb, tmp_path / str(i), settings), range(6)))
+    assert most[0] == 2  # six threads, two slots: never more than two runs at once
+    waits = sorted(e.waited for e in executions)
+    assert waits[1] < 0.1 and waits[-1] >= 0.35  # two start at once; the last pair waits for two runs
+    unlimited = submission.Settings({}, scoring.Rubric({}))  # no slots (one notebook, Gradescope): no wait
+    assert submission._run_once(nb, tmp_path / "x", unlimited).waited < 0.05

@@ -13,10 +13,13 @@ Gradescope's results.json for a folder holding one submission.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 
 from course_staff.grading import answers, gradescope, judge, profile, run, sandbox, shards
@@ -116,10 +119,13 @@ def grade(args: argparse.Namespace) -> int:
     environment = sandbox.build_environment(run.GRADER_MODULES)
     settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries,
                         sandboxed=not args.no_sandbox, environment=environment, user=user,
-                        threads=max(1, (os.cpu_count() or 1) // args.jobs))
+                        threads=max(1, (os.cpu_count() or 1) // args.jobs), slots=threading.BoundedSemaphore(args.jobs))
     try:
-        with tempfile.TemporaryDirectory(prefix="course-grade-", ignore_cleanup_errors=True) as scratch:
-            with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        with tempfile.TemporaryDirectory(prefix="course-grade-", ignore_cleanup_errors=True) as scratch, \
+                _torch_cache_in(Path(scratch)):
+            # twice as many threads as run slots: while --jobs notebooks run, others are read, prepared
+            # and judged (the grader's own work per notebook, 0.05-0.4 s, no longer holds a slot)
+            with ThreadPoolExecutor(max_workers=2 * args.jobs) as pool:
                 graded = list(pool.map(lambda path: _grade_one(path, Path(scratch), settings), notebooks))
     finally:
         environment.close()
@@ -138,6 +144,24 @@ def grade(args: argparse.Namespace) -> int:
     if args.no_sandbox:
         print(f"{NOT_SANDBOXED} (--no-sandbox)")
     return 0
+
+
+@contextlib.contextmanager
+def _torch_cache_in(scratch: Path) -> Iterator[None]:
+    """``TORCHINDUCTOR_CACHE_DIR`` in the batch's scratch folder while it grades, unless the grader set it.
+
+    Drawing the hidden cases imports the keys, the lab's imports transformers, which imports torch._dynamo,
+    which makes ``$TMPDIR/torchinductor_<user>`` at import (and the judging workers inherit the variable):
+    without this, every batch left that folder behind in the grader's temporary folder.
+    """
+    if "TORCHINDUCTOR_CACHE_DIR" in os.environ:
+        yield
+        return
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(scratch / "torch-cache")
+    try:
+        yield
+    finally:
+        os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
 
 
 def _grade_one(path: Path, scratch: Path, settings: Settings) -> tuple[Row, object, object]:

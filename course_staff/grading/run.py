@@ -60,6 +60,7 @@ class Execution:
     timing: dict = dataclasses.field(default_factory=dict)  # the plugin's timing line (see ``profile``)
     started: float = 0.0  # clock time (time.time()) just before the process started
     ended: float = 0.0  # clock time once it had ended and its log was read
+    waited: float = 0.0  # seconds it waited for a free run slot before it started (``submission._run_once``)
 
 
 def profile(execution: Execution, grader_cell: Callable[[str], bool]) -> dict[str, float]:

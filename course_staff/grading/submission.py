@@ -8,11 +8,13 @@ run from an OS-random seed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,8 @@ class Settings:
     environment: sandbox.Environment | None = None  # the release and grader folders (None: made per call)
     user: tuple[int, int] | None = None  # (uid, gid) the kernels run as (--kernel-user; Gradescope: student)
     threads: int | None = None  # OMP_NUM_THREADS of each kernel unless the grader set it (batch: CPUs // jobs)
+    # --jobs N: at most N notebooks run at once; reading, preparing and judging others go on meanwhile
+    slots: threading.BoundedSemaphore | None = dataclasses.field(default=None, compare=False)
 
 
 NOT_SANDBOXED = "not sandboxed"
@@ -79,12 +83,14 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
         return Row(path.name, "error", detail=how), nb, None
     grading_mode = "tiny" if settings.tiny else "full"
     prepared = locking.prepare(nb, handout, grading_mode)
+    waited = 0.0  # seconds spent waiting for a free run slot (--jobs), not counted in any phase
     for runs in range(1, settings.retries + 2):
         cases = judge.draw_cases(handout.check_ids, secrets.randbits(64))  # fresh for every run
         execution = _run_once(prepared.nb, scratch, settings, cases, uses_lab(handout))
+        waited += execution.waited
         if not (execution.timed_out or execution.kernel_died):
             break
-    prepare_s = execution.started - begun if execution.started else 0.0  # the last run's, earlier runs included
+    prepare_s = execution.started - begun - waited if execution.started else 0.0  # earlier runs included
     judged = time.time()
     results = judge.judge_run(handout.check_ids, execution.answers, cases, settings.tiny)
     row = summarise(path.name, handout, prepared, execution, settings.rubric, results)
@@ -97,7 +103,7 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
     row.profile = {"prepare": round(max(prepare_s, 0.0), 3),
                    **run.profile(execution, lambda cell_id: cell_id.startswith(locking.GRADER_PREFIX)),
                    "judge": round(after - (execution.ended or judged), 3),  # the run's end to the row
-                   "total": round(after - begun, 3)}
+                   "total": round(after - begun - waited, 3)}
     row.cell_seconds = [(str(c.get("id", "")), float(c.get("seconds") or 0.0)) for c in execution.cells
                         if isinstance(c.get("seconds", 0.0), (int, float))]
     return row, nb, handout
@@ -111,7 +117,8 @@ def uses_lab(handout: Handout) -> bool:
 def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, cases: dict | None = None,
               lab: bool = False) -> run.Execution:
     """Execute ``nb`` once in a fresh scratch folder made under ``scratch`` (then removed); ``lab``: a
-    tiny-mode run gets the batch's synthetic review set (``sandbox.Environment.tiny_cache``)."""
+    tiny-mode run gets the batch's synthetic review set (``sandbox.Environment.tiny_cache``). The run
+    itself holds one of ``settings.slots`` (``Execution.waited``: the seconds it waited for one)."""
     scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="nb-", dir=scratch))
     if settings.user is not None:  # the kernel user may pass through the batch folder, and owns only its own
@@ -123,8 +130,13 @@ def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, case
         cache = settings.environment.tiny_cache() if lab and settings.tiny and settings.environment else None
         env = run.grading_environment(workdir, settings.tiny, settings.extra_env, settings.environment,
                                       settings.sandboxed, settings.threads, cache)
-        return run.execute(notebook, settings.timeout, env, settings.sanitize, settings.environment,
-                           settings.sandboxed, settings.user, cases)
+        queued = time.monotonic()
+        with settings.slots or contextlib.nullcontext():
+            waited = time.monotonic() - queued
+            execution = run.execute(notebook, settings.timeout, env, settings.sanitize, settings.environment,
+                                    settings.sandboxed, settings.user, cases)
+        execution.waited = round(waited, 3)
+        return execution
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
