@@ -18,6 +18,7 @@ with a time limit. ``COURSE_GRADER_BWRAP`` names another bwrap binary (tests use
 
 from __future__ import annotations
 
+import compileall
 import functools
 import os
 import shutil
@@ -177,6 +178,8 @@ def build_environment(grader_files: Mapping[str, Path | bytes], parent: Path | N
     for target, data in files.items():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data if isinstance(data, bytes) else Path(data).read_bytes())
+    for folder in (env.release, env.grader):  # compiled once per batch: every kernel and pytest imports them
+        compileall.compile_dir(folder, quiet=1)  # read-only there, so each would compile them again
     for path in [env.root, *env.root.rglob("*")]:  # readable by an unprivileged kernel user too
         path.chmod(0o755 if path.is_dir() else 0o644)
     return env
