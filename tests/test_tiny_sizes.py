@@ -19,7 +19,7 @@ from course_utils.sentiment.config import LabConfig
 
 def test_the_tiny_preset_keeps_the_training_split_and_shrinks_only_the_test_split() -> None:
     cfg = LabConfig.tiny()
-    assert (cfg.n_synthetic, cfg.n_synthetic_test, cfg.epochs, cfg.batch_size) == (2500, 600, 2, 32)
+    assert (cfg.n_synthetic, cfg.n_synthetic_test, cfg.epochs, cfg.batch_size) == (2500, 600, 2, 48)
 
 
 def test_the_tiny_split_sizes_separate_the_right_answer_from_the_usual_slips(monkeypatch: pytest.MonkeyPatch) -> None:
