@@ -18,8 +18,8 @@ import os
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from course_staff.grading import answers, gradescope, judge, profile, run, sandbox, shards
