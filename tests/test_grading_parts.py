@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -427,6 +428,45 @@ def test_the_pytest_launcher_polls_a_killed_kernel_often_and_still_waits_for_its
     assert float(took) < 0.09, took  # jupyter_client alone sleeps 0.1 s at least
 
 
+def test_the_pytest_launcher_starts_a_kernel_without_waiting_for_quiet_and_nbval_still_reads_its_outputs(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nsys.path.insert(0, %r)\nimport course_grader_pytest as launch\n"
+        "assert launch.skip_the_idle_flush() and launch.skip_the_idle_flush()  # idempotent\n"
+        "from queue import Empty\nfrom jupyter_client import channels\nreads, read = [], channels.ZMQSocketChannel.get_msg\n"
+        "def spy(self, timeout=None):\n    try:\n        msg = read(self, timeout)\n"
+        "    except Empty:\n        reads.append((timeout, False))\n        raise\n"
+        "    reads.append((timeout, True))\n    return msg\n"
+        "from jupyter_client.manager import KernelManager\nkm = KernelManager(kernel_name='python3')\nkm.start_kernel()\n"
+        "kc = km.client()\nkc.start_channels()\nchannels.ZMQSocketChannel.get_msg = spy\n"
+        "kc.wait_for_ready(timeout=60)\nchannels.ZMQSocketChannel.get_msg = read\n"
+        "leftover = {'get_msg', '_handle_kernel_info_reply'} & (set(vars(kc.iopub_channel)) | set(vars(kc)))\n"
+        "from nbval.kernel import RunningKernel\nk = RunningKernel.__new__(RunningKernel)\nk.km, k.kc = km, kc\n"
+        "msg_id = k.execute_cell_input('print(6 * 7)')\nk.await_reply(msg_id, timeout=30)\ntexts = []\n"
+        "while True:\n    msg = k.get_message('iopub', timeout=30)\n"
+        "    if msg['parent_header'].get('msg_id') != msg_id:\n        continue\n"
+        "    if msg['msg_type'] == 'stream':\n        texts.append(msg['content']['text'])\n"
+        "    if msg['msg_type'] == 'status' and msg['content']['execution_state'] == 'idle':\n        break\n"
+        "k.stop()\nimport json\nprint(json.dumps({'text': ''.join(texts), 'leftover': sorted(leftover), 'reads': reads}))\n")
+    grader = sandbox.build_environment(run.GRADER_MODULES)
+    try:
+        done = subprocess.run([sys.executable, "-c", probe % str(grader.grader)], capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        grader.close()
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["text"] == "42\n" and seen["leftover"] == [], seen  # the cell's output; the client as it was
+    iopub = [i for i, (timeout, got) in enumerate(seen["reads"]) if timeout == 0.2 and got]
+    assert iopub, seen["reads"]  # jupyter_client's own handshake: IOPub answered within its 0.2 s
+    flush = seen["reads"][iopub[0] + 1:]
+    assert flush and all(timeout <= 0.005 for timeout, _ in flush), seen["reads"]  # then no wait for quiet
+    assert flush[-1][1] is False, seen["reads"]  # and the flush ends on an empty channel, as jupyter_client's
+
+
 def test_a_question_two_capture_imports_neither_torch_nor_the_lab(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -490,3 +530,77 @@ def test_run_slots_let_only_jobs_notebooks_run_at_once_and_the_wait_is_no_phase(
     assert waits[1] < 0.1 and waits[-1] >= 0.35  # two start at once; the last pair waits for two runs
     unlimited = submission.Settings({}, scoring.Rubric({}))  # no slots (one notebook, Gradescope): no wait
     assert submission._run_once(nb, tmp_path / "x", unlimited).waited < 0.05
+
+
+FONT_PROBE = ("import logging, os\nmessages = []\nclass Keep(logging.Handler):\n"
+              "    def emit(self, record):\n        messages.append(record.getMessage())\n"
+              "logging.getLogger('matplotlib').addHandler(Keep())\nlogging.getLogger('matplotlib').setLevel(logging.INFO)\n"
+              "import matplotlib.font_manager as fm\n"
+              "assert fm.findfont('DejaVu Sans').endswith('.ttf')\n"
+              "listed = sorted(os.listdir(os.environ['MPLCONFIGDIR']))\n"
+              "if any('generated new fontManager' in m for m in messages):\n"
+              "    raise SystemExit(f'matplotlib scanned the fonts again; MPLCONFIGDIR has {listed}')\n")
+
+
+@pytest.mark.skipif(sandbox.available() is not None, reason="needs bubblewrap: the kernel sees the sandbox's fonts")
+def test_every_sandboxed_kernel_loads_the_batchs_font_list_and_never_scans_the_fonts_again(tmp_path: Path,
+                                                                                            monkeypatch) -> None:
+    from course_staff.grading import submission
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FONT_PROBE, id="fonts")])
+    environment = sandbox.build_environment(run.GRADER_MODULES)
+    seen = []
+    original = run.execute
+
+    def keep_output(notebook, *args, **kwargs):
+        execution = original(notebook, *args, **kwargs)
+        seen.append((notebook.parent / "pytest.out").read_text(encoding="utf-8"))
+        return execution
+
+    try:
+        cache = environment.font_cache()
+        assert cache is not None and cache.name.startswith("fontlist-v") and environment.font_cache() == cache
+        settings = submission.Settings({}, scoring.Rubric({}), timeout=60, environment=environment)
+        monkeypatch.setattr(run, "execute", keep_output)
+        execution = submission._run_once(nb, tmp_path / "scratch", settings)
+        assert [c["kind"] for c in execution.cells] == ["ok"], seen
+        assert execution.returncode == 0, seen
+    finally:
+        environment.close()
+
+
+@pytest.mark.skipif(sandbox.available() is not None, reason="needs bubblewrap: the kernel sees the sandbox's fonts")
+def test_the_font_probe_does_see_a_rescan_when_the_run_has_no_font_list(tmp_path: Path) -> None:
+    """The probe above is not blind: a kernel with an empty MPLCONFIGDIR scans, and the probe says so."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FONT_PROBE, id="fonts")])
+    (tmp_path / "s.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    environment = sandbox.build_environment(run.GRADER_MODULES)
+    try:
+        env = run.grading_environment(tmp_path, True, (), environment, sandboxed=True)
+        execution = run.execute(tmp_path / "s.ipynb", 60, env, None, environment, sandboxed=True)
+        assert [c["kind"] for c in execution.cells] == ["raised"]
+        assert "scanned the fonts again" in (tmp_path / "pytest.out").read_text(encoding="utf-8")
+    finally:
+        environment.close()
+
+
+def test_the_pytest_launcher_ends_with_pytests_exit_status_and_its_whole_output(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    grader = sandbox.build_environment(run.GRADER_MODULES)
+    try:
+        for source, status in (("print('all good')", 0), ("raise ValueError('student slip')", 1)):
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source, id="a")])
+            (tmp_path / "n.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+            (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+            done = subprocess.run([sys.executable, "-m", "course_grader_pytest", "-p", "no:cacheprovider",
+                                   "-p", "nbval.plugin", "--nbval-lax", "--nbval-current-env", "n.ipynb"],
+                                  cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                                  env={**os.environ, "PYTHONPATH": str(grader.grader), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+            assert done.returncode == status, done.stdout + done.stderr
+            summary = done.stdout.strip().splitlines()[-1]  # the last line pytest prints, flushed before the exit
+            assert ("1 passed" if status == 0 else "1 failed") in summary, done.stdout
+            assert (status == 1) == ("student slip" in done.stdout)
+    finally:
+        grader.close()

@@ -97,6 +97,9 @@ def _number(value: object) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
+MPL_CONFIG = ".mpl"  # MPLCONFIGDIR, in the scratch folder (sandbox.Environment.seed_font_cache fills it)
+
+
 def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
                        environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The whole environment of the grading subprocess and its kernel.
@@ -110,7 +113,7 @@ def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
     env.update(HOME=str(workdir), TMPDIR=str(workdir), COURSE_TINY="1" if tiny else "0", MPLBACKEND="Agg",
                IPYTHONDIR=str(workdir / ".ipython"), JUPYTER_RUNTIME_DIR=str(workdir / ".runtime"),
                JUPYTER_CONFIG_DIR=str(workdir / ".jupyter"), JUPYTER_DATA_DIR=str(workdir / ".jupyter-data"),
-               MPLCONFIGDIR=str(workdir / ".mpl"), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1")
+               MPLCONFIGDIR=str(workdir / MPL_CONFIG), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1")
     return env
 
 

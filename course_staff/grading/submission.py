@@ -127,6 +127,8 @@ def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, case
     try:
         notebook = workdir / "submission.ipynb"
         notebook.write_text(nbformat.writes(nb), encoding="utf-8")
+        if settings.environment is not None:  # matplotlib's font list, made once per batch
+            settings.environment.seed_font_cache(workdir / run.MPL_CONFIG, settings.user)
         cache = settings.environment.tiny_cache() if lab and settings.tiny and settings.environment else None
         env = run.grading_environment(workdir, settings.tiny, settings.extra_env, settings.environment,
                                       settings.sandboxed, settings.threads, cache)
