@@ -231,3 +231,49 @@ def test_walkthrough_gradebook_totals_are_check_points_plus_marks(batch, browser
         expected = sum(checks[f] for f in files) + sum(written.get(f, 0) + written_q6.get(f, 0) for f in files)
         assert float(row["total"]) == expected
         assert float(row["total"]) == float(row["checks"]) + float(row["written"])
+
+
+def slow_answers(page, question: str, ms: int) -> None:
+    """Make the page's loads of ``question``'s answers (any question: "") come back ``ms`` later, in the
+    page itself (a timer, so the page and the test go on meanwhile)."""
+    page.evaluate("""([question, ms]) => { const real = window.fetch;
+        window.fetch = async (...args) => { const response = await real(...args);
+          if (String(args[0]).includes("/api/question/" + question)) await new Promise(ok => setTimeout(ok, ms));
+          return response; }; }""", [question, ms])
+
+
+def test_a_late_answer_for_an_older_question_never_replaces_the_one_shown(batch, browser):
+    """"]" pressed quickly: each press loads its question's answers, and an older load that answers after
+    a newer one must be dropped. Before the fix the page showed the older question (its title, its
+    answers) while the selector named the newer one, and a key then marked whichever was on screen."""
+    report, _ = batch
+    with server(report) as (url, _proc):
+        page = browser.new_context(bypass_csp=True).new_page()
+        page.goto(f"{url}?ta=alice")
+        page.wait_for_selector("body[data-ready='1']")
+        questions = page.evaluate("questions.map(q => q.question)")
+        slow = questions[3]  # the fourth question's answers come back late
+        slow_answers(page, slow, 1000)
+        for _ in range(4):  # to the fifth question, Q2 1., through the slow fourth
+            page.keyboard.press("]")
+        page.wait_for_function("t => document.getElementById('title').textContent.startsWith(t)", arg="Q2 1.")
+        page.wait_for_timeout(1500)  # the slow answer has come back by now
+        assert page.evaluate("document.getElementById('title').textContent").startswith("Q2 1.")
+        assert page.evaluate("spec.id") == QUESTION == questions[int(page.evaluate("qIndex"))]
+        press(page, "Digit1")
+    found = marks(report.with_suffix(".marks.sqlite"), QUESTION)
+    assert list(found.values()) == [{0}] and not marks(report.with_suffix(".marks.sqlite"), slow)
+
+
+def test_two_keys_on_one_answer_before_its_reload_toggle_the_item_off_again(batch, browser):
+    """A mark is shown and read by the next key as soon as it is saved, not only after the reload."""
+    report, _ = batch
+    with server(report) as (url, _proc):
+        page = open_page(browser, url, "alice")
+        slow_answers(page, "", 500)
+        press(page, "Digit1")
+        press(page, "Digit1")  # the answers' reload after the first is still under way
+        page.wait_for_timeout(1200)
+        assert page.locator(".answer.current").get_attribute("data-items") == ""
+    found = marks(report.with_suffix(".marks.sqlite"), QUESTION)
+    assert all(items == set() for items in found.values())

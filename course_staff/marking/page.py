@@ -56,9 +56,11 @@ async function loadQuestions() {
     o.textContent = q.title + " (" + q.marked + "/" + q.answers + ")"; select.appendChild(o); });
   select.value = qIndex;
 }
+let loads = 0;  // the latest load's number: an older one that answers late is not shown
 async function loadAnswers(keep) {
-  const q = questions[qIndex];
+  const q = questions[qIndex], mine = ++loads;
   const data = await (await fetch("/api/question/" + encodeURIComponent(q.question) + (names ? "?names=1" : ""))).json();
+  if (mine !== loads) return;  // "]" pressed twice, or a mark's reload overtaken: the newer load shows its question
   spec = data.question; answers = data.answers;
   if (!keep) current = 0;
   current = Math.min(current, answers.length - 1);
@@ -103,7 +105,13 @@ async function toggle(key, wholeGroup) {
   const applied = !a.items.includes(key - 1);
   const body = wholeGroup ? {question: spec.id, group: a.group, item: key - 1, applied}
                           : {answers: [a.id], item: key - 1, applied};
-  await api("/api/mark", body); await loadAnswers(true);
+  await api("/api/mark", body);
+  for (const other of answers) {  // saved: shown at once, and the next key reads it, before the reload below
+    if (wholeGroup ? other.group === a.group : other.id === a.id) {
+      other.items = other.items.filter(i => i !== key - 1).concat(applied ? [key - 1] : []);
+    }
+  }
+  await loadAnswers(true);
 }
 async function showPairs() {
   const box = $("pairs"); box.hidden = !box.hidden; if (box.hidden) return;
