@@ -404,10 +404,20 @@ def test_the_pytest_launcher_skips_the_slow_iri_import_and_nbformat_still_valida
         grader.close()
 
 
-def test_the_pytest_launcher_polls_a_killed_kernel_often_and_still_waits_for_its_exit(tmp_path: Path) -> None:
+def run_with_the_launcher(probe: str) -> "subprocess.CompletedProcess[str]":
+    """Run ``probe`` (with ``%r`` for the grader folder, where ``course_grader_pytest`` is) in a fresh interpreter."""
     import subprocess
     import sys
 
+    grader = sandbox.build_environment(run.GRADER_MODULES)
+    try:
+        return subprocess.run([sys.executable, "-c", probe % str(grader.grader)], capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        grader.close()
+
+
+def test_the_pytest_launcher_polls_a_killed_kernel_often_and_still_waits_for_its_exit(tmp_path: Path) -> None:
     probe = (
         "import sys, time\nsys.path.insert(0, %r)\nimport course_grader_pytest as launch\n"
         "assert launch.poll_kernel_exit_faster() and launch.poll_kernel_exit_faster()  # idempotent\n"
@@ -417,12 +427,7 @@ def test_the_pytest_launcher_polls_a_killed_kernel_often_and_still_waits_for_its
         "took = time.perf_counter() - t\nimport os\n"
         "gone = not os.path.exists(f'/proc/{pid}') or open(f'/proc/{pid}/stat').read().split(')')[1].split()[0] == 'Z'\n"
         "print(gone, round(took, 3))\n")
-    grader = sandbox.build_environment(run.GRADER_MODULES)
-    try:
-        done = subprocess.run([sys.executable, "-c", probe % str(grader.grader)], capture_output=True, text=True,
-                              timeout=120)
-    finally:
-        grader.close()
+    done = run_with_the_launcher(probe)
     gone, took = done.stdout.split()
     assert gone == "True", done.stderr  # the kernel is dead when shutdown_kernel returns, as before
     assert float(took) < 0.09, took  # jupyter_client alone sleeps 0.1 s at least
@@ -430,9 +435,6 @@ def test_the_pytest_launcher_polls_a_killed_kernel_often_and_still_waits_for_its
 
 def test_the_pytest_launcher_starts_a_kernel_without_waiting_for_quiet_and_nbval_still_reads_its_outputs(
         tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     probe = (
         "import sys\nsys.path.insert(0, %r)\nimport course_grader_pytest as launch\n"
         "assert launch.skip_the_idle_flush() and launch.skip_the_idle_flush()  # idempotent\n"
@@ -451,12 +453,7 @@ def test_the_pytest_launcher_starts_a_kernel_without_waiting_for_quiet_and_nbval
         "    if msg['msg_type'] == 'stream':\n        texts.append(msg['content']['text'])\n"
         "    if msg['msg_type'] == 'status' and msg['content']['execution_state'] == 'idle':\n        break\n"
         "k.stop()\nimport json\nprint(json.dumps({'text': ''.join(texts), 'leftover': sorted(leftover), 'reads': reads}))\n")
-    grader = sandbox.build_environment(run.GRADER_MODULES)
-    try:
-        done = subprocess.run([sys.executable, "-c", probe % str(grader.grader)], capture_output=True, text=True,
-                              timeout=120)
-    finally:
-        grader.close()
+    done = run_with_the_launcher(probe)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["text"] == "42\n" and seen["leftover"] == [], seen  # the cell's output; the client as it was
