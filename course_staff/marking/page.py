@@ -102,11 +102,11 @@ function render() {
 let editing = false;
 async function toggle(key, wholeGroup) {
   const a = answers[current]; if (!a || key > spec.items.length) return;
-  const applied = !a.items.includes(key - 1);
-  const body = wholeGroup ? {question: spec.id, group: a.group, item: key - 1, applied}
+  const applied = !a.items.includes(key - 1), question = spec.id;
+  const body = wholeGroup ? {question, group: a.group, item: key - 1, applied}
                           : {answers: [a.id], item: key - 1, applied};
   await api("/api/mark", body);
-  for (const other of answers) {  // saved: shown at once, and the next key reads it, before the reload below
+  for (const other of spec.id === question ? answers : []) {  // saved: the next key reads it before the reload
     if (wholeGroup ? other.group === a.group : other.id === a.id) {
       other.items = other.items.filter(i => i !== key - 1).concat(applied ? [key - 1] : []);
     }
