@@ -345,10 +345,42 @@ def test_batched_vs_one_by_one_times_both():
     assert whole > 0 and split > 0
 
 
-@pytest.mark.parametrize(("tiny", "repeats"), [("1", latency.TINY_REPEATS), ("0", latency.REPEATS)])
-def test_timings_take_fewer_repeats_in_tiny_mode(monkeypatch: pytest.MonkeyPatch, tiny: str, repeats: int) -> None:
-    monkeypatch.setenv("COURSE_TINY", tiny)
+def timed_calls(monkeypatch: pytest.MonkeyPatch, call_ms: float, n_repeats: int | None = None) -> tuple[int, float]:
+    """(calls made, median returned) by ``median_ms`` on a run that takes ``call_ms`` on a fake clock."""
+    clock = [0.0]
+    monkeypatch.setattr(latency, "time", type("FakeTime", (), {"perf_counter": staticmethod(lambda: clock[0])}))
     calls = []
-    latency.median_ms(lambda: calls.append(1))
-    assert len(calls) == repeats + 1  # and one warm-up call
-    assert latency.TINY_REPEATS >= 3  # still a median of several calls
+
+    def run() -> None:
+        calls.append(1)
+        clock[0] += call_ms / 1000
+
+    median = latency.median_ms(run, n_repeats)
+    return len(calls), median
+
+
+@pytest.mark.parametrize(("tiny", "call_ms", "timed"), [
+    ("1", 0.1, latency.TINY_REPEATS),  # short calls, where noise is a large share: a median of 3
+    ("1", 4.0, 3),  # 4 + 4 < 10 ms: a third call
+    ("1", 6.0, 2),  # 6 + 6 >= 10 ms: two
+    ("1", 10.0, 1),  # one call as long as the budget: timed once
+    ("1", 90.0, 1),
+    ("0", 0.1, latency.REPEATS),  # full mode: always 9, however long
+    ("0", 90.0, latency.REPEATS),
+])
+def test_timings_take_fewer_calls_in_tiny_mode_where_calls_are_long(
+    monkeypatch: pytest.MonkeyPatch, tiny: str, call_ms: float, timed: int,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("COURSE_TINY", tiny)
+    calls, median = timed_calls(monkeypatch, call_ms)
+    assert calls == timed + 1  # and one warm-up call, never timed
+    assert median == pytest.approx(call_ms)
+    assert latency.TINY_REPEATS >= 3 and latency.TINY_BUDGET_MS > 1  # short calls: still a median of several
+
+
+@pytest.mark.parametrize("tiny", ["1", "0"])
+def test_timings_take_exactly_the_repeats_asked_for(monkeypatch: pytest.MonkeyPatch, tiny: str) -> None:
+    monkeypatch.setenv("COURSE_TINY", tiny)
+    assert timed_calls(monkeypatch, 90.0, n_repeats=4)[0] == 5  # the budget is for the default only
+    with pytest.raises(ValueError, match="n_repeats"):
+        latency.median_ms(lambda: None, 0)
