@@ -268,6 +268,49 @@ def test_training_reaches_high_accuracy_on_held_out_images():
         assert q1.accuracy(model(test_x), test_y) > 0.8
 
 
+@pytest.mark.parametrize("make", [q1.SmallCNN, lambda: q1.RowGRU(width=12)], ids=["cnn", "gru"])
+def test_adam_steps_leave_the_parameters_bit_for_bit_as_torch_adam(make, monkeypatch):
+    """The oracle is torch.optim.Adam itself: the same losses and the same parameters after 2 epochs."""
+    images, labels = q1.make_images(256, 12, 12, seed=4)
+    runs = []
+    for optimizer in (q1.AdamSteps, lambda params, lr: torch.optim.Adam(params, lr=lr)):
+        monkeypatch.setattr(q1, "AdamSteps", optimizer)
+        set_seed(0)
+        model = make()
+        runs.append((q1.train_classifier(model, images, labels, epochs=2, lr=3e-2), [p.detach().clone() for p in model.parameters()]))
+    (ours, our_params), (adams, adam_params) = runs
+    assert ours == adams
+    assert all(torch.equal(a, b) for a, b in zip(our_params, adam_params, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(our_params, [p.detach() for p in make().parameters()]))  # it moved
+
+
+def test_adam_steps_skip_parameters_without_a_gradient_and_frozen_ones():
+    used, unused, frozen = (torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True),
+                            torch.ones(2, requires_grad=False))
+    optimizer = q1.AdamSteps([used, unused, frozen], lr=0.1)
+    assert len(optimizer.params) == 2  # the frozen one is never updated
+    (used * torch.tensor([1.0, -2.0, 0.0])).sum().backward()
+    optimizer.step()
+    # Adam's first step moves each coordinate by lr * sign(gradient) (to eps), and not at all where it is 0
+    assert torch.allclose(used.detach(), torch.tensor([0.9, 1.1, 1.0]))
+    assert torch.equal(unused.detach(), torch.ones(2)) and torch.equal(frozen, torch.ones(2))
+    assert [float(s) for s in optimizer.state_steps] == [1.0, 0.0]
+    optimizer.zero_grad()
+    assert used.grad is None
+
+
+def test_training_does_not_import_torch_dynamo():
+    """Constructing a torch.optim optimizer imports torch._dynamo (about 1.4 s): Q1's training must not."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\nfrom course_utils.q1 import cnn_vs_rnn as q1\n"
+            "x, y = q1.make_images(64, 8, 8, seed=1)\nq1.train_classifier(q1.SmallCNN(), x, y, epochs=1)\n"
+            "q1.train_classifier(q1.RowGRU(width=8), x, y, epochs=1)\nprint('torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_accuracy_is_a_fraction():
     logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [5.0, 1.0], [0.0, 1.0]])
     assert q1.accuracy(logits, torch.tensor([0, 1, 1, 0])) == 0.5

@@ -163,6 +163,36 @@ def test_dropout_between_layers_only_in_training():
     assert (gru_final_states(rnn, x, lengths) - _packed_final_states(rnn, x, lengths)).abs().max().item() < 1e-5
 
 
+def test_each_direction_runs_as_torch_gru_with_the_model_weights():
+    """_direction: one direction of one layer equals a 1-layer nn.GRU holding those weights, forwards
+    and in its gradients, in training and eval mode; and no nn.GRU is built per call."""
+    rnn = nn.GRU(8, 5, num_layers=2, bidirectional=True, batch_first=True)
+    x = {0: torch.randn(3, 6, 8), 1: torch.randn(3, 6, 10)}
+    for mode in (True, False):
+        rnn.train(mode)
+        for layer in (0, 1):
+            for suffix in ("", "_reverse"):
+                oracle = nn.GRU(x[layer].shape[2], 5, batch_first=True)
+                with torch.no_grad():
+                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                        getattr(oracle, f"{name}_l0").copy_(getattr(rnn, f"{name}_l{layer}{suffix}"))
+                ours = model_mod._direction(rnn, x[layer], layer, suffix)
+                assert torch.equal(ours, oracle(x[layer])[0])
+                rnn.zero_grad()
+                ours.square().sum().backward()
+                oracle(x[layer])[0].square().sum().backward()
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    assert torch.allclose(getattr(rnn, f"{name}_l{layer}{suffix}").grad, getattr(oracle, f"{name}_l0").grad)
+    built = []
+    original = nn.GRU.__init__
+    try:
+        nn.GRU.__init__ = lambda self, *a, **k: (built.append(a), original(self, *a, **k))[1]
+        gru_final_states(rnn, x[0], torch.tensor([6, 1, 4]))
+    finally:
+        nn.GRU.__init__ = original
+    assert built == []
+
+
 def test_reverse_within_reverses_the_real_steps_and_keeps_the_padding():
     x = torch.arange(2 * 5 * 3).reshape(2, 5, 3)
     flipped = reverse_within(x, torch.tensor([3, 5]))

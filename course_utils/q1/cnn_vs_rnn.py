@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.adam import adam as adam_update  # torch.optim.Adam's functional form (see AdamSteps)
 
 from course_utils.q1.parameters import count_parameters  # noqa: F401 (the notebook calls q1.count_parameters)
 
@@ -233,15 +234,52 @@ def accuracy_after_each_row(model: RowGRU, images: torch.Tensor, labels: torch.T
     return [accuracy(per_row[:, t], labels) for t in range(per_row.shape[1])]
 
 
+class AdamSteps:
+    """``torch.optim.Adam``'s update (defaults: betas (0.9, 0.999), eps 1e-8, no weight decay) on ``params``.
+
+    Each ``step()`` runs ``torch.optim.adam.adam``, the functional form that ``torch.optim.Adam.step``
+    itself calls, with the same per-parameter state (step count, first and second moments), so the
+    parameters come out bit for bit as ``torch.optim.Adam`` leaves them (``tests/test_cnn_vs_rnn.py``).
+    Why not ``torch.optim.Adam`` itself: constructing any ``torch.optim.Optimizer`` imports
+    ``torch._dynamo`` (its ``add_param_group`` is wrapped by ``torch._disable_dynamo``), about 1.4 s on
+    a 2-core machine, half as long as this notebook's whole training demo; nothing else in Q1 needs it.
+    params: tensors with ``requires_grad`` (any shapes); lr: the learning rate.
+    """
+
+    def __init__(self, params, lr: float = 1e-3) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        self.lr = lr
+        self.exp_avgs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.exp_avg_sqs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.state_steps = [torch.tensor(0.0) for _ in self.params]  # as Adam keeps them (not capturable)
+
+    def zero_grad(self) -> None:
+        """Drop every gradient (``set_to_none``, as ``Optimizer.zero_grad`` does by default)."""
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One Adam update of the parameters that have a gradient."""
+        have = [i for i, p in enumerate(self.params) if p.grad is not None]
+        adam_update(
+            [self.params[i] for i in have], [self.params[i].grad for i in have],
+            [self.exp_avgs[i] for i in have], [self.exp_avg_sqs[i] for i in have], [],
+            [self.state_steps[i] for i in have], foreach=None, capturable=False, differentiable=False,
+            fused=None, grad_scale=None, found_inf=None, has_complex=any(torch.is_complex(self.params[i]) for i in have),
+            amsgrad=False, beta1=0.9, beta2=0.999, lr=self.lr, weight_decay=0.0, eps=1e-8, maximize=False,
+        )
+
+
 def train_classifier(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     epochs: int = 8, batch_size: int = 64, lr: float = 1e-2,
 ) -> list[float]:  # fmt: skip
-    """Train with Adam and cross-entropy; shuffles with the global RNG (seed it with ``mode.set_seed``).
+    """Train with Adam (``AdamSteps``) and cross-entropy; shuffles with the global RNG (seed it with ``mode.set_seed``).
 
     images: (N, 1, H, W), labels: (N,) -> mean training loss of each epoch, in nats.
     """
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = AdamSteps(model.parameters(), lr=lr)
     model.train()
     losses = []
     for _ in range(epochs):
