@@ -427,3 +427,26 @@ def test_timings_take_exactly_the_repeats_asked_for(monkeypatch: pytest.MonkeyPa
     assert timed_calls(monkeypatch, 90.0, n_repeats=4)[0] == 5  # the budget is for the default only
     with pytest.raises(ValueError, match="n_repeats"):
         latency.median_ms(lambda: None, 0)
+
+
+def test_plot_examples_tiles_the_first_images_of_each_class_in_its_row():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images, labels = q1.make_images(64, 10, 12, seed=5)
+    fig = q1.plot_examples(images, labels, per_class=3, gap=1)
+    try:
+        (ax,) = fig.axes
+        shown = torch.as_tensor(ax.images[0].get_array().filled(float("nan")))
+        assert shown.shape == (4 * 11 - 1, 3 * 13 - 1)
+        for label in range(q1.N_CLASSES):
+            first = images[labels == label][:3, 0]
+            for col in range(3):
+                assert torch.equal(shown[label * 11 : label * 11 + 10, col * 13 : col * 13 + 12], first[col])
+        assert torch.isnan(shown[10]).all() and torch.isnan(shown[:, 12]).all()  # the white gaps
+        assert [t.get_text() for t in ax.get_yticklabels()] == list(q1.CLASS_NAMES)
+        assert [round(t) for t in ax.get_yticks()] == [round(label * 11 + 4.5) for label in range(4)]
+    finally:
+        plt.close(fig)

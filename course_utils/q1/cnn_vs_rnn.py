@@ -70,19 +70,28 @@ def make_images(
     return images, labels
 
 
-def plot_examples(images: torch.Tensor, labels: torch.Tensor, per_class: int = 4):
-    """Grid of the first ``per_class`` images of each class. images: (N, 1, H, W), labels: (N,)."""
+def plot_examples(images: torch.Tensor, labels: torch.Tensor, per_class: int = 4, gap: int = 2):
+    """The first ``per_class`` images of each class, one row per class, as one mosaic; returns the Figure.
+
+    images: (N, 1, H, W), labels: (N,). The images are tiled into one picture, ``gap`` white pixels
+    apart (one Axes: 16 Axes of their own took 0.3-0.5 s to build and lay out, on every run of Q1).
+    """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(N_CLASSES, per_class, figsize=(1.3 * per_class, 1.3 * N_CLASSES), squeeze=False)
-    for label, row in enumerate(axes):
-        picked = images[labels == label][:per_class, 0]
-        for ax, image in zip(row, picked):
-            ax.imshow(image, cmap="gray_r")
-        for ax in row:
-            ax.set_xticks([]), ax.set_yticks([])
-        row[0].set_ylabel(CLASS_NAMES[label], rotation=0, ha="right", va="center")
-    fig.tight_layout()
+    height, width = images.shape[-2:]
+    step_y, step_x = height + gap, width + gap
+    canvas = torch.full((N_CLASSES * step_y - gap, per_class * step_x - gap), float("nan"))  # NaN: white
+    for label in range(N_CLASSES):
+        for col, image in enumerate(images[labels == label][:per_class, 0]):
+            canvas[label * step_y : label * step_y + height, col * step_x : col * step_x + width] = image
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * per_class, 0.2 + 1.1 * N_CLASSES))
+    ax.imshow(canvas.numpy(), cmap=plt.get_cmap("gray_r").with_extremes(bad="white"))
+    ax.set_xticks([])
+    ax.set_yticks([label * step_y + (height - 1) / 2 for label in range(N_CLASSES)], CLASS_NAMES)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.subplots_adjust(left=1.2 / (1.2 + 1.1 * per_class), right=0.99, top=0.99, bottom=0.01)
     return fig
 
 
