@@ -8,7 +8,9 @@ when it is installed (jupyterlab's ``jsonschema[format-nongpl]`` installs it): t
 Lark grammar at import, about 1 s on a 2-core machine, a second of every graded notebook (see
 python-jsonschema/jsonschema#1428). Nothing the grader runs validates an ``iri`` format, so the
 module is marked missing here (jsonschema then leaves that one format unchecked) and pytest runs as
-``python -m pytest`` would. The kernel is another process and is not touched. And the kernel's stop,
+``python -m pytest`` would. So are two more of those optional format checkers, ``isoduration`` (it
+imports ``arrow``) and ``rfc3986_validator``: 34 ms of every graded notebook's start, for formats
+that nothing here checks (nbformat validates without a format checker). The kernel is another process and is not touched. And the kernel's stop,
 at the end, waits for its exit in 5 ms polls instead of 0.1 s (``poll_kernel_exit_faster``); its
 start no longer waits 0.2 s for IOPub to go quiet (``skip_the_idle_flush``); and the process ends
 without the interpreter's finalisation (``exit_now``).
@@ -19,7 +21,9 @@ from __future__ import annotations
 import os
 import sys
 
-sys.modules.setdefault("rfc3987_syntax", None)  # an ImportError for jsonschema, which it expects
+SKIPPED_IMPORTS = ("rfc3987_syntax", "isoduration", "rfc3986_validator")  # jsonschema's optional format checkers
+for _name in SKIPPED_IMPORTS:
+    sys.modules.setdefault(_name, None)  # an ImportError for jsonschema, which it expects
 
 import pytest  # noqa: E402 - after the line above, on purpose
 

@@ -298,7 +298,7 @@ def _watch(proc: subprocess.Popen, deadline: float, cells_left: Callable[[], boo
 
     Returns ``"finished"``, ``"timeout"`` or ``"kernel died"``.
     """
-    had_kernel, gone_since, pytest_pid = False, None, None
+    had_kernel, gone_since, pytest_pid, kernels = False, None, None, []
     while proc.poll() is None:
         now = time.monotonic()
         if now >= deadline:
@@ -306,7 +306,12 @@ def _watch(proc: subprocess.Popen, deadline: float, cells_left: Callable[[], boo
             proc.wait()
             return "timeout"
         pytest_pid = pytest_pid or _pytest_pid(proc.pid)
-        alive = pytest_pid is not None and bool(_descendants(pytest_pid))
+        # The processes below pytest, found once (a scan of /proc, about 3 ms, was every poll's cost) and
+        # looked up again only when none of them is alive any more.
+        if not any(_started(pid) == start for pid, start in kernels):
+            found = _descendants(pytest_pid) if pytest_pid is not None else []
+            kernels = [(pid, start) for pid, start in zip(found, map(_started, found)) if start is not None]
+        alive = bool(kernels)
         had_kernel |= alive
         gone_since = None if alive or not had_kernel else (gone_since or now)
         if gone_since is not None and now - gone_since > KERNEL_GONE_S and cells_left():
@@ -341,6 +346,16 @@ def kill_tree(pid: int) -> None:
                 kill(target, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+
+
+def _started(pid: int) -> int | None:
+    """When live process ``pid`` started (clock ticks after boot, ``/proc/PID/stat``); None if it is gone
+    or a zombie. A pid used again by a new process has another start time."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return None if fields[0] == "Z" else int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _descendants(pid: int) -> list[int]:
