@@ -108,6 +108,7 @@ def measure_latency(
 def plot_latency(*results: Latency):
     """Log-log plots of median latency vs image side, one panel per result; returns the Figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatter
 
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6), squeeze=False)
     for ax, result in zip(axes[0], results):
@@ -115,6 +116,7 @@ def plot_latency(*results: Latency):
         ax.loglog(result.sizes, result.gru_ms, "s-", label="RowGRU (H sequential steps)")
         ax.set_xticks(result.sizes, [str(s) for s in result.sizes])
         ax.minorticks_off()
+        ax.yaxis.set_major_formatter(LogFormatter())  # "10", "100": the default "$10^{2}$" builds mathtext's parser
         ax.set_xlabel("image side H = W (pixels)")
         ax.set_ylabel("median forward latency (ms)")
         ax.set_title(f"batch {result.batch_size}, {result.threads} thread(s)")

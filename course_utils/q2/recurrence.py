@@ -102,9 +102,9 @@ def draw_network(w_in: int = 1, w_rec: int = -1, w_out: float = 1000) -> Figure:
     from matplotlib.patches import Circle, FancyArrowPatch
 
     fig, ax = plt.subplots(figsize=(3.8, 5.4))
-    for y, text, colour in [(0.0, "$x_t$", "#dbe9f6"), (1.6, "$h_t$", "#fde7c8"), (3.2, "$y_t$", "#d9f0d3")]:
+    for y, text, colour in [(0.0, "xₜ", "#dbe9f6"), (1.6, "hₜ", "#fde7c8"), (3.2, "yₜ", "#d9f0d3")]:
         ax.add_patch(Circle((0, y), 0.4, facecolor=colour, edgecolor="black", lw=1.5))
-        ax.text(0, y, text, ha="center", va="center", fontsize=16)
+        ax.text(0, y, text, ha="center", va="center", fontsize=16, style="italic")
     arrow = dict(arrowstyle="-|>", mutation_scale=18, lw=1.6, color="black")
     ax.add_patch(FancyArrowPatch((0, 0.4), (0, 1.2), **arrow))
     ax.add_patch(FancyArrowPatch((0, 2.0), (0, 2.8), **arrow))

@@ -87,6 +87,7 @@ def plot_measured_copy_error(betas: Sequence[float], attend: Callable, dim: int 
     Zero errors (exact copies in float64) are left out, since a log axis cannot show them.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatter
 
     errors, norms = copy_errors(betas, attend, dim, seed)
     relative = errors / norms
@@ -95,8 +96,9 @@ def plot_measured_copy_error(betas: Sequence[float], attend: Callable, dim: int 
     for i, (style, name) in enumerate(zip(TOKEN_STYLES, TOKEN_NAMES)):
         ax.semilogy(list(betas), relative[:, i].numpy(), label=name, **style)
     ax.axhline(torch.finfo(torch.float64).eps, color="gray", lw=0.8, ls=":", label="float64 epsilon")
-    ax.set(title="measured relative copy error of your attend", xlabel=r"$\beta$",
-           ylabel=r"$\|y_i - x_i\| / \|x_i\|$")
+    ax.set(title="measured relative copy error of your attend", xlabel="β", ylabel="‖yᵢ − xᵢ‖ / ‖xᵢ‖")
+    for set_formatter, only_decades in ((ax.yaxis.set_major_formatter, True), (ax.yaxis.set_minor_formatter, False)):
+        set_formatter(LogFormatter(labelOnlyBase=only_decades))  # "1e-08": the default "$10^{-8}$" builds mathtext's parser
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8)
     return fig
@@ -131,7 +133,7 @@ def plot_weight_heatmaps(attend: Callable, betas: Sequence[float] = (0.5, 2.0, 5
         image = ax.imshow(weights.numpy(), vmin=0.0, vmax=1.0, cmap="viridis")
         for (i, j), w in zip([(i, j) for i in range(3) for j in range(3)], weights.flatten().tolist()):
             ax.text(j, i, f"{w:.2f}", ha="center", va="center", color="white" if w < 0.6 else "black")
-        ax.set(title=rf"$\beta$ = {beta:g}", xticks=range(3), yticks=range(3),
+        ax.set(title=f"β = {beta:g}", xticks=range(3), yticks=range(3),
                xticklabels=labels, yticklabels=labels, xlabel="key", ylabel="query")
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="weight")
     return fig
