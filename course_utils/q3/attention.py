@@ -97,8 +97,8 @@ def plot_measured_copy_error(betas: Sequence[float], attend: Callable, dim: int 
         ax.semilogy(list(betas), relative[:, i].numpy(), label=name, **style)
     ax.axhline(torch.finfo(torch.float64).eps, color="gray", lw=0.8, ls=":", label="float64 epsilon")
     ax.set(title="measured relative copy error of your attend", xlabel="β", ylabel="‖yᵢ − xᵢ‖ / ‖xᵢ‖")
-    for set_formatter, only_decades in ((ax.yaxis.set_major_formatter, True), (ax.yaxis.set_minor_formatter, False)):
-        set_formatter(LogFormatter(labelOnlyBase=only_decades))  # "1e-08": the default "$10^{-8}$" builds mathtext's parser
+    ax.yaxis.set_major_formatter(LogFormatter())  # "1e-08": the default "$10^{-8}$" builds mathtext's parser
+    ax.yaxis.set_minor_formatter(LogFormatter())  # minor ticks are labelled when the errors span under a decade
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8)
     return fig
