@@ -465,6 +465,59 @@ def test_the_pytest_launcher_starts_a_kernel_without_waiting_for_quiet_and_nbval
     assert flush[-1][1] is False, seen["reads"]  # and the flush ends on an empty channel, as jupyter_client's
 
 
+# Long-lived containers, as an import makes them: under CPython's own thresholds their growth triggers full
+# collections; the count of full (generation 2) collections comes from gc.callbacks.
+FULL_COLLECTIONS_PROBE = (
+    "import gc\nfull = []\ngc.callbacks.append(lambda phase, info: phase == 'stop' and info['generation'] == 2"
+    " and full.append(1))\nkept = [[i] for i in range(600000)]\nprint(len(full))\n")
+
+
+def test_the_course_kernel_launcher_makes_full_collections_rarer_and_keeps_the_younger_thresholds() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys, gc\nsys.path.insert(0, %r)\nbefore = gc.get_threshold()\nimport course_grader_kernel as k\n"
+             "after = k.fewer_full_collections()\nassert k.fewer_full_collections() == after  # idempotent\n"
+             "print(before, after)\n")
+    done = run_with_the_launcher(probe)
+    assert done.returncode == 0, done.stderr
+    before, after = (tuple(int(x) for x in part.strip("()").split(",")) for part in done.stdout.strip().split(") ("))
+    assert after[:2] == before[:2] and after[2] == max(before[2], 100), (before, after)
+
+    default = subprocess.run([sys.executable, "-c", FULL_COLLECTIONS_PROBE], capture_output=True, text=True, timeout=120)
+    tuned = run_with_the_launcher("import sys\nsys.path.insert(0, %r)\nimport course_grader_kernel as k\n"
+                                  "k.fewer_full_collections()\n" + FULL_COLLECTIONS_PROBE.replace("%", "%%"))
+    n_default, n_tuned = int(default.stdout), int(tuned.stdout)
+    assert n_default >= 4 and n_tuned <= n_default // 4, (n_default, n_tuned)
+
+
+def test_the_pytest_launcher_starts_nbvals_kernel_with_the_course_launcher_and_it_runs_cells() -> None:
+    probe = (
+        "import os, sys\nfolder = %r\nsys.path.insert(0, folder)\nimport course_grader_pytest as launch\n"
+        "import gc\nprint(gc.get_threshold()[2])\n"
+        "assert not launch.start_kernels_with_the_course_launcher()  # a kernel could not import it\n"
+        "os.environ['PYTHONPATH'] = folder  # as the grader's environment has it\n"
+        "assert launch.start_kernels_with_the_course_launcher() and launch.start_kernels_with_the_course_launcher()\n"
+        "import ipykernel.kernelspec\nprint(ipykernel.kernelspec.get_kernel_dict()['argv'])\n"
+        "from nbval.kernel import RunningKernel, CURRENT_ENV_KERNEL_NAME\n"
+        "k = RunningKernel(CURRENT_ENV_KERNEL_NAME)\n"
+        "msg_id = k.execute_cell_input('import gc, sys; print(gc.get_threshold()[2], sys.modules[\"__main__\"].__name__, 6 * 7)')\n"
+        "k.await_reply(msg_id, timeout=30)\ntexts = []\n"
+        "while True:\n    msg = k.get_message('iopub', timeout=30)\n"
+        "    if msg['parent_header'].get('msg_id') != msg_id:\n        continue\n"
+        "    if msg['msg_type'] == 'stream':\n        texts.append(msg['content']['text'])\n"
+        "    if msg['msg_type'] == 'status' and msg['content']['execution_state'] == 'idle':\n        break\n"
+        "argv = open(f'/proc/{k.km.provisioner.process.pid}/cmdline').read().split(chr(0))\n"
+        "k.stop()\nprint(''.join(texts).strip())\nprint(argv[1:3])\n")
+    done = run_with_the_launcher(probe)
+    assert done.returncode == 0, done.stderr
+    pytest_full, spec_argv, kernel_says, kernel_argv = done.stdout.strip().splitlines()[-4:]
+    assert pytest_full == "100"  # the pytest process itself
+    assert "'-m', 'course_grader_kernel', '-f'" in spec_argv and "ipykernel_launcher" not in spec_argv, spec_argv
+    assert kernel_says == "100 __main__ 42", kernel_says  # the kernel's thresholds; IPython's own __main__; the cell ran
+    assert kernel_argv == "['-m', 'course_grader_kernel']", kernel_argv
+
+
 def test_a_question_two_capture_imports_neither_torch_nor_the_lab(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -1,7 +1,7 @@
 """Start pytest for one graded notebook (``python -m course_grader_pytest ARGS``), minus a slow import and two sleeps.
 
-Standalone (pytest and the standard library only): the grader copies this file into the sandbox's
-grader folder as ``course_grader_pytest.py``, beside its plugin.
+Standalone (pytest, the standard library and ``course_grader_kernel``): the grader copies this file into
+the sandbox's grader folder as ``course_grader_pytest.py``, beside its plugin and ``course_grader_kernel.py``.
 
 nbval imports nbformat, which imports jsonschema, whose format checkers import ``rfc3987_syntax``
 when it is installed (jupyterlab's ``jsonschema[format-nongpl]`` installs it): that module builds a
@@ -10,9 +10,13 @@ python-jsonschema/jsonschema#1428). Nothing the grader runs validates an ``iri``
 module is marked missing here (jsonschema then leaves that one format unchecked) and pytest runs as
 ``python -m pytest`` would. So are two more of those optional format checkers, ``isoduration`` (it
 imports ``arrow``) and ``rfc3986_validator``: 34 ms of every graded notebook's start, for formats
-that nothing here checks (nbformat validates without a format checker). The kernel is another process and is not touched. And the kernel's stop,
-at the end, waits for its exit in 5 ms polls instead of 0.1 s (``poll_kernel_exit_faster``); its
-start no longer waits 0.2 s for IOPub to go quiet (``skip_the_idle_flush``); and the process ends
+that nothing here checks (nbformat validates without a format checker).
+
+The kernel is another process. nbval starts it with ``course_grader_kernel`` instead of
+``ipykernel_launcher`` (``start_kernels_with_the_course_launcher``): the same launch, with fewer full
+garbage collections, as this process has too (``course_grader_kernel.fewer_full_collections``). The
+kernel's stop, at the end, waits for its exit in 5 ms polls instead of 0.1 s (``poll_kernel_exit_faster``);
+its start no longer waits 0.2 s for IOPub to go quiet (``skip_the_idle_flush``); and the process ends
 without the interpreter's finalisation (``exit_now``).
 """
 
@@ -20,6 +24,11 @@ from __future__ import annotations
 
 import os
 import sys
+
+from course_grader_kernel import fewer_full_collections  # the grader folder's, beside this file
+
+fewer_full_collections()  # before pytest, nbval and jupyter_client are imported
+KERNEL_LAUNCHER = "course_grader_kernel"  # replaces ipykernel_launcher in the kernel's command line
 
 SKIPPED_IMPORTS = ("rfc3987_syntax", "isoduration", "rfc3986_validator")  # jsonschema's optional format checkers
 for _name in SKIPPED_IMPORTS:
@@ -98,6 +107,40 @@ def skip_the_idle_flush() -> bool:
     return True
 
 
+def start_kernels_with_the_course_launcher() -> bool:
+    """Make nbval's kernel (``--nbval-current-env``: this interpreter, ``-m ipykernel_launcher``) start with
+    ``-m course_grader_kernel`` instead, which is ``ipykernel_launcher`` with fewer full garbage collections.
+
+    nbval builds that kernel's command line with ``ipykernel.kernelspec.get_kernel_dict`` each time it
+    starts one; the command line keeps every other argument. Returns False (and changes nothing) where
+    ipykernel has no such function, or where the kernel could not import the launcher: its folder is not
+    on the ``PYTHONPATH`` that the kernel inherits (the grader puts it there).
+    """
+    import course_grader_kernel
+
+    folder = os.path.dirname(os.path.abspath(course_grader_kernel.__file__))
+    if folder not in [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]:
+        return False
+    try:
+        import ipykernel.kernelspec as kernelspec
+    except ImportError:
+        return False
+    original = getattr(kernelspec, "get_kernel_dict", None)
+    if original is None:
+        return False
+    if getattr(original, "course_launcher", False):
+        return True
+
+    def get_kernel_dict(*args, **kwargs):
+        spec = original(*args, **kwargs)
+        argv = [KERNEL_LAUNCHER if arg == "ipykernel_launcher" else arg for arg in spec["argv"]]
+        return {**spec, "argv": argv}
+
+    get_kernel_dict.course_launcher = True  # type: ignore[attr-defined]
+    kernelspec.get_kernel_dict = get_kernel_dict
+    return True
+
+
 def exit_now(code: int) -> None:
     """End this process with pytest's exit status, without the interpreter's finalisation.
 
@@ -113,4 +156,5 @@ def exit_now(code: int) -> None:
 if __name__ == "__main__":
     poll_kernel_exit_faster()
     skip_the_idle_flush()
+    start_kernels_with_the_course_launcher()
     exit_now(int(pytest.main()))

@@ -119,7 +119,8 @@ def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
 
 #: Modules the grader provides to every grading process (name there -> source file): standalone files.
 GRADER_MODULES = {"course_grader_plugin.py": Path(__file__).with_name("plugin.py"),
-                  "course_grader_pytest.py": Path(__file__).with_name("pytest_launch.py")}
+                  "course_grader_pytest.py": Path(__file__).with_name("pytest_launch.py"),
+                  "course_grader_kernel.py": Path(__file__).with_name("kernel_launch.py")}
 LOG_OPTION = "--course-grade-log"
 SANITIZE_INSIDE = f"{sandbox.ROOT}/sanitize.cfg"
 LOG_INSIDE = f"{sandbox.ROOT}/log"
