@@ -1,6 +1,6 @@
 """A synthetic movie-review set in the IMDB layout, for tiny mode.
 
-Sentiment is carried by words in context, never by length: each review mixes 0-2 neutral
+Sentiment is carried by words in context, never by length: each review mixes 0-1 neutral
 sentences with 1-3 opinions; an opinion's polarity is its adjective's polarity, flipped by
 "not"/"never" ("was not good" is negative), with optional intensifiers; a third of the
 3-opinion reviews are mixed ("... , but ...") with one opinion against the other two; half
@@ -40,9 +40,11 @@ EXTRA_WORDS = ("hello", "world", "how", "are", "you", "?", "!", ",", "justice", 
 NEGATED_OPINION_RATE = 0.25  # opinions whose adjective is negated ("not good")
 MIXED_RATE = 0.35  # reviews with 3 opinions that have one opinion against the others
 N_OPINIONS = (1, 2, 3)
-N_FILLERS = (0, 1, 2)  # neutral sentences
+# Neutral sentences. Tiny mode is what grading runs, and the GRU's time is proportional to a batch's longest
+# review: with 0-2 of them (25 words a review on average) the key's two training epochs took 1.4 times as long.
+N_FILLERS = (0, 1)
 VERDICT_RATE = 0.5  # reviews that end with "overall <opinion> ."
-SYNTHETIC_VERSION = 1  # part of the cache folder's name: bump it whenever the reviews change
+SYNTHETIC_VERSION = 2  # part of the cache folder's name: bump it whenever the reviews change
 
 
 def vocabulary() -> list[str]:
