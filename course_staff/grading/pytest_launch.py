@@ -40,6 +40,20 @@ KERNEL_EXIT_POLL_S = 0.005  # jupyter_client polls a killed kernel's exit every 
 FLUSH_WAIT_S = 0.005  # and, starting one, waits for 0.2 s of quiet on IOPub
 
 
+def _replace(owner, name: str, marker: str, wrap) -> bool:
+    """Replace ``owner.name`` by ``wrap(original)``, marked with the attribute ``marker`` so that a second call
+    changes nothing. Returns False (and changes nothing) where ``owner`` has no such attribute."""
+    original = getattr(owner, name, None)
+    if original is None:
+        return False
+    if getattr(original, marker, False):
+        return True
+    replacement = wrap(original)
+    setattr(replacement, marker, True)
+    setattr(owner, name, replacement)
+    return True
+
+
 def poll_kernel_exit_faster() -> bool:
     """Make jupyter_client check every ``KERNEL_EXIT_POLL_S`` whether a kernel it stopped has exited.
 
@@ -51,18 +65,13 @@ def poll_kernel_exit_faster() -> bool:
         from jupyter_client.manager import KernelManager
     except ImportError:
         return False
-    original = getattr(KernelManager, "_async_wait", None)
-    if original is None:
-        return False
-    if getattr(original, "course_fast_poll", False):
-        return True
 
-    async def _async_wait(self, pollinterval: float = 0.1) -> None:
-        await original(self, pollinterval=min(pollinterval, KERNEL_EXIT_POLL_S))
+    def wrap(original):
+        async def _async_wait(self, pollinterval: float = 0.1) -> None:
+            await original(self, pollinterval=min(pollinterval, KERNEL_EXIT_POLL_S))
+        return _async_wait
 
-    _async_wait.course_fast_poll = True  # type: ignore[attr-defined]
-    KernelManager._async_wait = _async_wait  # type: ignore[method-assign]
-    return True
+    return _replace(KernelManager, "_async_wait", "course_fast_poll", wrap)
 
 
 def skip_the_idle_flush() -> bool:
@@ -125,20 +134,15 @@ def start_kernels_with_the_course_launcher() -> bool:
         import ipykernel.kernelspec as kernelspec
     except ImportError:
         return False
-    original = getattr(kernelspec, "get_kernel_dict", None)
-    if original is None:
-        return False
-    if getattr(original, "course_launcher", False):
-        return True
 
-    def get_kernel_dict(*args, **kwargs):
-        spec = original(*args, **kwargs)
-        argv = [KERNEL_LAUNCHER if arg == "ipykernel_launcher" else arg for arg in spec["argv"]]
-        return {**spec, "argv": argv}
+    def wrap(original):
+        def get_kernel_dict(*args, **kwargs):
+            spec = original(*args, **kwargs)
+            argv = [KERNEL_LAUNCHER if arg == "ipykernel_launcher" else arg for arg in spec["argv"]]
+            return {**spec, "argv": argv}
+        return get_kernel_dict
 
-    get_kernel_dict.course_launcher = True  # type: ignore[attr-defined]
-    kernelspec.get_kernel_dict = get_kernel_dict
-    return True
+    return _replace(kernelspec, "get_kernel_dict", "course_launcher", wrap)
 
 
 def exit_now(code: int) -> None:
