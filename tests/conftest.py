@@ -18,9 +18,14 @@ def one_thread():
 def saved_tiny_bert(tmp_path_factory):
     """A checkpoint folder as ``save_pretrained`` writes it (config, weights, fast tokenizer), holding the
     seeded tiny BERT and the tiny vocabulary: a pre-trained encoder's path through the code, offline."""
+    from transformers import BertModel
+
     from course_utils.sentiment import model, text
 
     folder = tmp_path_factory.mktemp("saved-tiny-bert")
-    model.load_bert(True, seed=5).save_pretrained(folder)
+    tiny = model.load_bert(True, seed=5)  # a TinyBert: BertModel's parameters, which BertModel saves
+    bert = BertModel(model.tiny_bert_config(tiny.config.vocab_size))
+    bert.load_state_dict(tiny.state_dict())
+    bert.save_pretrained(folder)
     text.load_tokenizer(True).save_pretrained(folder)
     return folder

@@ -262,8 +262,10 @@ def test_build_model_seeds_the_head_and_leaves_freezing_to_the_lab():
 
 def test_the_attention_mask_adds_the_dtypes_minimum_and_padded_keys_get_weight_zero():
     """The key's wording: BERT's mask adds ``torch.finfo(dtype).min`` (not -inf) to the scores of padded keys,
-    and after the softmax their attention weight is exactly 0."""
-    bert = load_bert(tiny=True, seed=0)
+    and after the softmax their attention weight is exactly 0. (``transformers.BertModel``, full mode's BERT;
+    the tiny mode's ``TinyBert`` computes the same outputs, ``tests/test_tiny_bert.py``.)"""
+    torch.manual_seed(0)
+    bert = BertModel(model_mod.tiny_bert_config(30)).eval()
     if hasattr(bert, "set_attn_implementation"):
         bert.set_attn_implementation("eager")  # attention weights are returned by the eager path only
     else:

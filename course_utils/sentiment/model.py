@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from transformers import BertConfig, BertModel, PreTrainedModel
+from transformers import BertConfig
 
 from course_utils.sentiment import encoder
 from course_utils.sentiment.text import tiny_vocabulary
+from course_utils.sentiment.tiny_bert import TinyBert
+
+if TYPE_CHECKING:  # importing them costs 2.2-2.4 s (transformers' model machinery); full mode loads them lazily
+    from transformers import BertModel, PreTrainedModel
 
 # The tiny BERT: every size different, so that a swapped axis fails loudly.
 TINY_BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
@@ -34,14 +39,14 @@ def bert_autocast(device: torch.device) -> contextlib.AbstractContextManager:
 class BERTGRUSentiment(nn.Module):
     """BERT's last hidden states read by a GRU; the top layer's last hidden state(s) -> linear -> logits.
 
-    bert: a ``transformers.BertModel`` (embedding size E = ``bert.config.hidden_size``);
+    bert: a ``transformers.BertModel`` or the tiny mode's ``TinyBert`` (embedding size E = ``bert.config.hidden_size``);
     hidden_dim: GRU hidden size H; output_dim: logits per review; n_layers: stacked GRU layers;
     bidirectional: read forwards and backwards; dropout: between GRU layers and before the linear layer.
     BERT is a fixed feature extractor: it runs under ``no_grad`` and stays in eval mode, under
     ``bert_autocast`` (fp16/bf16 on CUDA, as the cached features are computed); the GRU head runs in fp32.
     """
 
-    def __init__(self, bert: BertModel, hidden_dim: int, output_dim: int, n_layers: int,
+    def __init__(self, bert: BertModel | TinyBert, hidden_dim: int, output_dim: int, n_layers: int,
                  bidirectional: bool, dropout: float) -> None:
         super().__init__()
         self.bert = bert
@@ -142,13 +147,15 @@ def tiny_bert_config(vocab_size: int) -> BertConfig:
 
 
 def load_bert(tiny: bool, vocab_size: int | None = None, seed: int = 0,
-              name: str | None = None) -> BertModel | PreTrainedModel:
+              name: str | None = None) -> TinyBert | PreTrainedModel:
     """The lab's BERT: random tiny weights (seeded) or a pre-trained encoder, in eval mode.
 
     name: ``"tiny-bert"``, a model-hub name or a checkpoint folder (see ``encoder``); None means the
     tiny one in tiny mode and ``bert-base-uncased`` in full mode. vocab_size: the tiny tokenizer's
     vocabulary size (tiny BERT only; default: that of ``text.tiny_vocabulary()``). The tiny weights
-    depend only on ``seed`` and ``vocab_size``; the global random state is left as it was.
+    depend only on ``seed`` and ``vocab_size``; the global random state is left as it was. The tiny one is
+    a ``tiny_bert.TinyBert``: ``BertModel``'s parameters, initial weights and outputs, bit for bit, without
+    importing ``transformers``' model machinery.
     """
     if not encoder.is_builtin(tiny, name):
         return encoder.pretrained_bert(name or encoder.DEFAULT_BERT)
@@ -156,10 +163,10 @@ def load_bert(tiny: bool, vocab_size: int | None = None, seed: int = 0,
         vocab_size = len(tiny_vocabulary())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return BertModel(tiny_bert_config(vocab_size)).eval()
+        return TinyBert(tiny_bert_config(vocab_size)).eval()
 
 
-def build_model(bert: BertModel, hidden_dim: int = 256, output_dim: int = 1, n_layers: int = 2,
+def build_model(bert: BertModel | TinyBert, hidden_dim: int = 256, output_dim: int = 1, n_layers: int = 2,
                 bidirectional: bool = True, dropout: float = 0.25, seed: int | None = None) -> BERTGRUSentiment:
     """``BERTGRUSentiment``; the head's initial weights depend on ``seed`` if given. BERT is not frozen here
     (BERT runs under ``no_grad`` either way; freezing it is a question of the lab)."""
