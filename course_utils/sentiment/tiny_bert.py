@@ -81,17 +81,19 @@ class BertSelfAttention(nn.Module):
         return out.transpose(1, 2).reshape(x.shape)
 
 
-class BertSelfOutput(nn.Module):
-    """Dense, dropout, LayerNorm of (that + the attention's input). (B, T, E), (B, T, E) -> (B, T, E)."""
+class BertOutput(nn.Module):
+    """Dense to E, dropout, LayerNorm of (that + the block's input): the output of the attention block
+    (``in_size`` E, ``BertSelfOutput``) and of the feed-forward block (``in_size`` I, ``BertOutput``).
+    hidden: (B, T, in_size); residual: (B, T, E) -> (B, T, E)."""
 
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(self, config: BertConfig, in_size: int) -> None:
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dense = nn.Linear(in_size, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        """hidden, residual: (B, T, E) -> (B, T, E)."""
+        """hidden: (B, T, in_size); residual: (B, T, E) -> (B, T, E)."""
         return self.LayerNorm(self.dropout(self.dense(hidden)) + residual)
 
 
@@ -101,7 +103,7 @@ class BertAttention(nn.Module):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         self.self = BertSelfAttention(config)
-        self.output = BertSelfOutput(config)
+        self.output = BertOutput(config, config.hidden_size)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """x: (B, T, E); mask: None or (B, 1, 1, T) bool -> (B, T, E)."""
@@ -120,20 +122,6 @@ class BertIntermediate(nn.Module):
         return nn.functional.gelu(self.dense(hidden))
 
 
-class BertOutput(nn.Module):
-    """Dense back to E, dropout, LayerNorm of (that + the block's input). (B, T, I), (B, T, E) -> (B, T, E)."""
-
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        """hidden: (B, T, I); residual: (B, T, E) -> (B, T, E)."""
-        return self.LayerNorm(self.dropout(self.dense(hidden)) + residual)
-
-
 class BertLayer(nn.Module):
     """One transformer layer: attention block, then feed-forward block. x: (B, T, E) -> (B, T, E)."""
 
@@ -141,7 +129,7 @@ class BertLayer(nn.Module):
         super().__init__()
         self.attention = BertAttention(config)
         self.intermediate = BertIntermediate(config)
-        self.output = BertOutput(config)
+        self.output = BertOutput(config, config.intermediate_size)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """x: (B, T, E); mask: None or (B, 1, 1, T) bool -> (B, T, E)."""
