@@ -144,3 +144,154 @@ def test_gradebook_adds_marks_to_check_points_and_a_regrade_keeps_marks(batch40,
     data = json.loads(results.read_text())
     assert [t["name"] for t in data["tests"]][:2] == ["q2.step", "written: Q1 (a1) CNN benefit 1: parallel, fixed number of dependent steps"]
     assert any(t["name"] == "written: Q2 6. what y_2N computes" and t["score"] == 1 for t in data["tests"])
+
+
+# -- the marking server is no way in: token, Host, Origin, JSON bodies (issue 37, item 6) ----------------------
+
+PORT = 8765
+BASE = f"http://127.0.0.1:{PORT}"
+
+
+@pytest.fixture()
+def mark_app(batch40, tmp_path):
+    from course_staff.marking.app import create_app
+
+    _, report, _ = batch40
+    report2 = tmp_path / "report.csv"
+    shutil.copy(report, report2)
+    shutil.copy(report.with_suffix(".answers.csv"), report2.with_suffix(".answers.csv"))
+    path = tmp_path / "marks.sqlite"
+    load_batch(report2, path)
+    token = "t0ken-" + "x" * 40
+    app = create_app(path, load(ROOT / DEFAULT_PATH), token=token, host="127.0.0.1", port=PORT)
+    return app, token, path
+
+
+def _marks_in(path) -> int:
+    conn = db.connect(path)
+    try:
+        return conn.execute("SELECT count(*) FROM marks").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _mark_body(client, token: str) -> bytes:
+    answers = client.get(f"/api/question/df663ae2?token={token}", base_url=BASE).get_json()["answers"]
+    return json.dumps({"answers": [answers[0]["id"]], "item": 0, "applied": True, "ta": "alice"}).encode()
+
+
+def test_mark_app_answers_nothing_without_its_token(mark_app):
+    app, token, path = mark_app
+    client = app.test_client()
+    for url in ("/", "/api/questions", "/api/question/df663ae2", "/api/pairs"):
+        refused = client.get(url, base_url=BASE)
+        assert refused.status_code == 403, url
+        assert "Open the URL that course-utils mark printed" in refused.get_data(as_text=True)
+        assert token not in refused.get_data(as_text=True)
+    for wrong in ("", "x", token[:-1], token + "x", token.upper()):
+        assert client.get(f"/api/questions?token={wrong}", base_url=BASE).status_code == 403
+        assert client.get("/api/questions", base_url=BASE, headers={"Authorization": f"token {wrong}"}).status_code == 403
+    body = json.dumps({"answers": [1], "item": 0, "ta": "mallory"})
+    assert client.post("/api/mark", base_url=BASE, data=body, content_type="application/json").status_code == 403
+    assert client.post("/api/mark?token=nope", base_url=BASE, data=body, content_type="application/json").status_code == 403
+    assert _marks_in(path) == 0
+
+
+def test_mark_app_with_its_token_works_and_the_cookie_carries_it(mark_app):
+    app, token, path = mark_app
+    page = app.test_client().get(f"/?token={token}&ta=alice", base_url=BASE)
+    assert page.status_code == 200 and "<script>" in page.get_data(as_text=True)
+    cookie = page.headers["Set-Cookie"]
+    assert cookie.startswith(f"course_mark_{PORT}={token};")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    client = app.test_client()
+    client.set_cookie(f"course_mark_{PORT}", token, domain="127.0.0.1")
+    assert client.get("/api/questions", base_url=BASE).status_code == 200  # the page's own fetches: the cookie
+    body = _mark_body(client, token)
+    saved = client.post("/api/mark", base_url=BASE, data=body, content_type="application/json",
+                        headers={"Origin": BASE})  # what the browser sends with the page's POSTs
+    assert saved.status_code == 200 and saved.get_json()["saved"] == 1 and _marks_in(path) == 1
+    scripted = app.test_client().get("/api/questions", base_url=BASE, headers={"Authorization": f"token {token}"})
+    assert scripted.status_code == 200 and "Set-Cookie" not in scripted.headers
+    for host in ("localhost", "[::1]"):
+        assert app.test_client().get(f"/api/questions?token={token}", base_url=f"http://{host}:{PORT}").status_code == 200
+
+
+def test_mark_app_refuses_other_hosts_and_other_sites(mark_app):
+    app, token, path = mark_app
+    client = app.test_client()
+    for host in ("evil.example", f"evil.example:{PORT}", f"127.0.0.1:{PORT + 1}", "127.0.0.1", f"10.1.2.3:{PORT}",
+                 f"localhost.evil.example:{PORT}", ""):
+        refused = client.get(f"/api/questions?token={token}", base_url=BASE, headers={"Host": host})
+        assert refused.status_code == 403 and "Host" in refused.get_data(as_text=True), host
+    body = _mark_body(client, token)
+    for origin in ("http://evil.example", f"http://evil.example:{PORT}", "null", f"https://127.0.0.1:{PORT}",
+                   f"http://127.0.0.1:{PORT + 1}", f"http://localhost:{PORT}"):
+        refused = client.post(f"/api/mark?token={token}", base_url=BASE, data=body, content_type="application/json",
+                              headers={"Origin": origin})
+        assert refused.status_code == 403 and "another site" in refused.get_data(as_text=True), origin
+        assert client.get(f"/api/questions?token={token}", base_url=BASE, headers={"Origin": origin}).status_code == 403
+    assert _marks_in(path) == 0
+
+
+def test_mark_app_refuses_bodies_that_are_not_json(mark_app):
+    app, token, path = mark_app
+    client = app.test_client()
+    body = _mark_body(client, token)
+    for content_type in ("text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                         "multipart/form-data; boundary=x", None):
+        kwargs = {"content_type": content_type} if content_type else {}
+        refused = client.post(f"/api/mark?token={token}", base_url=BASE, data=body, **kwargs)
+        assert refused.status_code == 415, content_type
+        assert "application/json" in refused.get_data(as_text=True)
+    assert _marks_in(path) == 0
+    assert client.post(f"/api/mark?token={token}", base_url=BASE, data=body,
+                       content_type="application/json; charset=utf-8").status_code == 200
+    assert _marks_in(path) == 1
+
+
+def test_mark_app_on_all_addresses_takes_ip_hosts_but_not_names(mark_app):
+    from course_staff.marking.app import create_app
+
+    app, token, path = mark_app
+    wide = create_app(path, load(ROOT / DEFAULT_PATH), token=token, host="0.0.0.0", port=PORT)
+    client = wide.test_client()
+    assert client.get(f"/api/questions?token={token}", base_url=f"http://10.1.2.3:{PORT}").status_code == 200
+    assert client.get(f"/api/questions?token={token}", base_url=f"http://evil.example:{PORT}").status_code == 403
+    with pytest.raises(ValueError):
+        create_app(path, load(ROOT / DEFAULT_PATH), token="")
+
+
+def test_mark_command_prints_a_new_token_each_start_and_keeps_it_out_of_its_log(batch40, tmp_path, monkeypatch, capsys):
+    import argparse
+    import re
+
+    import werkzeug.serving
+
+    from course_staff.marking import command
+
+    _, report, _ = batch40
+    report2 = tmp_path / "report.csv"
+    shutil.copy(report, report2)
+    shutil.copy(report.with_suffix(".answers.csv"), report2.with_suffix(".answers.csv"))
+    served = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *a, **k: served.append((a, k)))
+    parser = argparse.ArgumentParser()
+    command.mark_arguments(parser)
+    tokens = []
+    for _ in range(2):
+        assert command.mark(parser.parse_args([str(report2), "--port", "9999"])) == 0
+        url = re.search(r"marking at (\S+)", capsys.readouterr().out)[1]
+        found = re.fullmatch(r"http://127\.0\.0\.1:9999/\?token=([A-Za-z0-9_-]{40,})", url)
+        assert found, url
+        tokens.append(found[1])
+    assert tokens[0] != tokens[1]
+    (host, port, app), options = served[-1]
+    assert (host, port) == ("127.0.0.1", 9999)
+    client = app.test_client()
+    assert client.get("/api/questions", base_url="http://127.0.0.1:9999").status_code == 403
+    assert client.get(f"/api/questions?token={tokens[0]}", base_url="http://127.0.0.1:9999").status_code == 403
+    assert client.get(f"/api/questions?token={tokens[1]}", base_url="http://127.0.0.1:9999").status_code == 200
+    assert command._TOKEN.sub(r"\1[hidden]", f"/?token={tokens[1]}&ta=alice") == "/?token=[hidden]&ta=alice"
+    assert issubclass(options["request_handler"], werkzeug.serving.WSGIRequestHandler)

@@ -10,7 +10,9 @@ walkthrough: batch graded, marked in the browser, gradebook totals = check point
 from __future__ import annotations
 
 import csv
+import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -40,21 +42,35 @@ def _port() -> int:
 
 
 @contextmanager
-def server(report: Path, db: Path | None = None):
+def server(report: Path, db: Path | None = None, log: list[str] | None = None):
+    """``course-utils mark`` on a free port: yields (the URL it printed, with its token; the process).
+    Its output goes on being read (into ``log``) so that the server never blocks on a full pipe."""
     port = _port()
     command = [sys.executable, "-m", "course_utils", "mark", str(report), "--port", str(port)]
     if db is not None:
         command += ["--db", str(db)]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
+    log = [] if log is None else log
+    url = None
+    for line in proc.stdout:
+        log.append(line)
+        if found := re.search(r"marking at (\S+)", line):
+            url = found[1]
+            break
+    if url is None:
+        proc.wait(10)
+        raise AssertionError("".join(log))
+    reader = threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True)
+    reader.start()
+    assert re.fullmatch(rf"http://127\.0\.0\.1:{port}/\?token=[A-Za-z0-9_-]{{40,}}", url), url
     for _ in range(300):
         try:
-            urllib.request.urlopen(url + "api/questions", timeout=2)
+            urllib.request.urlopen(api(url, "api/questions"), timeout=2)
             break
         except OSError:
             if proc.poll() is not None:
-                raise AssertionError(proc.stdout.read())
+                raise AssertionError("".join(log))
             time.sleep(0.1)
     try:
         yield url, proc
@@ -62,6 +78,13 @@ def server(report: Path, db: Path | None = None):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(10)
+        reader.join(10)
+
+
+def api(url: str, path: str) -> str:
+    """The API ``path`` of the server whose printed URL is ``url``, with its token (as a script calls it)."""
+    base, _, query = url.partition("?")
+    return base + path + ("&" if "?" in path else "?") + query
 
 
 @pytest.fixture()
@@ -91,7 +114,7 @@ def browser():
 def open_page(browser, url: str, ta: str, question_presses: int = 4):
     # bypass_csp: the page forbids eval, which older Playwright (the lowest versions) needs for wait_for_function
     page = browser.new_context(bypass_csp=True).new_page()
-    page.goto(f"{url}?ta={ta}")
+    page.goto(f"{url}&ta={ta}")
     page.wait_for_selector("body[data-ready='1']")
     for _ in range(question_presses):
         page.keyboard.press("]")
@@ -173,11 +196,10 @@ def test_two_tas_at_once_lose_no_mark(batch, browser):
         errors = []
 
         def hammer(base: str, item: int) -> None:
-            import json
-            ids = json.load(urllib.request.urlopen(base + "api/question/3a74adbd"))["answers"]
+            ids = json.load(urllib.request.urlopen(api(base, "api/question/3a74adbd")))["answers"]
             for answer in ids:
-                body = json.dumps({"answers": [answer["id"]], "item": item, "applied": True, "ta": base}).encode()
-                request = urllib.request.Request(base + "api/mark", body, {"Content-Type": "application/json"})
+                body = json.dumps({"answers": [answer["id"]], "item": item, "applied": True, "ta": base[:30]}).encode()
+                request = urllib.request.Request(api(base, "api/mark"), body, {"Content-Type": "application/json"})
                 if urllib.request.urlopen(request).status != 200:
                     errors.append(answer)
 
@@ -249,7 +271,7 @@ def test_a_late_answer_for_an_older_question_never_replaces_the_one_shown(batch,
     report, _ = batch
     with server(report) as (url, _proc):
         page = browser.new_context(bypass_csp=True).new_page()
-        page.goto(f"{url}?ta=alice")
+        page.goto(f"{url}&ta=alice")
         page.wait_for_selector("body[data-ready='1']")
         questions = page.evaluate("questions.map(q => q.question)")
         slow = questions[3]  # the fourth question's answers come back late
@@ -277,3 +299,62 @@ def test_two_keys_on_one_answer_before_its_reload_toggle_the_item_off_again(batc
         assert page.locator(".answer.current").get_attribute("data-items") == ""
     found = marks(report.with_suffix(".marks.sqlite"), QUESTION)
     assert all(items == set() for items in found.values())
+
+
+def test_no_way_in_for_other_pages_without_the_token_or_by_dns_rebinding(batch, tmp_path):
+    """Issue 37 (6): the TA's browser has the page open (its cookie set); a page of another local server
+    (127.0.0.1, another port: the same *site*, so even a SameSite=Strict cookie goes with its requests)
+    posts a mark as a form (text/plain) and with fetch, and a name rebound to 127.0.0.1 (DNS rebinding,
+    played by Chromium's host resolver rules) reads the API: nothing is saved, nothing is read, and the
+    server's log never shows the token."""
+    from playwright.sync_api import sync_playwright
+
+    report, _ = batch
+    db = report.with_suffix(".marks.sqlite")
+    log: list[str] = []
+    with server(report, log=log) as (url, _proc), sync_playwright() as playwright:
+        port = int(re.search(r":(\d+)/", url)[1])
+        token = url.split("token=")[1]
+        base = f"http://127.0.0.1:{port}/"
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP rebound.test 127.0.0.1"])
+        try:
+            context = chromium.new_context()
+            ta = context.new_page()
+            refused = ta.goto(base)  # the URL without its token
+            assert refused.status == 403 and "Open the URL that course-utils mark printed" in ta.inner_text("body")
+            ta.goto(f"{url}&ta=alice")
+            ta.wait_for_selector("body[data-ready='1']")
+            assert any(c["name"] == f"course_mark_{port}" and c["httpOnly"] and c["sameSite"] == "Strict"
+                       for c in context.cookies())
+            answer = json.load(urllib.request.urlopen(api(url, f"api/question/{QUESTION}")))["answers"][0]["id"]
+            evil_origin = f"http://127.0.0.1:{_port()}"
+            body = json.dumps({"answers": [answer], "item": 0, "applied": True, "ta": "mallory"})
+            evil_html = f"""<!doctype html><body><form id="f" method="POST" enctype="text/plain"
+                action="{base}api/mark"><input name='{body[:-1]}, "x": "' value='"}}'></form>
+                <script>fetch("{base}api/mark", {{method: "POST", mode: "no-cors", credentials: "include",
+                  headers: {{"Content-Type": "text/plain"}}, body: {json.dumps(body)}}})
+                  .finally(() => document.getElementById("f").submit());</script></body>"""
+            context.route(f"{evil_origin}/evil.html", lambda route: route.fulfill(body=evil_html, content_type="text/html"))
+            evil = context.new_page()
+            with evil.expect_navigation(url=f"{base}api/mark"):
+                evil.goto(f"{evil_origin}/evil.html")
+            assert "another site" in evil.inner_text("body")  # the form's POST: refused for its Origin
+            rebound = context.new_page()
+            for path in ("", "api/questions", f"?token={token}", f"api/questions?token={token}"):
+                response = rebound.goto(f"http://rebound.test:{port}/{path}")
+                assert response.status == 403 and "Host" in rebound.inner_text("body"), path
+            # the TA's own page still saves
+            before = int(ta.evaluate("document.body.dataset.saved || 0"))
+            ta.keyboard.press("]")
+            ta.keyboard.press("2")
+            ta.wait_for_function("n => Number(document.body.dataset.saved || 0) > n", arg=before)
+        finally:
+            chromium.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT ta FROM marks WHERE ta = 'mallory'").fetchall() == []
+    assert conn.execute("SELECT count(*) FROM marks WHERE ta = 'alice'").fetchone()[0] == 1
+    text = "".join(log)
+    assert text.count(token) == 1 and "token=[hidden]" in text  # the log never shows the token again
+    posts = re.findall(r"POST /api/mark[^\n]*?\" (\d+)", text)  # the fetch: refused, unless the browser
+    assert posts[-1] == "200" and set(posts[:-1]) == {"403"}, posts  # stopped it first (local network access)

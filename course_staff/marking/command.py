@@ -5,11 +5,15 @@ database (default ``REPORT.marks.sqlite``), groups each question's answers, load
 of ``--pairs`` for TAs to confirm or dismiss, and serves the page on ``--host``/``--port`` (local
 only by default). Run it again after a regrade: marks of unchanged answers stay, changed answers are
 flagged. Several TAs: open the same URL, or start a server each on the same database file.
+
+The URL it prints holds a token, new at each start (``http://127.0.0.1:8765/?token=...``): the server
+answers nothing without it (see ``app.py``), so keep it to the TAs; the server's log hides it.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -64,7 +68,7 @@ def load_batch(report: Path, db_path: Path, pairs: Path | None = None) -> dict[s
 
 
 def mark(args: argparse.Namespace) -> int:
-    from course_staff.marking.app import create_app
+    from course_staff.marking.app import create_app, new_token, url_host
 
     db_path = database_path(args.report, args.db)
     try:
@@ -80,6 +84,30 @@ def mark(args: argparse.Namespace) -> int:
         return 0
     from werkzeug.serving import run_simple
 
-    print(f"marking at http://{args.host}:{args.port}/  (Ctrl-C stops; every mark is already saved)", flush=True)
-    run_simple(args.host, args.port, create_app(db_path, rubric), threaded=True)
+    token = new_token()
+    app = create_app(db_path, rubric, token=token, host=args.host, port=args.port)
+    print(f"marking at http://{url_host(args.host)}:{args.port}/?token={token}  (open this URL: the server answers "
+          "nothing without its token; Ctrl-C stops; every mark is already saved)", flush=True)
+    run_simple(args.host, args.port, app, threaded=True, request_handler=_quiet_handler())
     return 0
+
+
+_TOKEN = re.compile(r"(token=)[^&\s]*")
+
+
+def _quiet_handler():
+    """Werkzeug's request handler, with the token left out of the request lines it logs."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def log_request(self, code="-", size="-") -> None:
+            path = getattr(self, "path", None)
+            if path is not None:
+                self.path = _TOKEN.sub(r"\1[hidden]", path)
+            try:
+                super().log_request(code, size)
+            finally:
+                if path is not None:
+                    self.path = path
+
+    return Handler

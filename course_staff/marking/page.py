@@ -45,12 +45,14 @@ async function api(path, body) {
   const response = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
                                        body: JSON.stringify(Object.assign({ta: ta()}, body))});
   pending--;
-  if (!response.ok) { status("NOT SAVED (" + response.status + ")"); throw new Error("not saved"); }
+  if (!response.ok) { status("NOT SAVED (" + response.status + (response.status === 403 ? ": open the URL that course-utils mark printed" : "") + ")"); throw new Error("not saved"); }
   saved++; status("saved (" + saved + ")"); document.body.dataset.saved = saved;
   return response.json();
 }
 async function loadQuestions() {
-  questions = await (await fetch("/api/questions")).json();
+  const response = await fetch("/api/questions");
+  if (!response.ok) { status("refused (" + response.status + "): " + await response.text()); return; }
+  questions = await response.json();
   const select = $("question"); select.textContent = "";
   questions.forEach((q, i) => { const o = document.createElement("option"); o.value = i;
     o.textContent = q.title + " (" + q.marked + "/" + q.answers + ")"; select.appendChild(o); });
