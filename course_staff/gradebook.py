@@ -8,18 +8,19 @@ are only added up here. A student is recognised from a Canvas download name
 Writes ``--out`` (``student, id, files``, one column per check id and per written question, then
 ``checks, written, total, max, unmarked, changed``), ``--canvas`` (Canvas's gradebook import:
 ``Student, ID, SIS User ID, SIS Login ID, Section, <assignment>``, a "Points Possible" row first)
-and, with ``--gradescope results.json``, the written marks as tests of that Gradescope result.
+and, with ``--gradescope results.json``, the written marks as tests of that Gradescope result. Text cells
+a spreadsheet would run as formulas are escaped (``course_staff.csvsafe``).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
 from pathlib import Path
 
+from course_staff import csvsafe
 from course_staff.grading.answers import read_csv as read_answers
 from course_staff.grading.report import read_report
 from course_staff.marking import db
@@ -93,21 +94,26 @@ def _n(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _cell(value):
+    """A number as text (``_n``; ``csvsafe`` leaves plain numbers as they are), anything else as it is."""
+    return _n(value) if isinstance(value, (int, float)) else value
+
+
 def write(rows: list[dict], check_ids: list[str], written: list[str], path: Path) -> None:
     columns = ["student", "id", "files", *check_ids, *written, "checks", "written", "total", "max", "unmarked", "changed"]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        out = csv.writer(handle)
+        out = csvsafe.writer(handle)
         out.writerow(columns)
         for row in rows:
-            out.writerow([" ".join(row["files"]) if c == "files" else _n(row.get(c, "")) for c in columns])
+            out.writerow([" ".join(row["files"]) if c == "files" else _cell(row.get(c, "")) for c in columns])
 
 
 def write_canvas(rows: list[dict], assignment: str, path: Path) -> None:
     """Canvas's gradebook import format; students without a Canvas user id are left out (listed on stderr)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        out = csv.writer(handle)
+        out = csvsafe.writer(handle)
         out.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
         out.writerow(["Points Possible", "", "", "", "", _n(max((r["max"] for r in rows), default=0.0))])
         for row in rows:

@@ -8,13 +8,13 @@ beside the prompt, for reading and marking. A blank the student left or deleted 
 
 from __future__ import annotations
 
-import csv
 import html
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from course_staff import csvsafe
 from course_staff.grading.handouts import BLANK, Handout
 
 NOT_ANSWERED = "(not answered)"
@@ -44,19 +44,19 @@ def collect(file: str, nb: nbformat.NotebookNode, handout: Handout) -> list[Answ
 
 
 def write_csv(answers: list[Answer], path: Path) -> None:
-    """One CSV row per answer: file, handout, question, prompt, answer."""
+    """One CSV row per answer: file, handout, question, prompt, answer (formula-like text escaped: ``csvsafe``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csvsafe.writer(handle)
         writer.writerow(["file", "handout", "question", "prompt", "answer"])
         writer.writerows([a.file, a.handout, a.question, a.prompt, a.answer] for a in answers)
 
 
 def read_csv(path: Path) -> list[Answer]:
-    """The answers of a CSV written by ``write_csv``."""
+    """The answers of a CSV written by ``write_csv`` (as they were before ``csvsafe`` escaped them)."""
     with path.open(newline="", encoding="utf-8") as handle:
-        return [Answer(row["file"], row["handout"], row["question"], row["prompt"], row["answer"])
-                for row in csv.DictReader(handle)]
+        _, rows = csvsafe.read(handle)
+    return [Answer(row["file"], row["handout"], row["question"], row["prompt"], row["answer"]) for row in rows]
 
 
 def write_html(answers: list[Answer], path: Path) -> None:

@@ -13,11 +13,11 @@ Every figure is read off clocks and the grading plugin's records; none of it is 
 
 from __future__ import annotations
 
-import csv
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from course_staff import csvsafe
 from course_staff.grading.report import Row
 
 PHASES = ("prepare", "launch", "collect", "kernel", "cells", "grader_cells", "teardown", "judge", "total")
@@ -25,15 +25,16 @@ SLOWEST = 3  # cells named per handout in the summary
 
 
 def write(rows: list[Row], path: Path) -> str:
-    """Write the per-notebook and per-cell CSVs and the summary beside ``path``; returns the summary."""
+    """Write the per-notebook and per-cell CSVs (formula-like text escaped: ``csvsafe``) and the summary
+    beside ``path``; returns the summary."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csvsafe.writer(handle)
         writer.writerow(["file", "handout", "status", *PHASES])
         for row in rows:
             writer.writerow([row.file, row.handout, row.status, *(row.profile.get(p, "") for p in PHASES)])
     with path.with_suffix(".cells.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csvsafe.writer(handle)
         writer.writerow(["file", "handout", "position", "cell_id", "seconds"])
         for row in rows:
             for position, (cell_id, seconds) in enumerate(row.cell_seconds, start=1):

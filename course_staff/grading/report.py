@@ -10,9 +10,10 @@ the checks' verdicts.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from course_staff import csvsafe
 
 
 @dataclass
@@ -45,10 +46,13 @@ def _number(value: float) -> str:
 
 
 def write_report(rows: list[Row], path: Path, check_ids: list[str]) -> None:
-    """Write ``rows`` as CSV: ``REPORT_COLUMNS`` then one column per id in ``check_ids``."""
+    """Write ``rows`` as CSV: ``REPORT_COLUMNS`` then one column per id in ``check_ids``.
+
+    Text cells a spreadsheet would run as a formula (a file named ``=...``) are escaped (``csvsafe``).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csvsafe.writer(handle)
         writer.writerow([*REPORT_COLUMNS, *check_ids])
         for row in rows:
             values = [_number(v) if isinstance(v, float) else v for v in (getattr(row, c) for c in REPORT_COLUMNS)]
@@ -56,13 +60,13 @@ def write_report(rows: list[Row], path: Path, check_ids: list[str]) -> None:
 
 
 def read_report(path: Path) -> tuple[list[dict[str, str]], list[str]]:
-    """A report's rows (column -> text) and its check-id columns; ValueError if it is not a report."""
+    """A report's rows (column -> text, as before ``csvsafe`` escaped it) and its check-id columns;
+    ValueError if it is not a report."""
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header = list(reader.fieldnames or [])
-        if tuple(header[: len(REPORT_COLUMNS)]) != REPORT_COLUMNS:
-            raise ValueError(f"{path} is not a grading report (its first columns are not {', '.join(REPORT_COLUMNS)})")
-        return list(reader), header[len(REPORT_COLUMNS):]
+        header, rows = csvsafe.read(handle)
+    if tuple(header[: len(REPORT_COLUMNS)]) != REPORT_COLUMNS:
+        raise ValueError(f"{path} is not a grading report (its first columns are not {', '.join(REPORT_COLUMNS)})")
+    return rows, header[len(REPORT_COLUMNS):]
 
 
 def merge_reports(paths: list[Path], out: Path) -> int:
@@ -81,7 +85,7 @@ def merge_reports(paths: list[Path], out: Path) -> int:
             rows[row["file"]] = row
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*REPORT_COLUMNS, *check_ids], restval="")
+        writer = csvsafe.dict_writer(handle, [*REPORT_COLUMNS, *check_ids], restval="")
         writer.writeheader()
         writer.writerows(rows[name] for name in sorted(rows))
     return len(rows)

@@ -8,11 +8,11 @@ penalised: a TA confirms or dismisses each pair in ``course-utils mark --pairs p
 from __future__ import annotations
 
 import argparse
-import csv
 import html
 import sys
 from pathlib import Path
 
+from course_staff import csvsafe
 from course_staff.similarity.compare import Pair, Work, run
 
 COLUMNS = ("a", "b", "part", "question", "score")
@@ -30,14 +30,15 @@ def similarity_arguments(parser: argparse.ArgumentParser) -> None:
 def write_csv(pairs: list[Pair], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csvsafe.writer(handle)  # file names and question ids: formula-like text escaped
         writer.writerow(COLUMNS)
         writer.writerows([p.a, p.b, p.part, p.question, f"{p.score:.4f}"] for p in pairs)
 
 
 def read_csv(path: Path) -> list[dict]:
     with path.open(newline="", encoding="utf-8") as handle:
-        return [dict(row, score=float(row["score"])) for row in csv.DictReader(handle)]
+        _, rows = csvsafe.read(handle)
+    return [dict(row, score=float(row["score"])) for row in rows]
 
 
 def _code_view(source: str, lines: tuple[int, ...]) -> str:
