@@ -3,10 +3,15 @@
 The check points come from the grading report as it is now (regrade, then run this again); the
 written marks from the marking database (``course-utils mark``), which no regrade touches: the two
 are only added up here. A student is recognised from a Canvas download name
-(``name_[LATE_]userid_attachment_file.ipynb``), else each file is its own student.
+(``name_[late_]userid_submissionid_file.ipynb``), else each file is its own student.
+
+One submission per student and handout: where Canvas holds several uploads of one notebook (``doe_123_1_hw3.ipynb``,
+``doe_123_2_hw3 copy.ipynb``), only the latest counts (the highest Canvas submission id; where those tie,
+the last file name); the others are named in the ``superseded`` column and on stderr, and their check
+points and written marks are left out. Files that match no handout (errors) never stand in for a graded one.
 
 Writes ``--out`` (``student, id, files``, one column per check id and per written question, then
-``checks, written, total, max, unmarked, changed``), ``--canvas`` (Canvas's gradebook import:
+``checks, written, total, max, unmarked, changed, superseded``), ``--canvas`` (Canvas's gradebook import:
 ``Student, ID, SIS User ID, SIS Login ID, Section, <assignment>``, a "Points Possible" row first)
 and, with ``--gradescope results.json``, the written marks as tests of that Gradescope result. Text cells
 a spreadsheet would run as formulas are escaped (``course_staff.csvsafe``).
@@ -27,7 +32,7 @@ from course_staff.marking import db
 from course_staff.marking.command import database_path
 from course_staff.marking.rubric import DEFAULT_PATH, WrittenRubric, load
 
-CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:late_)?(?P<id>\d+)_\d+_", re.IGNORECASE)
+CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:late_)?(?P<id>\d+)_(?P<upload>\d+)_", re.IGNORECASE)
 
 
 def gradebook_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,9 +54,38 @@ def student_of(file: str) -> tuple[str, str]:
     return Path(file).stem, ""
 
 
+def latest_uploads(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The report rows that count (one per student and handout: the latest upload) and the superseded
+    files (file -> the file counted instead).
+
+    The latest is the highest Canvas submission id (the third field of ``name_[late_]userid_subid_file``),
+    then the last file name. Rows of no handout (not a notebook, no handout matched) are all kept: they
+    score nothing and cannot say which notebook they replace.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    for row in rows:
+        key, _ = student_of(row["file"])
+        handout = row.get("handout") or ""
+        groups.setdefault((key, handout) if handout else (key, "", row["file"]), []).append(row)
+    counted: list[dict[str, str]] = []
+    superseded: dict[str, str] = {}
+
+    def order(row: dict[str, str]) -> tuple[int, str]:
+        found = CANVAS_NAME.match(row["file"])
+        return (int(found["upload"]) if found else -1, row["file"])
+
+    for group in groups.values():
+        latest = max(group, key=order)
+        counted.append(latest)
+        superseded.update({row["file"]: latest["file"] for row in group if row is not latest})
+    kept = {id(row) for row in counted}
+    return [row for row in rows if id(row) in kept], superseded
+
+
 def build(report: Path, marks: Path, rubric: WrittenRubric) -> tuple[list[dict], list[str], list[str]]:
     """The gradebook rows, the check columns and the written-question columns."""
     rows, check_ids = read_report(report)
+    rows, superseded = latest_uploads(rows)
     answers_csv = report.with_suffix(".answers.csv")
     answers = read_answers(answers_csv) if answers_csv.is_file() else []
     scores = {}
@@ -66,16 +100,18 @@ def build(report: Path, marks: Path, rubric: WrittenRubric) -> tuple[list[dict],
     for row in rows:
         key, user_id = student_of(row["file"])
         entry = students.setdefault(key, {"student": key, "id": user_id, "files": [], "checks": 0.0, "written": 0.0,
-                                          "max": 0.0, "unmarked": 0, "changed": 0})
+                                          "max": 0.0, "unmarked": 0, "changed": 0, "superseded": []})
         entry["files"].append(row["file"])
         for check in check_ids:
             if row.get(check, "") != "":
                 entry[check] = entry.get(check, 0.0) + float(row[check])
         entry["checks"] += float(row["score"] or 0)
         entry["max"] += float(row["max_score"] or 0)
+    for old in sorted(superseded):
+        students[student_of(old)[0]]["superseded"].append(old)
     for answer in answers:
         key, _ = student_of(answer.file)
-        if key not in students:
+        if key not in students or answer.file in superseded:
             continue
         entry, spec = students[key], rubric.question(answer.question)
         state = scores.get((answer.file, answer.question))
@@ -100,13 +136,15 @@ def _cell(value):
 
 
 def write(rows: list[dict], check_ids: list[str], written: list[str], path: Path) -> None:
-    columns = ["student", "id", "files", *check_ids, *written, "checks", "written", "total", "max", "unmarked", "changed"]
+    columns = ["student", "id", "files", *check_ids, *written, "checks", "written", "total", "max", "unmarked", "changed",
+               "superseded"]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csvsafe.writer(handle)
         out.writerow(columns)
         for row in rows:
-            out.writerow([" ".join(row["files"]) if c == "files" else _cell(row.get(c, "")) for c in columns])
+            out.writerow([" ".join(row.get(c, [])) if c in {"files", "superseded"} else _cell(row.get(c, ""))
+                          for c in columns])
 
 
 def write_canvas(rows: list[dict], assignment: str, path: Path) -> None:
@@ -147,6 +185,10 @@ def gradebook(args: argparse.Namespace) -> int:
         print(f"course-utils gradebook: {exc}", file=sys.stderr)
         return 2
     write(rows, check_ids, written, args.out)
+    superseded = [f for r in rows for f in r["superseded"]]
+    if superseded:
+        print(f"course-utils gradebook: {len(superseded)} earlier uploads not counted (only the latest per student "
+              f"and notebook counts; column superseded of {args.out}): {', '.join(superseded)}", file=sys.stderr)
     if args.canvas is not None:
         write_canvas(rows, args.assignment, args.canvas)
     if args.gradescope is not None and rows:
