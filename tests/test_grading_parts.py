@@ -298,8 +298,8 @@ def test_a_notebook_sees_only_the_minimal_environment(tmp_path: Path, monkeypatc
     finally:
         environment.close()
     assert [c["kind"] for c in execution.cells] == ["ok"], execution.output
-    assert "GRADER_SECRET" not in (tmp_path / "pytest.out").read_text(encoding="utf-8") + json.dumps(execution.cells)
-    assert not (tmp_path / "cells.jsonl").exists()  # the cell log is not in the kernel's folder
+    assert "GRADER_SECRET" not in execution.output + json.dumps(execution.cells)
+    assert not list(tmp_path.rglob("*.jsonl"))  # the cell log is a pipe, no file
 
 
 def test_check_records_the_last_verdict_per_id_for_the_grader(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
@@ -545,7 +545,7 @@ def test_a_lab_kernel_reads_the_batchs_synthetic_reviews_and_cannot_change_them(
         assert environment.tiny_cache() == cache  # made once per batch
         env = run.grading_environment(tmp_path, True, (), environment, sandboxed=True, threads=1, lab_cache=cache)
         execution = run.execute(tmp_path / "s.ipynb", 60, env, None, environment, sandboxed=True)
-        out = (tmp_path / "pytest.out").read_text(encoding="utf-8")
+        out = execution.output
         assert [c["kind"] for c in execution.cells] == ["ok"], out
         names = sorted(p.name for p in cache.iterdir())
         assert not (cache / "mine").exists() and len(names) == 1 and names[0].startswith("synthetic-v")
@@ -572,7 +572,7 @@ def test_run_slots_let_only_jobs_notebooks_run_at_once_and_the_wait_is_no_phase(
         return run.Execution([], 0, False, "", 0.2)
 
     monkeypatch.setattr(run, "execute", fake_execute)
-    settings = submission.Settings({}, scoring.Rubric({}), slots=threading.BoundedSemaphore(2))
+    settings = submission.Settings({}, scoring.Rubric({}), slots=submission.Slots(2))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", id="a")])
     with ThreadPoolExecutor(max_workers=6) as pool:
         executions = list(pool.map(lambda i: submission._run_once(nb, tmp_path / str(i), settings), range(6)))
@@ -605,7 +605,7 @@ def test_every_sandboxed_kernel_loads_the_batchs_font_list_and_never_scans_the_f
 
     def keep_output(notebook, *args, **kwargs):
         execution = original(notebook, *args, **kwargs)
-        seen.append((notebook.parent / "pytest.out").read_text(encoding="utf-8"))
+        seen.append(execution.output)
         return execution
 
     try:
@@ -630,7 +630,7 @@ def test_the_font_probe_does_see_a_rescan_when_the_run_has_no_font_list(tmp_path
         env = run.grading_environment(tmp_path, True, (), environment, sandboxed=True)
         execution = run.execute(tmp_path / "s.ipynb", 60, env, None, environment, sandboxed=True)
         assert [c["kind"] for c in execution.cells] == ["raised"]
-        assert "scanned the fonts again" in (tmp_path / "pytest.out").read_text(encoding="utf-8")
+        assert "scanned the fonts again" in execution.output
     finally:
         environment.close()
 

@@ -26,7 +26,7 @@ from course_staff.grading import answers, gradescope, judge, profile, run, sandb
 from course_staff.grading.handouts import load_handouts
 from course_staff.grading.report import Row, write_report
 from course_staff.grading.scoring import load_rubric
-from course_staff.grading.submission import NOT_SANDBOXED, Settings, grade_notebook
+from course_staff.grading.submission import NOT_SANDBOXED, Settings, Slots, grade_notebook
 
 SANITIZE_FILE = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
 DEFAULT_RUBRIC = Path("answers/rubric.json")
@@ -119,7 +119,7 @@ def grade(args: argparse.Namespace) -> int:
     environment = sandbox.build_environment(run.GRADER_MODULES)
     settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries,
                         sandboxed=not args.no_sandbox, environment=environment, user=user,
-                        threads=max(1, (os.cpu_count() or 1) // args.jobs), slots=threading.BoundedSemaphore(args.jobs))
+                        threads=max(1, (os.cpu_count() or 1) // args.jobs), slots=Slots(args.jobs))
     try:
         with tempfile.TemporaryDirectory(prefix="course-grade-", ignore_cleanup_errors=True) as scratch, \
                 _torch_cache_in(Path(scratch)):

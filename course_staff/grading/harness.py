@@ -34,6 +34,7 @@ import time
 from typing import Any, Callable
 
 IO_VARIABLE = "COURSE_GRADER_IO"
+OUT_VARIABLE = "COURSE_GRADER_OUT"  # where answers.json goes (the I/O folder is read-only in the sandbox)
 ANSWERS_FILE = "answers.json"
 CASES_FIFO = "cases"
 CALL_LIMIT_S = 10.0  # seconds per call of a student's function on one hidden case
@@ -76,6 +77,7 @@ class Harness:
 
     def __init__(self, io_dir: str | None = None, block: bool = True) -> None:
         self.io_dir = io_dir or os.environ.get(IO_VARIABLE) or "."
+        self.out_dir = (os.environ.get(OUT_VARIABLE) if io_dir is None else None) or self.io_dir
         self.answers: dict[str, dict] = {}
         self.functions: dict[str, Any] = {}
         self._dumps, self._replace, self._open = json.dumps, os.replace, open
@@ -210,7 +212,7 @@ class Harness:
             return {}
 
     def _write(self, done: bool) -> None:
-        path = os.path.join(self.io_dir, ANSWERS_FILE)
+        path = os.path.join(self.out_dir, ANSWERS_FILE)
         try:
             text = self._dumps({"version": 1, "done": done, "answers": self.answers})
         except (TypeError, ValueError) as exc:

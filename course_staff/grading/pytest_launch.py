@@ -22,10 +22,24 @@ without the interpreter's finalisation (``exit_now``).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 
 from course_grader_kernel import fewer_full_collections  # the grader folder's, beside this file
+
+
+def not_dumpable() -> bool:
+    """Make this process non-dumpable (``PR_SET_DUMPABLE`` 0): its ``/proc/PID/fd`` and memory are then
+    closed to the kernel, which runs as the same uid, so the cell log's descriptor stays this process's.
+    (The kernel is started by exec, which makes it dumpable again, as any program.)"""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) == 0  # PR_SET_DUMPABLE
+    except (OSError, AttributeError):
+        return False
+
+
+not_dumpable()
 
 fewer_full_collections()  # before pytest, nbval and jupyter_client are imported
 KERNEL_LAUNCHER = "course_grader_kernel"  # replaces ipykernel_launcher in the kernel's command line

@@ -10,11 +10,14 @@ needs (``PATH``, locale, ``PYTHONPATH`` where set, model and data caches for ``-
 named with ``--env``. ``HOME``, ``TMPDIR`` and the Jupyter/IPython/matplotlib folders point into
 the scratch folder, which is deleted afterwards.
 
-The grader's values travel through one I/O folder inside the scratch folder (``COURSE_GRADER_IO``
-in the kernel's environment, see ``harness.py``): the harness file, the FIFO ``cases`` on which the
-run's hidden cases are written only once the kernel opens it, and the harness's ``answers.json``,
-read back here (at most ``MAX_ANSWERS_BYTES``). nbval's per-cell log goes to a folder of the
-grader's own, outside the kernel's working folder.
+The grader's values travel through one read-only I/O folder (``COURSE_GRADER_IO`` in the kernel's
+environment, see ``harness.py``): the harness file and the FIFO ``cases`` on which the run's hidden
+cases are written only once the kernel opens it. Everything comes back through pipes the grader opened,
+each read with a cap (``sandbox.Limits.output``): pytest's output, and the cell log, which the plugin
+writes to a descriptor only the pytest process holds (``--course-grade-log=fd:N``; pytest makes itself
+non-dumpable, so the kernel, the same uid, cannot open it through ``/proc``) and to which it adds, at the
+end, the harness's ``answers.json`` (from ``COURSE_GRADER_OUT``, at most ``MAX_ANSWERS_BYTES``). The
+grader never opens a path the sandbox could have written or swapped.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -41,6 +43,7 @@ PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HF_HOME", "HF_HUB_OFFLI
                 "COURSE_UTILS_CACHE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
 HARNESS = Path(__file__).resolve().parent / "harness.py"
 MAX_ANSWERS_BYTES = 8 * 2 ** 20  # a larger answers.json is not read: every check of that run gets 0
+OUTPUT_TAIL_BYTES = 256 * 2 ** 10  # pytest's output kept (its end: the last line is the one read)
 KERNEL_GONE_S = 2.0  # a kernel gone this long with cells left to run has died
 POLL_S = 0.25
 
@@ -57,6 +60,8 @@ class Execution:
     kernel_died: bool = False
     answers: str | None = None  # the harness's answers.json as text, None if absent or too large
     answers_note: str = ""  # why answers is None
+    limit: str = ""  # the sandbox limit the run went over, if the grader could tell (``sandbox.Limits`` field)
+    infrastructure: str = ""  # why the run failed for a cause outside the notebook (then it is run again)
     timing: dict = dataclasses.field(default_factory=dict)  # the plugin's timing line (see ``profile``)
     started: float = 0.0  # clock time (time.time()) just before the process started
     ended: float = 0.0  # clock time once it had ended and its log was read
@@ -123,7 +128,6 @@ GRADER_MODULES = {"course_grader_plugin.py": Path(__file__).with_name("plugin.py
                   "course_grader_kernel.py": Path(__file__).with_name("kernel_launch.py")}
 LOG_OPTION = "--course-grade-log"
 SANITIZE_INSIDE = f"{sandbox.ROOT}/sanitize.cfg"
-LOG_INSIDE = f"{sandbox.ROOT}/log"
 
 
 def grading_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
@@ -148,77 +152,123 @@ def grading_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
     return env
 
 
-def _cache_binds(env: dict[str, str]) -> list[tuple[str, str]]:
-    """Full-mode caches named in the kernel's environment, bound read-only at their own paths."""
-    return [(env[name], env[name]) for name in ("HF_HOME", "COURSE_UTILS_CACHE")
-            if name in env and os.path.isdir(env[name])]
+CACHE_INSIDE = f"{sandbox.ROOT}/cache"  # full-mode and tiny-mode caches, read-only, under their variable's name
+
+
+def _cache_binds(env: dict[str, str], sandboxed: bool = True) -> list[tuple[str, str]]:
+    """Caches named in the kernel's environment (``HF_HOME``, ``COURSE_UTILS_CACHE``), bound read-only at
+    ``CACHE_INSIDE``/NAME; ``env`` is changed to name them there (sandboxed only)."""
+    binds = []
+    for name in ("HF_HOME", "COURSE_UTILS_CACHE"):
+        if name in env and os.path.isdir(env[name]) and sandboxed:
+            binds.append((env[name], f"{CACHE_INSIDE}/{name}"))
+            env[name] = f"{CACHE_INSIDE}/{name}"
+    return binds
 
 
 def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path | None,
             environment: sandbox.Environment | None = None, sandboxed: bool = False,
-            user: tuple[int, int] | None = None, cases: dict | None = None) -> Execution:
-    """Run ``notebook`` (in its folder, which must be a scratch folder) under nbval; never raises for
-    what the notebook does. timeout: seconds for everything, kernel start included. env: the process's
-    whole environment (``grading_environment``). environment: the release and grader folders (needed
-    when ``sandboxed``; unsandboxed, the grader's modules must be on env's ``PYTHONPATH`` or installed).
-    user: (uid, gid) to run it as (bwrap itself, or pytest unsandboxed); the folder must be that user's.
-    cases: the hidden cases of the run's probe checks, served on the I/O folder's FIFO."""
+            user: tuple[int, int] | None = None, cases: dict | None = None, slot: int = 0,
+            limits: sandbox.Limits = sandbox.DEFAULT_LIMITS, font_cache: Path | None = None) -> Execution:
+    """Run ``notebook`` (in its folder, a fresh folder of the grader's) under nbval; never raises for what
+    the notebook does. timeout: seconds for everything, kernel start included. env: the process's whole
+    environment (``grading_environment``). environment: the release and grader folders (needed when
+    ``sandboxed``; unsandboxed, the grader's modules must be on env's ``PYTHONPATH`` or installed).
+    Sandboxed, the notebook runs in a tmpfs of its own (``limits``) as run slot ``slot``'s uid (``user``'s
+    where given, as root): nothing it writes reaches the host. cases: the hidden cases of the run's probe
+    checks, served on the I/O folder's FIFO. font_cache: matplotlib's font list, copied into MPLCONFIGDIR."""
     start = time.monotonic()
     workdir = notebook.parent
-    inside = Path(sandbox.WORK) if sandboxed else workdir
     io_dir = prepare_io(workdir)
-    env = {**env, "COURSE_GRADER_IO": str(inside / io_dir.name)}
-    log_dir = Path(tempfile.mkdtemp(prefix="course-grade-log-"))
-    if user is not None:
-        os.chown(log_dir, *user)
-        for path in (io_dir, io_dir / "cases", io_dir / "harness.py"):
-            os.chown(path, *user)
-    log = log_dir / "cells.jsonl"
+    inside = Path(sandbox.WORK) if sandboxed else workdir
+    out_dir = inside / OUT_DIR
+    env = {**env, "COURSE_GRADER_IO": IO_INSIDE if sandboxed else str(io_dir), "COURSE_GRADER_OUT": str(out_dir)}
+    if not sandboxed:
+        out_dir.mkdir()
+    log_read, log_write = os.pipe()
     stop = threading.Event()
     server = threading.Thread(target=serve_cases, args=(io_dir / "cases", json.dumps(cases or {}) + "\n", stop),
                               daemon=True)
     server.start()
+    proc = None
     try:
         (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         command = [sys.executable, "-m", "course_grader_pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
                    "-p", "course_grader_plugin", "--nbval-lax", "--nbval-current-env",
-                   f"--nbval-cell-timeout={timeout:g}",
-                   f"{LOG_OPTION}={LOG_INSIDE + '/' + log.name if sandboxed else log}"]
-        binds = []
+                   f"--nbval-cell-timeout={timeout:g}", f"{LOG_OPTION}=fd:{log_write}"]
+        binds = [(io_dir, IO_INSIDE)]
         if sanitize is not None:
             command.append(f"--nbval-sanitize-with={SANITIZE_INSIDE if sandboxed else sanitize.resolve()}")
             binds.append((sanitize.resolve(), SANITIZE_INSIDE))
         command.append(notebook.name)
+        n_cells = sum(cell.get("cell_type") == "code"
+                      for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"])
+        started = time.time()
         if sandboxed:
-            command = sandbox.wrap(command, workdir, env, environment, ro_binds=[*binds, *_cache_binds(env)],
-                                   rw_binds=[(log_dir, LOG_INSIDE)])
-        with open(workdir / "pytest.out", "w+b") as out:
-            started = time.time()
-            proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True, **sandbox.as_user(user))
-            n_cells = sum(cell.get("cell_type") == "code"
-                          for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"])
-            ending = _watch(proc, start + timeout, lambda: _count_lines(log) < n_cells)
-            out.seek(0)
-            output = out.read().decode("utf-8", "replace")
-        cells, timing = read_log(log), read_timing(log)
+            files = [(notebook, f"{sandbox.WORK}/{notebook.name}"), (workdir / "pytest.ini", f"{sandbox.WORK}/pytest.ini")]
+            dirs = [str(out_dir), f"{sandbox.WORK}/{MPL_CONFIG}"]
+            if font_cache is not None:
+                files.append((font_cache, f"{sandbox.WORK}/{MPL_CONFIG}/{font_cache.name}"))
+            cache_binds = _cache_binds(env)
+            try:
+                proc = sandbox.start(command, env, slot=slot, identity=sandbox.Identity.for_grader(user), files=files,
+                                     dirs=dirs, pass_fds=(log_write,), environment=environment, limits=limits,
+                                     ro_binds=[*binds, *cache_binds])
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                return Execution([], None, False, "", round(time.monotonic() - start, 2), started=started,
+                                 ended=time.time(), infrastructure=f"the sandbox could not start: {exc}")
+        else:
+            if font_cache is not None:
+                (workdir / MPL_CONFIG).mkdir(exist_ok=True)
+                shutil.copyfile(font_cache, workdir / MPL_CONFIG / font_cache.name)
+            proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(log_write,))
+        os.close(log_write)
+        log_write = -1
+        output = sandbox.CappedReader(proc.stdout, OUTPUT_TAIL_BYTES, tail=True)
+        log = sandbox.CappedReader(log_read, limits.output)
+        log_read = -1
+        ending = _watch(proc, start + timeout, lambda: len(read_log(log.text())) < n_cells)  # called rarely
+        output.join()
+        log.join()
         ended = time.time()
     finally:
+        for fd in (log_read, log_write):
+            if fd >= 0:
+                os.close(fd)
         stop.set()
         server.join(timeout=5)
-        shutil.rmtree(log_dir, ignore_errors=True)
-    answers, note = read_answers(io_dir / "answers.json")
-    return Execution(cells, proc.returncode, ending == "timeout", output, round(time.monotonic() - start, 2),
-                     kernel_died=ending == "kernel died", answers=answers, answers_note=note,
-                     timing=timing, started=started, ended=ended)
+    records = parse_log(log.text())
+    answers, note = records.answers, records.answers_note
+    limit = ""
+    if log.overflowed:
+        limit, answers, note = "output", None, "the run wrote back more than the output limit (not read)"
+    elif records.scratch_full:
+        limit = "disk"
+    infrastructure = ""
+    if proc.returncode not in (0, 1) and not records.cells and not records.timing and ending == "finished":
+        last = _last_line(output.text())
+        if last.startswith(("bwrap:", "setpriv:", "prlimit:")):  # the sandbox's own tools failed, not pytest
+            infrastructure = f"the sandbox could not start: {last}"
+    return Execution(records.cells, proc.returncode, ending == "timeout", output.text(),
+                     round(time.monotonic() - start, 2), kernel_died=ending == "kernel died", answers=answers,
+                     answers_note=note, timing=records.timing, started=started, ended=ended, limit=limit,
+                     infrastructure=infrastructure)
+
+
+IO_INSIDE = f"{sandbox.ROOT}/io"  # the I/O folder, read-only in the sandbox
+OUT_DIR = ".grader"  # in the working folder: where the harness writes answers.json for the plugin to send
 
 
 def prepare_io(workdir: Path) -> Path:
-    """The run's I/O folder in ``workdir``: the harness and the FIFO ``cases`` (see ``harness.py``)."""
+    """The run's I/O folder in ``workdir``: the harness and the FIFO ``cases`` (see ``harness.py``), readable
+    by the kernel's uid, writable by no one but the grader."""
     io_dir = workdir / "grader-io"
     io_dir.mkdir()
     shutil.copyfile(HARNESS, io_dir / "harness.py")
     os.mkfifo(io_dir / "cases", 0o600)
+    for path, mode in ((io_dir, 0o755), (io_dir / "harness.py", 0o644), (io_dir / "cases", 0o644)):
+        path.chmod(mode)
     return io_dir
 
 
@@ -250,46 +300,58 @@ def serve_cases(fifo: Path, text: str, stop: threading.Event) -> None:
         return
 
 
-def _records(log: Path) -> list[dict]:
-    records = []
-    if log.is_file():
-        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records
+@dataclass
+class LogRecords:
+    """What the plugin wrote into the cell log: cells, the timing line, the relayed answers."""
+
+    cells: list[dict]
+    timing: dict
+    answers: str | None
+    answers_note: str
+    scratch_full: bool
 
 
-def read_log(log: Path) -> list[dict]:
-    """The plugin's per-cell records (lines that are not JSON objects, and the timing line, are dropped)."""
-    return [record for record in _records(log) if "timing" not in record]
+def parse_log(text: str) -> LogRecords:
+    """Split the cell log (JSON lines; lines that are not JSON objects are dropped) into its records: per-cell
+    records, the last timing line, and the answers the plugin relayed (``{"answers": text}`` or
+    ``{"answers_note": why}``)."""
+    cells, timings, answers, note, full = [], [], None, "no answers came back from the kernel", False
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        if isinstance(record.get("timing"), dict):
+            timings.append(record["timing"])
+        elif "answers" in record or "answers_note" in record:
+            text_ = record.get("answers")
+            if isinstance(text_, str) and len(text_.encode("utf-8", "replace")) <= MAX_ANSWERS_BYTES:
+                answers, note = text_, ""
+            elif isinstance(record.get("answers_note"), str):
+                answers, note = None, record["answers_note"][:200]
+        elif isinstance(record.get("scratch"), dict):
+            free = record["scratch"].get("free")
+            full = isinstance(free, int) and free < 2 ** 20
+        else:
+            cells.append(record)
+    return LogRecords(cells, timings[-1] if timings else {}, answers, note, full)
 
 
-def read_timing(log: Path) -> dict:
+def read_log(text: str) -> list[dict]:
+    """The plugin's per-cell records from the log's text (``parse_log``)."""
+    return parse_log(text).cells
+
+
+def read_timing(text: str) -> dict:
     """The plugin's last timing line (``{}`` if none)."""
-    timings = [record["timing"] for record in _records(log) if isinstance(record.get("timing"), dict)]
-    return timings[-1] if timings else {}
+    return parse_log(text).timing
 
 
-def read_answers(path: Path) -> tuple[str | None, str]:
-    """The harness's output file as text (bounded), or None and why."""
-    try:
-        if not path.is_file() or path.is_symlink():
-            return None, "no answers came back from the kernel"
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_ANSWERS_BYTES + 1)
-    except OSError as exc:
-        return None, f"the answers file cannot be read ({type(exc).__name__})"
-    if len(data) > MAX_ANSWERS_BYTES:
-        return None, f"the answers file is larger than {MAX_ANSWERS_BYTES} bytes (not read)"
-    return data.decode("utf-8", "replace"), ""
-
-
-def _count_lines(path: Path) -> int:
-    return len(path.read_bytes().splitlines()) if path.is_file() else 0
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
 
 
 def _watch(proc: subprocess.Popen, deadline: float, cells_left: Callable[[], bool]) -> str:
@@ -334,7 +396,7 @@ def _pytest_pid(pid: int) -> int | None:
             argv = Path(f"/proc/{candidate}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if LOG_OPTION.encode() in b" ".join(argv) and b"--unshare-all" not in argv:  # not bwrap's own line
+        if b"course_grader_pytest" in argv[1:3] and LOG_OPTION.encode() in b" ".join(argv):  # not bwrap's line
             return candidate
     return None
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
+import queue
+import re
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +43,28 @@ class Settings:
     user: tuple[int, int] | None = None  # (uid, gid) the kernels run as (--kernel-user; Gradescope: student)
     threads: int | None = None  # OMP_NUM_THREADS of each kernel unless the grader set it (batch: CPUs // jobs)
     # --jobs N: at most N notebooks run at once; reading, preparing and judging others go on meanwhile
-    slots: threading.BoundedSemaphore | None = dataclasses.field(default=None, compare=False)
+    slots: "Slots | None" = dataclasses.field(default=None, compare=False)
+    limits: sandbox.Limits = sandbox.DEFAULT_LIMITS  # what each sandboxed notebook may use
+    font_cache: bool = True  # copy the batch's matplotlib font list into each run
+
+
+class Slots:
+    """At most ``n`` runs at once, each holding a slot number of its own, 0 to n-1: as root, the slot names
+    its sandbox's host uid (``sandbox.Identity``), so no two running notebooks share a uid."""
+
+    def __init__(self, n: int) -> None:
+        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for slot in range(n):
+            self._free.put(slot)
+
+    @contextlib.contextmanager
+    def take(self):
+        """Wait for a free slot; yields its number."""
+        slot = self._free.get()
+        try:
+            yield slot
+        finally:
+            self._free.put(slot)
 
 
 NOT_SANDBOXED = "not sandboxed"
@@ -88,12 +109,12 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
         cases = judge.draw_cases(handout.check_ids, secrets.randbits(64))  # fresh for every run
         execution = _run_once(prepared.nb, scratch, settings, cases, uses_lab(handout))
         waited += execution.waited
-        if not (execution.timed_out or execution.kernel_died):
+        if not (execution.timed_out or execution.kernel_died or execution.infrastructure):
             break
     prepare_s = execution.started - begun - waited if execution.started else 0.0  # earlier runs included
     judged = time.time()
     results = judge.judge_run(handout.check_ids, execution.answers, cases, settings.tiny)
-    row = summarise(path.name, handout, prepared, execution, settings.rubric, results)
+    row = summarise(path.name, handout, prepared, execution, settings.rubric, results, settings.limits)
     row.runs = runs
     flagged = scan.suspicious(nb, handout)
     if flagged and row.status == "pass":
@@ -119,32 +140,57 @@ def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, case
     """Execute ``nb`` once in a fresh scratch folder made under ``scratch`` (then removed); ``lab``: a
     tiny-mode run gets the batch's synthetic review set (``sandbox.Environment.tiny_cache``). The run
     itself holds one of ``settings.slots`` (``Execution.waited``: the seconds it waited for one)."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="nb-", dir=scratch))
-    if settings.user is not None:  # the kernel user may pass through the batch folder, and owns only its own
-        scratch.chmod(0o711)
-        os.chown(workdir, *settings.user)
+    workdir, waited = None, 0.0
     try:
+        scratch.mkdir(parents=True, exist_ok=True)
+        # the grader's own folder (0700): the sandbox gets copies of its files, never the folder
+        workdir = Path(tempfile.mkdtemp(prefix="nb-", dir=scratch))
         notebook = workdir / "submission.ipynb"
         notebook.write_text(nbformat.writes(nb), encoding="utf-8")
-        if settings.environment is not None:  # matplotlib's font list, made once per batch
-            settings.environment.seed_font_cache(workdir / run.MPL_CONFIG, settings.user)
-        cache = settings.environment.tiny_cache() if lab and settings.tiny and settings.environment else None
-        env = run.grading_environment(workdir, settings.tiny, settings.extra_env, settings.environment,
+        environment = settings.environment
+        fonts = environment.font_cache() if environment is not None and settings.font_cache else None
+        cache = environment.tiny_cache() if lab and settings.tiny and environment else None
+        env = run.grading_environment(workdir, settings.tiny, settings.extra_env, environment,
                                       settings.sandboxed, settings.threads, cache)
         queued = time.monotonic()
-        with settings.slots or contextlib.nullcontext():
+        with (settings.slots or Slots(1)).take() as slot:
             waited = time.monotonic() - queued
-            execution = run.execute(notebook, settings.timeout, env, settings.sanitize, settings.environment,
-                                    settings.sandboxed, settings.user, cases)
-        execution.waited = round(waited, 3)
-        return execution
+            execution = run.execute(notebook, settings.timeout, env, settings.sanitize, environment,
+                                    settings.sandboxed, settings.user, cases, slot=slot, limits=settings.limits,
+                                    font_cache=fonts)
+    except OSError as exc:  # the grader's own disk or folders, not the notebook: run again
+        execution = run.Execution([], None, False, "", 0.0, infrastructure=f"the grader could not prepare the run: {exc}")
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    execution.waited = round(waited, 3)
+    return execution
+
+
+#: What a process says when it meets a sandbox limit (the last line of a cell's error, or pytest's output).
+LIMIT_MESSAGES = {"memory": r"MemoryError|Cannot allocate memory|can't allocate memory|not enough memory|std::bad_alloc",
+                  "disk": r"No space left on device|Disk quota exceeded",
+                  "file_size": r"File too large",
+                  "processes": r"can't start new thread|Resource temporarily unavailable|BlockingIOError: \[Errno 11\]",
+                  "open_files": r"Too many open files"}
+
+
+def limit_reached(execution: run.Execution) -> str:
+    """The ``sandbox.Limits`` field the run went over ('' if none seen): the grader's own reading (the
+    output cap, a full scratch folder), else the error a cell or pytest ended with."""
+    if execution.limit:
+        return execution.limit
+    texts = [str(c.get("message", "")) for c in execution.cells if c.get("kind") in {"raised", "crash", "timeout"}]
+    texts.append(run._last_line(execution.output))
+    for name, pattern in LIMIT_MESSAGES.items():
+        if any(re.search(pattern, text) for text in texts):
+            return name
+    return ""
 
 
 def summarise(name: str, handout: Handout, prepared: locking.Prepared, execution: run.Execution,
-              rubric: Rubric, results: dict[str, tuple[bool, str]] | None = None) -> Row:
+              rubric: Rubric, results: dict[str, tuple[bool, str]] | None = None,
+              limits: sandbox.Limits = sandbox.DEFAULT_LIMITS) -> Row:
     """The report row: status from the per-cell log and the process's end, points from ``results``."""
     result = score(handout.check_ids, results or {}, rubric)
     ran = [c.id for c in prepared.nb.cells if c.cell_type == "code"]
@@ -177,6 +223,11 @@ def summarise(name: str, handout: Handout, prepared: locking.Prepared, execution
         lead = ""
         if problems or prepared.notes or log_note:
             row.status = "fail"
+    if execution.infrastructure:
+        row.status, lead = "error", execution.infrastructure
+    elif limit := limit_reached(execution):
+        row.status = "timeout" if row.status == "timeout" else "error"
+        lead = "; ".join(filter(None, [f"over the sandbox's {limits.describe(limit)}", lead]))
     row.detail = "; ".join(dict.fromkeys(filter(None, [lead, log_note, *problems, *prepared.notes, *result.notes])))
     return row
 
