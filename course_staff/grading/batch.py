@@ -15,14 +15,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from course_staff.grading import answers, gradescope, judge, profile, run, sandbox, shards
+from course_staff.grading import answers, gradescope, judge, profile, run, sandbox, scratch, shards
 from course_staff.grading.handouts import load_handouts
 from course_staff.grading.report import Row, write_report
 from course_staff.grading.scoring import load_rubric
@@ -61,7 +61,32 @@ def grade_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run the notebooks without bubblewrap (a trusted batch only; every row says so)")
     parser.add_argument("--kernel-user", default=None, metavar="NAME",
                         help="run each sandbox (and kernel) as this unprivileged user (needs root; Gradescope: student)")
+    defaults = sandbox.DEFAULT_LIMITS
+    for name, help_ in (("memory", "address space of each process in a sandbox"),
+                        ("disk", "the scratch folder of each notebook (a tmpfs, in memory; /tmp is in it)"),
+                        ("file-size", "largest file a notebook may write"),
+                        ("output", "most the grader reads back from one notebook (cell log and answers)")):
+        default = getattr(defaults, name.replace("-", "_"))
+        parser.add_argument(f"--limit-{name}", type=parse_size, default=default, metavar="SIZE",
+                            help=f"{help_} (default: {sandbox._size(default)}; e.g. 512M, 4G)")
+    parser.add_argument("--limit-processes", type=int, default=defaults.processes, metavar="N",
+                        help=f"processes and threads of each notebook (default: {defaults.processes})")
     parser.add_argument("--sanitize-with", type=Path, default=SANITIZE_FILE, help=f"nbval sanitizer file (default: {SANITIZE_FILE})")
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``512M``, ``4G``, ``1.5G``, ``65536`` (K, M, G: powers of 1024)."""
+    units = {"": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}
+    number, unit = text.strip().upper().removesuffix("IB").removesuffix("B"), ""
+    if number and number[-1] in units:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(float(number) * units[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 512M, 4G)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size must be positive")
+    return value
 
 
 def _usage(message: str) -> int:
@@ -116,23 +141,55 @@ def grade(args: argparse.Namespace) -> int:
     if args.no_sandbox:
         print(f"course-utils grade: {NOT_SANDBOXED}: --no-sandbox runs every notebook as you, unconfined",
               file=sys.stderr)
-    environment = sandbox.build_environment(run.GRADER_MODULES)
-    settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries,
-                        sandboxed=not args.no_sandbox, environment=environment, user=user,
-                        threads=max(1, (os.cpu_count() or 1) // args.jobs), slots=Slots(args.jobs))
+    limits = sandbox.Limits(memory=args.limit_memory, processes=args.limit_processes, disk=args.limit_disk,
+                            file_size=args.limit_file_size, output=args.limit_output)
+    run.STOPPING.clear()
+    removed = scratch.remove_stale()
+    if removed:
+        print(f"course-utils grade: removed {len(removed)} folder(s) that killed batches left: "
+              f"{', '.join(p.name for p in removed)}", file=sys.stderr)
+    folder = scratch.BatchFolder()
+    stopped: list[str] = []
+    previous = _stop_on_signals(stopped)
+    graded: dict[int, tuple[Row, object, object]] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="course-grade-", ignore_cleanup_errors=True) as scratch, \
-                _torch_cache_in(Path(scratch)):
+        environment = sandbox.build_environment(run.GRADER_MODULES, parent=folder.path)
+        settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries,
+                            sandboxed=not args.no_sandbox, environment=environment, user=user,
+                            threads=max(1, (os.cpu_count() or 1) // args.jobs), slots=Slots(args.jobs),
+                            limits=limits)
+        runs = folder.path / "runs"
+        with _torch_cache_in(folder.path):
             # twice as many threads as run slots: while --jobs notebooks run, others are read, prepared
             # and judged (the grader's own work per notebook, 0.05-0.4 s, no longer holds a slot)
-            with ThreadPoolExecutor(max_workers=2 * args.jobs) as pool:
-                graded = list(pool.map(lambda path: _grade_one(path, Path(scratch), settings), notebooks))
+            pool = ThreadPoolExecutor(max_workers=2 * args.jobs)
+            try:
+                futures = {pool.submit(_grade_one, path, runs, settings): i for i, path in enumerate(notebooks)}
+                for future in as_completed(futures):
+                    graded[futures[future]] = future.result()
+                    # the report as rows finish, replaced atomically: a batch killed later keeps them
+                    write_report(_rows(notebooks, graded), args.report, check_ids)
+            except KeyboardInterrupt:
+                if not stopped:
+                    stopped.append("SIGINT")
+                run.stop_all()  # the running sandboxes and kernels; no new run starts
+                pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
     finally:
-        environment.close()
+        _restore_signals(previous)
         judge.close_workers()
-    rows = [row for row, _, _ in graded]
+        folder.close()
+    if stopped:
+        rows = _rows(notebooks, graded, missing=f"not graded: the batch was stopped ({stopped[0]}) first; grade again")
+        write_report(rows, args.report, check_ids)
+        print(f"course-utils grade: stopped by {stopped[0]}: {len(graded)} of {len(notebooks)} notebooks graded, "
+              f"the rest are error rows in {args.report}", file=sys.stderr)
+        return 130 if stopped[0] == "SIGINT" else 143
+    rows = _rows(notebooks, graded)
     write_report(rows, args.report, check_ids)
-    written = [a for row, nb, handout in graded if handout is not None for a in answers.collect(row.file, nb, handout)]
+    graded_list = [graded[i] for i in range(len(notebooks))]
+    written = [a for row, nb, handout in graded_list if handout is not None for a in answers.collect(row.file, nb, handout)]
     answers.write_csv(written, args.report.with_suffix(".answers.csv"))
     answers.write_html(written, args.report.with_suffix(".answers.html"))
     if args.gradescope is not None:
@@ -144,6 +201,38 @@ def grade(args: argparse.Namespace) -> int:
     if args.no_sandbox:
         print(f"{NOT_SANDBOXED} (--no-sandbox)")
     return 0
+
+
+def _rows(notebooks: list[Path], graded: dict, missing: str | None = None) -> list[Row]:
+    """The report's rows in the folder's order: those graded, and (``missing``) an error row for each other."""
+    rows = []
+    for i, path in enumerate(notebooks):
+        if i in graded:
+            rows.append(graded[i][0])
+        elif missing is not None:
+            rows.append(Row(path.name, "error", detail=missing))
+    return rows
+
+
+def _stop_on_signals(stopped: list[str]) -> dict:
+    """SIGTERM (and SIGHUP) stop the batch as Ctrl-C does: a KeyboardInterrupt in the main thread, after which
+    the running notebooks are killed and the rows graded so far written. Returns the handlers replaced."""
+    previous = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+
+    def interrupt(signum: int, frame: object) -> None:
+        stopped.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        previous[signum] = signal.signal(signum, interrupt)
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
@@ -176,10 +265,18 @@ def _grade_one(path: Path, scratch: Path, settings: Settings) -> tuple[Row, obje
 
 
 def _submissions(folder: Path, gradescope_mode: bool) -> list[Path]:
-    """The notebooks to grade: ``folder/*.ipynb``; for Gradescope, anywhere below it (uploads may be zipped)."""
+    """The notebooks to grade: the entries of ``folder`` named ``*.ipynb`` (not hidden); for Gradescope, anywhere
+    below it (uploads may be zipped). Nothing is followed or opened here: a link, pipe, device or folder named
+    ``*.ipynb`` is listed, and grading it gives its error row (``submission.read_submission``)."""
     if not gradescope_mode:
-        return sorted(folder.glob("*.ipynb"))
-    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        with os.scandir(folder) as entries:
+            return sorted(folder / e.name for e in entries if e.name.endswith(".ipynb") and not e.name.startswith("."))
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if d != ".ipynb_checkpoints" and not os.path.islink(os.path.join(root, d))]
+        found += [Path(root) / name for name in files + [d for d in dirs if d.endswith(".ipynb")]
+                  if name.endswith(".ipynb")]
+    return sorted(found)
 
 
 def _print(rows: list[Row], report: Path) -> None:

@@ -16,6 +16,7 @@ A submission names its handout in the notebook metadata (``course.handout``); wh
 from __future__ import annotations
 
 import ast
+import json
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -68,13 +69,20 @@ class Handout:
 
 
 def read_notebook(text: str) -> nbformat.NotebookNode:
-    """Parse notebook JSON text (version 4); ValueError with nbformat's reason if it is not one."""
+    """Parse notebook JSON text (version 4); ValueError saying why if it is not one. The reason never quotes
+    the text (nbformat's own messages do: a submitted link to ``/etc/shadow`` would reach the report)."""
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        where = f", line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise ValueError(f"not JSON ({reason}{where})") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # schema notes (e.g. missing ids) on otherwise fine files
             return nbformat.reads(text, as_version=4)
-    except Exception as exc:  # JSON, structure and version errors alike
-        raise ValueError(" ".join(str(exc).split())[:200]) from exc
+    except Exception as exc:  # structure and version errors alike
+        raise ValueError(f"JSON, but not a Jupyter notebook nbformat can read ({type(exc).__name__})") from None
 
 
 def tags(cell: nbformat.NotebookNode) -> list[str]:

@@ -10,6 +10,7 @@ the checks' verdicts.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class Row:
     seconds: float = 0.0  # of the last run
     runs: int = 1  # 2 when a run that timed out or lost its kernel was run again (``--retries``)
     detail: str = ""
+    sandbox: str = ""  # "bwrap", or "none" where the batch ran with --no-sandbox
     checks: dict[str, float] = field(default_factory=dict)  # check id -> points earned
     check_max: dict[str, float] = field(default_factory=dict)  # check id -> points possible
     profile: dict[str, float] = field(default_factory=dict)  # phase -> seconds (``--profile``; see ``profile.py``)
@@ -46,17 +48,22 @@ def _number(value: float) -> str:
 
 
 def write_report(rows: list[Row], path: Path, check_ids: list[str]) -> None:
-    """Write ``rows`` as CSV: ``REPORT_COLUMNS`` then one column per id in ``check_ids``.
+    """Write ``rows`` as CSV: ``REPORT_COLUMNS`` then one column per id in ``check_ids``, atomically (a
+    temporary file beside it, then renamed over it).
 
     Text cells a spreadsheet would run as a formula (a file named ``=...``) are escaped (``csvsafe``).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    part = path.with_name(f".{path.name}.part")
+    with part.open("w", newline="", encoding="utf-8") as handle:
         writer = csvsafe.writer(handle)
         writer.writerow([*REPORT_COLUMNS, *check_ids])
         for row in rows:
             values = [_number(v) if isinstance(v, float) else v for v in (getattr(row, c) for c in REPORT_COLUMNS)]
             writer.writerow([*values, *(_number(row.checks[q]) if q in row.checks else "" for q in check_ids)])
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(part, path)  # a reader (or a batch killed now) sees the old report or the new, never half of one
 
 
 def read_report(path: Path) -> tuple[list[dict[str, str]], list[str]]:

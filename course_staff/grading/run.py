@@ -44,6 +44,9 @@ PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HF_HOME", "HF_HUB_OFFLI
 HARNESS = Path(__file__).resolve().parent / "harness.py"
 MAX_ANSWERS_BYTES = 8 * 2 ** 20  # a larger answers.json is not read: every check of that run gets 0
 OUTPUT_TAIL_BYTES = 256 * 2 ** 10  # pytest's output kept (its end: the last line is the one read)
+STOPPING = threading.Event()  # the batch is stopping (SIGINT/SIGTERM): no new run starts (``stop_all``)
+_RUNNING: set = set()  # the processes of the runs under way
+_RUNNING_LOCK = threading.Lock()
 KERNEL_GONE_S = 2.0  # a kernel gone this long with cells left to run has died
 POLL_S = 0.25
 
@@ -204,6 +207,9 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
         n_cells = sum(cell.get("cell_type") == "code"
                       for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"])
         started = time.time()
+        if STOPPING.is_set():
+            return Execution([], None, False, "", 0.0, started=started, ended=started,
+                             infrastructure="not run: the batch is stopping")
         if sandboxed:
             files = [(notebook, f"{sandbox.WORK}/{notebook.name}"), (workdir / "pytest.ini", f"{sandbox.WORK}/pytest.ini")]
             dirs = [str(out_dir), f"{sandbox.WORK}/{MPL_CONFIG}"]
@@ -223,6 +229,10 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
                 shutil.copyfile(font_cache, workdir / MPL_CONFIG / font_cache.name)
             proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(log_write,))
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
+        if STOPPING.is_set():
+            kill_tree(proc.pid)
         os.close(log_write)
         log_write = -1
         output = sandbox.CappedReader(proc.stdout, OUTPUT_TAIL_BYTES, tail=True)
@@ -233,6 +243,8 @@ def execute(notebook: Path, timeout: float, env: dict[str, str], sanitize: Path 
         log.join()
         ended = time.time()
     finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
         for fd in (log_read, log_write):
             if fd >= 0:
                 os.close(fd)
@@ -399,6 +411,15 @@ def _pytest_pid(pid: int) -> int | None:
         if b"course_grader_pytest" in argv[1:3] and LOG_OPTION.encode() in b" ".join(argv):  # not bwrap's line
             return candidate
     return None
+
+
+def stop_all() -> None:
+    """Stop the batch's runs: no new one starts, and each running one is killed with its sandbox."""
+    STOPPING.set()
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        kill_tree(proc.pid)
 
 
 def kill_tree(pid: int) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import os
 import queue
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -88,17 +91,54 @@ def grade_notebook(path: Path, scratch: Path, settings: Settings) -> tuple[Row, 
         finally:
             environment.close()
     row, nb, handout = _grade(path, scratch, settings)
+    row.sandbox = "bwrap" if settings.sandboxed else "none"
     if not settings.sandboxed:
         row.detail = "; ".join(filter(None, [NOT_SANDBOXED, row.detail]))
     return row, nb, handout
 
 
+MAX_NOTEBOOK_BYTES = 64 * 2 ** 20  # a larger submission is not read (the largest handout is about 1 MiB)
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_submission(path: Path) -> str:
+    """The text of a submitted file, read only if it is a regular file (``lstat``, then opened with
+    ``O_NOFOLLOW``, checked again on the open descriptor) of at most ``MAX_NOTEBOOK_BYTES``. ValueError
+    saying what it is otherwise: a link, pipe, device or folder from an unpacked archive is never followed."""
+    def kind(mode: int) -> str:
+        return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+    mode = os.lstat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{kind(mode)}, not a notebook file: only regular files are graded")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError("a symbolic link, not a notebook file: only regular files are graded") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{kind(info.st_mode)}, not a notebook file: only regular files are graded")
+        data = handle.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"larger than {MAX_NOTEBOOK_BYTES // 2 ** 20} MiB: not read")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+
+
 def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat.NotebookNode | None, Handout | None]:
     begun = time.time()
     try:
-        nb = read_notebook(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        nb = read_notebook(read_submission(path))
+    except ValueError as exc:
         return Row(path.name, "error", detail=f"not a valid notebook: {exc}"), None, None
+    except OSError as exc:
+        return Row(path.name, "error", detail=f"not a valid notebook: cannot be read ({exc.strerror})"), None, None
     handout, how = match(nb, settings.handouts)
     if handout is None:
         return Row(path.name, "error", detail=how), nb, None
