@@ -355,3 +355,32 @@ def test_a_running_batch_s_folder_is_never_removed(tmp_path: Path) -> None:
     old_layout.mkdir()
     assert scratch.remove_stale(tmp_path) == []  # fresh, no lock: perhaps a batch being set up
     assert scratch.remove_stale(tmp_path, now=time.time() + scratch.STALE_UNLOCKED_S + 1) == [old_layout]
+
+
+CONTAINER_PROBE = """
+import json, sys
+import pyseccomp as seccomp
+profile = json.load(open(sys.argv[1]))
+rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+for group in profile["syscalls"]:
+    for name in group["names"]:
+        rules.add_rule(seccomp.ERRNO(group["errnoRet"]), name)
+if sys.argv[2] == "docker-like":  # what Docker's default profile refuses without CAP_SYS_ADMIN
+    for name in ("unshare", "setns", "mount", "umount2", "pivot_root"):
+        rules.add_rule(seccomp.ERRNO(1), name)
+rules.load()
+from course_staff.grading import sandbox
+print(sandbox.available() or "sandbox ok")
+"""
+
+
+@needs_bwrap
+def test_the_container_profile_lets_bwrap_build_its_sandboxes(tmp_path: Path) -> None:
+    """The shipped profile is the one the code describes; loaded into the grader's process (as a container
+    would load it) it still lets every sandbox be built, and a profile that refuses the setup calls (as
+    Docker's default does) makes ``grade`` refuse with the fix named instead of grading unsandboxed."""
+    assert json.loads(sandbox.CONTAINER_PROFILE.read_text()) == sandbox.container_seccomp_profile()
+    for flavour, expected in (("shipped", "sandbox ok"), ("docker-like", "docs/grading-sandbox.md")):
+        done = subprocess.run([sys.executable, "-c", CONTAINER_PROBE, str(sandbox.CONTAINER_PROFILE), flavour],
+                              capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp_path)})
+        assert expected in done.stdout, done.stdout + done.stderr

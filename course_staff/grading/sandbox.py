@@ -119,7 +119,10 @@ def _probe(binary: str | None, user: tuple[int, int] | None) -> str | None:
         result = run(["/bin/sh", "-c", "grep -q '^CapEff:[[:space:]]*0*$' /proc/self/status && [ \"$(id -u)\" != 0 ]"],
                      scratch, {"PATH": "/usr/bin:/bin"}, 30, python=False, slot=0,
                      identity=Identity.for_grader(user))
-    except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+    except RuntimeError as exc:  # the user namespace the sandbox needs was refused
+        return (f"bubblewrap ({binary}) cannot make an unprivileged sandbox here ({exc}); user namespaces must be "
+                "allowed (in a container: docs/grading-sandbox.md)")
+    except (OSError, subprocess.SubprocessError) as exc:
         return f"bubblewrap ({binary}) does not run ({exc}): {INSTALL_HINT}"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -147,6 +150,25 @@ DENIED_SYSCALLS = ("mount", "umount", "umount2", "pivot_root", "chroot", "unshar
                    "adjtimex", "clock_adjtime", "iopl", "ioperm", "uselib", "personality")
 NO_SYSCALLS = ("io_uring_setup", "io_uring_enter", "io_uring_register", "clone3")  # ENOSYS: libc falls back
 NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
+
+
+#: What bwrap itself calls to build a sandbox, inside a container: refused by Docker's default profile.
+SANDBOX_SETUP_SYSCALLS = ("mount", "umount", "umount2", "pivot_root", "unshare", "setns")
+CONTAINER_PROFILE = Path(__file__).with_name("container-seccomp.json")
+
+
+def container_seccomp_profile() -> dict:
+    """The seccomp profile (Docker's and Podman's JSON) for a container that grades with a sandbox per
+    notebook (``docs/grading-sandbox.md``): every call allowed except ``DENIED_SYSCALLS`` and
+    ``NO_SYSCALLS``, less the few bwrap needs to build each sandbox (``SANDBOX_SETUP_SYSCALLS``, and
+    ``clone`` with namespace flags). Inside each sandbox ``seccomp_filter`` refuses those too.
+    ``course_staff/grading/container-seccomp.json`` is this, written out (a test keeps the two equal)."""
+    denied = [name for name in DENIED_SYSCALLS if name not in SANDBOX_SETUP_SYSCALLS]
+    return {"defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+            "syscalls": [{"names": denied, "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM},
+                         {"names": [n for n in NO_SYSCALLS if n != "clone3"], "action": "SCMP_ACT_ERRNO",
+                          "errnoRet": errno.ENOSYS}]}
 
 
 @functools.lru_cache(maxsize=1)
