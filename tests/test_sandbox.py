@@ -252,6 +252,18 @@ def test_honest_notebooks_grade_as_before_in_the_sandbox_and_folder_collisions_a
     assert "not sandboxed" not in proc.stdout
 
 
+@needs_bwrap
+def test_kernel_user_grades_with_a_python_only_root_can_reach(tmp_path: Path) -> None:
+    """--kernel-user as root, where the interpreter lives under /root (pyenv): every row passed before
+    only where Python was readable by that user; bwrap now binds it as root before dropping to the user."""
+    if os.geteuid() != 0:
+        pytest.skip("--kernel-user needs root")
+    proc, rows = _batch(tmp_path, "--kernel-user", "nobody", names=("honest_tiny.ipynb",))
+    assert proc.returncode == 0, proc.stderr
+    assert {name: (row["status"], row["score"]) for name, row in rows.items()} == {
+        "honest_tiny.ipynb": ("pass", "3"), "aaa_collider.ipynb": ("fail", "3")}, rows
+
+
 def test_without_bwrap_grade_refuses_naming_the_package_and_no_sandbox_runs_and_says_so(tmp_path: Path) -> None:
     env = dict(os.environ, COURSE_GRADER_BWRAP=str(tmp_path / "no-bwrap-here"))
     refused = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(FIXTURES / "submissions"),
