@@ -87,11 +87,17 @@ def test_similarity_html_escapes_the_submissions(tmp_path):
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<b>" not in page
 
 
-def test_a_regraded_batch_keeps_unchanged_marks_and_flags_changed_ones(batch40, tmp_path):
+def _copied_report(batch40, tmp_path):
+    """The batch's report and its written answers, copied into ``tmp_path`` (a test may change them)."""
     _, report, _ = batch40
-    report2 = tmp_path / "report.csv"
-    shutil.copy(report, report2)
-    shutil.copy(report.with_suffix(".answers.csv"), report2.with_suffix(".answers.csv"))
+    copy = tmp_path / "report.csv"
+    shutil.copy(report, copy)
+    shutil.copy(report.with_suffix(".answers.csv"), copy.with_suffix(".answers.csv"))
+    return copy
+
+
+def test_a_regraded_batch_keeps_unchanged_marks_and_flags_changed_ones(batch40, tmp_path):
+    report2 = _copied_report(batch40, tmp_path)
     path = tmp_path / "marks.sqlite"
     assert load_batch(report2, path)["new"] == 440
     conn = db.connect(path)
@@ -156,10 +162,7 @@ BASE = f"http://127.0.0.1:{PORT}"
 def mark_app(batch40, tmp_path):
     from course_staff.marking.app import create_app
 
-    _, report, _ = batch40
-    report2 = tmp_path / "report.csv"
-    shutil.copy(report, report2)
-    shutil.copy(report.with_suffix(".answers.csv"), report2.with_suffix(".answers.csv"))
+    report2 = _copied_report(batch40, tmp_path)
     path = tmp_path / "marks.sqlite"
     load_batch(report2, path)
     token = "t0ken-" + "x" * 40
