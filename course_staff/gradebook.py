@@ -13,16 +13,28 @@ points and written marks are left out. Files that match no handout (errors) neve
 Writes ``--out`` (``student, id, files``, one column per check id and per written question, then
 ``checks, written, total, max, unmarked, changed, superseded``), ``--canvas`` (Canvas's gradebook import:
 ``Student, ID, SIS User ID, SIS Login ID, Section, <assignment>``, a "Points Possible" row first)
-and, with ``--gradescope results.json``, the written marks as tests of that Gradescope result. Text cells
-a spreadsheet would run as formulas are escaped (``course_staff.csvsafe``).
+and, with ``--gradescope results.json``, the written marks as tests of that Gradescope result, each with
+the rubric items applied and the TA's comment as its output. Text cells a spreadsheet would run as
+formulas are escaped (``course_staff.csvsafe``).
+
+With ``--roster EXPORT.csv`` (Canvas's own gradebook export: Gradebook > Export) the import copies the
+export's identity columns (names, Canvas IDs, SIS IDs, sections) and its assignment header
+``Name (id)`` exactly: Canvas matches a column by that id, so the import fills the assignment instead
+of creating a new one. Every student of the export gets a row, in its order; one without a graded
+submission gets an empty cell (Canvas leaves an empty cell's score as it is).
+
+No Canvas import or Gradescope result is written while written answers are unmarked (they would count
+0): ``--allow-unmarked`` writes them anyway and says how many answers get 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from course_staff import csvsafe
@@ -33,6 +45,10 @@ from course_staff.marking.command import database_path
 from course_staff.marking.rubric import DEFAULT_PATH, WrittenRubric, load
 
 CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:late_)?(?P<id>\d+)_(?P<upload>\d+)_", re.IGNORECASE)
+#: An assignment's column in Canvas's export: its title, then its Canvas id in parentheses.
+CANVAS_ASSIGNMENT = re.compile(r"^(?P<title>.*\S)\s*\((?P<id>\d+)\)$")
+POINTS_POSSIBLE = "Points Possible"  # Canvas writes it as "    Points Possible" (four spaces first)
+DEFAULT_ASSIGNMENT = "Assignment 3"
 
 
 def gradebook_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +57,15 @@ def gradebook_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rubric", type=Path, default=None, help=f"written rubric (default: {DEFAULT_PATH})")
     parser.add_argument("--out", type=Path, default=Path("gradebook.csv"), help="gradebook CSV (default: gradebook.csv)")
     parser.add_argument("--canvas", type=Path, default=None, help="also a Canvas gradebook import CSV")
-    parser.add_argument("--assignment", default="Assignment 3", help="the assignment's column name in Canvas")
+    parser.add_argument("--roster", type=Path, default=None, metavar="EXPORT.csv",
+                        help="Canvas's gradebook export: its names, IDs, SIS IDs, sections and the assignment's "
+                             "'Name (id)' header go into the --canvas import")
+    parser.add_argument("--assignment", default=None,
+                        help="the assignment in Canvas: with --roster its title, its id or its exact 'Name (id)' "
+                             "header (needed where the export has several assignments); without, the column name "
+                             f"(default: {DEFAULT_ASSIGNMENT!r}, which Canvas would import as a new assignment)")
+    parser.add_argument("--allow-unmarked", action="store_true",
+                        help="write --canvas / --gradescope although written answers are unmarked (they get 0)")
     parser.add_argument("--gradescope", type=Path, default=None, metavar="results.json",
                         help="add the written marks of its one submission as tests to this Gradescope results.json")
 
@@ -147,37 +171,156 @@ def write(rows: list[dict], check_ids: list[str], written: list[str], path: Path
                           for c in columns])
 
 
-def write_canvas(rows: list[dict], assignment: str, path: Path) -> None:
-    """Canvas's gradebook import format; students without a Canvas user id are left out (listed on stderr)."""
+@dataclass
+class Roster:
+    """What a Canvas gradebook export says about the class and one assignment.
+
+    identity: the export's columns up to ``Section`` (``Student, ID, SIS User ID, SIS Login ID, Section``;
+    ``Integration ID`` / ``Root Account`` / ``LastName, FirstName`` where the export has them);
+    assignment: the assignment's exact header, ``Name (id)``; points_row: the export's "Points Possible"
+    row's first cell (as Canvas wrote it) and points: its value for the assignment; students: each student
+    row's identity cells, in the export's order.
+    """
+
+    identity: list[str]
+    assignment: str
+    points_row: str
+    points: str
+    students: list[dict[str, str]]
+
+
+def read_roster(path: Path, assignment: str | None) -> Roster:
+    """Read Canvas's gradebook export and pick ``assignment`` (its title, its id or its ``Name (id)`` header;
+    None: the export's only assignment). ValueError naming the fix when the file or the choice is wrong."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # Canvas may write a byte-order mark
+            table = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the Canvas export {path}: {exc}") from exc
+    header = [cell.strip() for cell in table[0]] if table else []
+    if "ID" not in header or "Section" not in header:
+        raise ValueError(f"{path} is not Canvas's gradebook export (its header has no ID and Section columns): in "
+                         "Canvas open Grades, then Export > Export Entire Gradebook, and pass that file")
+    identity = header[: header.index("Section") + 1]
+    columns = {h: i for i, h in enumerate(header) if i >= len(identity) and CANVAS_ASSIGNMENT.match(h)}
+    chosen = _choose_assignment(list(columns), assignment, path)
+    column, id_column = columns[chosen], header.index("ID")
+    points_row, points, students = POINTS_POSSIBLE, "", []
+    for row in table[1:]:
+        row = row + [""] * (len(header) - len(row))
+        if row[0].strip() == POINTS_POSSIBLE:
+            points_row, points = row[0], row[column].strip()
+        elif row[id_column].strip():  # a student; the "Manual Posting" row has no ID
+            students.append({name: row[i] for i, name in enumerate(identity)})
+    return Roster(identity, chosen, points_row, points, students)
+
+
+def _choose_assignment(headers: list[str], wanted: str | None, path: Path) -> str:
+    listed = ", ".join(repr(h) for h in headers) or "none"
+    if wanted is None:
+        if len(headers) == 1:
+            return headers[0]
+        raise ValueError(f"{path} has {len(headers)} assignments ({listed}): pass --assignment with the one to fill")
+    found = [h for h in headers if h == wanted.strip()]
+    found = found or [h for h in headers if CANVAS_ASSIGNMENT.match(h)["title"] == wanted.strip()]
+    found = found or [h for h in headers if CANVAS_ASSIGNMENT.match(h)["id"] == wanted.strip()]
+    if len(found) != 1:
+        how = "several" if found else "no"
+        raise ValueError(f"{path} has {how} assignment {wanted!r}; its assignments: {listed} (pass --assignment "
+                         "with a title, an id or a whole header)")
+    return found[0]
+
+
+def write_canvas(rows: list[dict], assignment: str, path: Path, roster: Roster | None = None) -> None:
+    """Canvas's gradebook import format.
+
+    Without ``roster``: a column named ``assignment``, the students whose file names carry a Canvas user id
+    (the others listed on stderr), no SIS ids or sections. With it: the export's identity columns and the
+    assignment's exact header, one row per student of the export (an empty score where no graded
+    submission has their Canvas ID), its "Points Possible" row; graded students the export lacks are
+    listed on stderr, as is a maximum that differs from the assignment's points possible in Canvas.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    most = max((r["max"] for r in rows), default=0.0)
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csvsafe.writer(handle)
-        out.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
-        out.writerow(["Points Possible", "", "", "", "", _n(max((r["max"] for r in rows), default=0.0))])
-        for row in rows:
-            if row["id"]:
-                out.writerow([row["student"].rsplit("_", 1)[0], row["id"], "", "", "", _n(row["total"])])
+        if roster is None:
+            out.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+            out.writerow([POINTS_POSSIBLE, "", "", "", "", _n(most)])
+            for row in rows:
+                if row["id"]:
+                    out.writerow([row["student"].rsplit("_", 1)[0], row["id"], "", "", "", _n(row["total"])])
+        else:
+            by_id = {r["id"]: r for r in rows if r["id"]}
+            out.writerow([*roster.identity, roster.assignment])
+            out.writerow([roster.points_row, *[""] * (len(roster.identity) - 1), roster.points or _n(most)])
+            for student in roster.students:
+                graded = by_id.get(student["ID"].strip())
+                out.writerow([*(student[c] for c in roster.identity), _n(graded["total"]) if graded else ""])
     missing = [r["student"] for r in rows if not r["id"]]
     if missing:
         print(f"course-utils gradebook: no Canvas user id in the file names of: {', '.join(missing)}", file=sys.stderr)
+    if roster is None:
+        return
+    known = {s["ID"].strip() for s in roster.students}
+    absent = [r["student"] for r in rows if r["id"] and r["id"] not in known]
+    if absent:
+        print(f"course-utils gradebook: not in the Canvas export (dropped the course, or another section's "
+              f"export?), left out of {path}: {', '.join(absent)}", file=sys.stderr)
+    ungraded = [s["Student"] if "Student" in s else s["ID"] for s in roster.students
+                if s["ID"].strip() not in {r["id"] for r in rows}]
+    if ungraded:
+        print(f"course-utils gradebook: {len(ungraded)} students of the export have no graded submission: their "
+              f"cell is empty (Canvas keeps their score as it is): {'; '.join(ungraded)}", file=sys.stderr)
+    try:
+        differs = roster.points and abs(float(roster.points) - most) > 1e-9
+    except ValueError:
+        differs = False
+    if differs:
+        print(f"course-utils gradebook: {roster.assignment!r} is worth {roster.points} points in Canvas but the "
+              f"gradebook's maximum is {_n(most)}: set the assignment's points in Canvas (or the rubrics) to agree",
+              file=sys.stderr)
 
 
-def add_to_gradescope(path: Path, row: dict, rubric: WrittenRubric, written: list[str]) -> None:
-    """Add one test per written question (its marked points) to a Gradescope results.json, and to its score."""
+def add_to_gradescope(path: Path, row: dict, rubric: WrittenRubric, written: list[str],
+                      outputs: dict[str, str] | None = None, checks: dict[str, str] | None = None) -> None:
+    """Add one test per written question (its marked points) to a Gradescope results.json, and to its score.
+
+    outputs: written column -> the test's output (the items applied and the TA's comment; default: the
+    student's feedback from the marks, :func:`course_staff.feedback.written_outputs`); checks: check id ->
+    a new output for that check's test (the feedback's hint), tests of other names left as they are.
+    """
     data = json.loads(path.read_text(encoding="utf-8"))
     tests = [t for t in data.get("tests", []) if not str(t.get("name", "")).startswith("written: ")]
+    for test in tests:
+        if checks and str(test.get("name", "")) in checks:
+            test["output"] = checks[str(test["name"])]
     for column in written:
         if column not in row:
             continue
         spec = rubric.question(column.split(":", 1)[1])
         tests.append({"name": f"written: {spec.title}", "score": row[column], "max_score": spec.max_points,
-                      "output": "marked by a TA", "visibility": "after_published"})
+                      "output": (outputs or {}).get(column, "marked by a TA"), "visibility": "after_published"})
     data["tests"] = tests
     data["score"] = row["total"]
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
+def unmarked_refusal(rows: list[dict], command: str, report: Path, what: str) -> str | None:
+    """The message that stops an export while written answers are unmarked (None when all are marked)."""
+    unmarked = sum(r["unmarked"] for r in rows)
+    if not unmarked:
+        return None
+    students = sum(1 for r in rows if r["unmarked"])
+    return (f"course-utils {command}: {unmarked} written answers of {students} students are not marked yet; "
+            f"{what} would give them 0 points. Mark them (course-utils mark {report}), or pass --allow-unmarked "
+            "to write it anyway")
+
+
 def gradebook(args: argparse.Namespace) -> int:
+    if args.roster is not None and args.canvas is None:
+        print("course-utils gradebook: --roster fills the Canvas import: pass --canvas FILE too", file=sys.stderr)
+        return 2
     try:
         rubric = load(args.rubric or DEFAULT_PATH)
         rows, check_ids, written = build(args.report, database_path(args.report, args.marks), rubric)
@@ -189,10 +332,34 @@ def gradebook(args: argparse.Namespace) -> int:
     if superseded:
         print(f"course-utils gradebook: {len(superseded)} earlier uploads not counted (only the latest per student "
               f"and notebook counts; column superseded of {args.out}): {', '.join(superseded)}", file=sys.stderr)
+    exports = [str(p) for p in (args.canvas, args.gradescope) if p is not None]
+    refusal = unmarked_refusal(rows, "gradebook", args.report, " and ".join(exports)) if exports else None
+    if refusal and not args.allow_unmarked:
+        print(f"{refusal} ({args.out} is written, its unmarked column says whose)", file=sys.stderr)
+        return 2
+    if refusal:
+        count = sum(r["unmarked"] for r in rows)
+        print(f"course-utils gradebook: --allow-unmarked: {count} unmarked written answers of "
+              f"{sum(1 for r in rows if r['unmarked'])} students get 0 points in {' and '.join(exports)}",
+              file=sys.stderr)
     if args.canvas is not None:
-        write_canvas(rows, args.assignment, args.canvas)
+        try:
+            roster = read_roster(args.roster, args.assignment) if args.roster is not None else None
+        except ValueError as exc:
+            print(f"course-utils gradebook: {exc}", file=sys.stderr)
+            return 2
+        if roster is None:
+            column = args.assignment or DEFAULT_ASSIGNMENT
+            print(f"course-utils gradebook: without --roster the import's column is {column!r}"
+                  " with no Canvas id, which Canvas imports as a new assignment: pass --roster with Canvas's "
+                  "gradebook export to fill the existing one", file=sys.stderr)
+        write_canvas(rows, args.assignment or DEFAULT_ASSIGNMENT, args.canvas, roster)
     if args.gradescope is not None and rows:
-        add_to_gradescope(args.gradescope, rows[0], rubric, written)
+        from course_staff import feedback
+
+        add_to_gradescope(args.gradescope, rows[0], rubric, written,
+                          feedback.written_outputs(args.report, database_path(args.report, args.marks), rubric,
+                                                   rows[0]))
     unmarked, changed = sum(r["unmarked"] for r in rows), sum(r["changed"] for r in rows)
     print(f"{len(rows)} students: {args.out}" + (f"; {unmarked} written answers not marked yet" if unmarked else "")
           + (f"; {changed} changed since marked (flagged in course-utils mark)" if changed else ""))

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mark": ("course_staff.marking.command:mark", "mark written answers in the browser (TAs; question by question)"),
     "similarity": ("course_staff.similarity:similarity", "pairs of submissions whose code or prose is unusually alike"),
     "gradebook": ("course_staff.gradebook:gradebook", "check points plus written marks, one row per student (CSV, Canvas)"),
+    "feedback": ("course_staff.feedback:feedback", "one feedback file per student: checks with hints, marks, comments"),
     "bench": ("course_staff.bench:bench", "the lab pipeline against a seed-faithful one"),
     "release": ("course_staff.authoring.release:release", "write the student release (handouts, package without answers)"),
 }
