@@ -62,7 +62,11 @@ def test_planted_pairs_rank_first_and_the_csv_is_sorted(batch40, tmp_path):
     code = [frozenset((p.a, p.b)) for p in pairs if p.part == "code"]
     planted = {frozenset((p["a"], p["b"])) for p in made.planted if p["part"] == "code"}
     assert set(code[:len(planted)]) == planted  # the planted code copies are the top code pairs
-    assert max(p.score for p in pairs if p.part == "code" and frozenset((p.a, p.b)) not in planted) < 0.3
+    copies = min(p.score for p in pairs if p.part == "code" and frozenset((p.a, p.b)) in planted)
+    assert max(p.score for p in pairs if p.part == "code" and frozenset((p.a, p.b)) not in planted) < copies
+    listed, _, _ = compare.run(made.folder, ROOT / "notebooks")  # the default: relative to the batch
+    assert {frozenset((p.a, p.b)) for p in listed if p.part == "code"} >= planted
+    assert all(p.why for p in listed) and len(listed) < len(pairs) // 10
     for copy in (p for p in made.planted if p["part"] == "prose"):  # each prose copy in its question's top 3
         ordered = [(p.a, p.b) for p in pairs if p.part == "prose" and p.question == copy["question"]]
         assert (copy["a"], copy["b"]) in ordered[:3] or (copy["b"], copy["a"]) in ordered[:3]
@@ -70,7 +74,7 @@ def test_planted_pairs_rank_first_and_the_csv_is_sorted(batch40, tmp_path):
     out = tmp_path / "pairs.csv"
     write_csv(pairs, out)
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["a", "b", "part", "question", "score"]
+    assert rows[0] == ["a", "b", "part", "question", "score", "why"]
     scores = [float(r[4]) for r in rows[1:]]
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
     assert {r[2] for r in rows[1:]} == {"code", "prose"} and all(r[3] == "" for r in rows[1:] if r[2] == "code")

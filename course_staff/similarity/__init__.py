@@ -1,6 +1,11 @@
 """``course-utils similarity DIR --handouts notebooks --out pairs.csv [--html pairs.html]``: unusually alike work.
 
-One CSV row per pair and part (``a, b, part, question, score``), highest score first; the HTML page
+One CSV row per pair and part (``a, b, part, question, score, why``), highest score first. Which pairs
+are listed is relative to the batch (``compare``): each question's top pairs whatever their score, the
+batch's outliers, answer groups of two with unusual shared wording, and with ``--threshold`` every pair at
+or above it (``--threshold 0`` lists them all). Code is compared after an ``ast`` normalisation that
+undoes renaming, reordering, parenthesised numbers, junk lines and loop/comprehension rewrites
+(``normalise``). The HTML page
 shows each pair's matching passages side by side, every submission's text escaped. Nothing is
 penalised: a TA confirms or dismisses each pair in ``course-utils mark --pairs pairs.csv``.
 """
@@ -13,9 +18,9 @@ import sys
 from pathlib import Path
 
 from course_staff import csvsafe
-from course_staff.similarity.compare import Pair, Work, run
+from course_staff.similarity.compare import TOP, Pair, Work, run
 
-COLUMNS = ("a", "b", "part", "question", "score")
+COLUMNS = ("a", "b", "part", "question", "score", "why")
 
 
 def similarity_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +28,11 @@ def similarity_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--handouts", type=Path, default=Path("notebooks"), help="the handouts (default: notebooks)")
     parser.add_argument("--out", type=Path, default=Path("pairs.csv"), help="CSV of pairs (default: pairs.csv)")
     parser.add_argument("--html", type=Path, default=None, help="also an HTML page, the pairs side by side")
-    parser.add_argument("--threshold", type=float, default=0.3, help="lowest score listed, 0 to 1 (default: 0.3)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="also list every pair at or above this score, 0 to 1 (default: none; the pairs listed "
+                             "are each question's top ones and the batch's outliers)")
+    parser.add_argument("--per-question", type=int, default=TOP,
+                        help=f"pairs always listed per question and per handout's code (default: {TOP})")
     parser.add_argument("--top", type=int, default=200, help="pairs shown in the HTML page (default: 200)")
 
 
@@ -32,13 +41,13 @@ def write_csv(pairs: list[Pair], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csvsafe.writer(handle)  # file names and question ids: formula-like text escaped
         writer.writerow(COLUMNS)
-        writer.writerows([p.a, p.b, p.part, p.question, f"{p.score:.4f}"] for p in pairs)
+        writer.writerows([p.a, p.b, p.part, p.question, f"{p.score:.4f}", p.why] for p in pairs)
 
 
 def read_csv(path: Path) -> list[dict]:
     with path.open(newline="", encoding="utf-8") as handle:
         _, rows = csvsafe.read(handle)
-    return [dict(row, score=float(row["score"])) for row in rows]
+    return [dict(row, score=float(row["score"]), why=row.get("why") or "") for row in rows]  # older files: no why
 
 
 def _code_view(source: str, lines: tuple[int, ...]) -> str:
@@ -59,7 +68,8 @@ def write_html(pairs: list[Pair], works: list[Work], path: Path, top: int) -> No
     for rank, pair in enumerate(pairs[:top], start=1):
         a, b = by_file[pair.a], by_file[pair.b]
         what = "code" if pair.part == "code" else f"prose, question {html.escape(pair.question)}"
-        parts.append(f"<h2>{rank}. {html.escape(pair.a)} &harr; {html.escape(pair.b)}: {what}, score {pair.score:.2f}</h2>")
+        parts.append(f"<h2>{rank}. {html.escape(pair.a)} &harr; {html.escape(pair.b)}: {what}, score {pair.score:.2f}"
+                     + (f" ({html.escape(pair.why)})" if pair.why else "") + "</h2>")
         if pair.part == "code":
             left, right = _code_view(a.code, pair.lines_a), _code_view(b.code, pair.lines_b)
         else:
@@ -74,11 +84,13 @@ def similarity(args: argparse.Namespace) -> int:
     if not args.dir.is_dir() or not args.handouts.is_dir():
         print(f"course-utils similarity: {args.dir} and --handouts {args.handouts} must be folders", file=sys.stderr)
         return 2
-    pairs, works, skipped = run(args.dir, args.handouts, args.threshold)
+    pairs, works, skipped = run(args.dir, args.handouts, args.threshold, args.per_question)
     write_csv(pairs, args.out)
     if args.html is not None:
         write_html(pairs, works, args.html, args.top)
     if skipped:
         print(f"skipped (not a notebook of a handout): {', '.join(skipped)}", file=sys.stderr)
-    print(f"{len(pairs)} pairs at score >= {args.threshold:g} among {len(works)} submissions: {args.out}")
+    rule = f"top {args.per_question} per question, outliers" + (
+        f", score >= {args.threshold:g}" if args.threshold is not None else "")
+    print(f"{len(pairs)} pairs ({rule}) among {len(works)} submissions: {args.out}")
     return 0

@@ -1,11 +1,14 @@
 """What two submissions share, as fingerprints: winnowed token k-grams for code, MinHash of word shingles for prose.
 
-Code: the student's code (handout cells left as given are dropped, and so is every line of the
-handout's scaffold) is tokenised by Pygments' Python lexer; names become ``V`` and comments and
-white space go, so renaming variables changes nothing. Hashes of every ``CODE_K`` consecutive
+Code: each cell of the student's code is first brought to a canonical form with ``ast``
+(``normalise``: constants folded, unused statements dropped, loops that build a collection written as
+comprehensions, independent statements in one order, names as ``V``), so renaming, reordering,
+wrapping numbers in parentheses, junk lines and loop/comprehension rewrites change nothing; a cell
+that does not parse is tokenised by Pygments' Python lexer instead (names ``V``, comments and white
+space gone). Tokens on lines of the handout's scaffold are left out. Hashes of every ``CODE_K`` consecutive
 tokens are winnowed (Schleimer, Wilkerson and Aiken 2003, the algorithm of MOSS and copydetect:
 the smallest hash of each window of ``WINDOW``), and fingerprints of the handout's own code are
-removed. Reordered lines only break the k-grams that cross the moved line.
+removed.
 
 Prose: words (lowercase, LaTeX and markdown marks dropped) in shingles of ``PROSE_K``; shingles of
 the handout's text are removed; a set is sketched with datasketch's MinHash.
@@ -21,7 +24,11 @@ import hashlib
 import re
 from collections import Counter
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from course_staff.similarity import normalise
 
 CODE_K = 8  # tokens per k-gram
 WINDOW = 4  # winnowing window (k-grams): a match of CODE_K + WINDOW - 1 tokens is always caught
@@ -53,17 +60,41 @@ def code_tokens(source: str) -> list[tuple[str, int]]:
     return tokens
 
 
-def winnow(source: str) -> dict[int, set[int]]:
-    """Fingerprint hash -> the source lines it covers (winnowing over ``CODE_K``-grams of tokens)."""
-    tokens = code_tokens(source)
-    grams = [(_hash(" ".join(t for t, _ in tokens[i:i + CODE_K])), tokens[i][1], tokens[i + CODE_K - 1][1])
+def cell_tokens(cells: Sequence[tuple[str, Sequence[int | None]]]) -> list[tuple[str, int]]:
+    """Canonical tokens of a submission's code cells, each with its line in the submission's code.
+
+    ``cells``: each cell's source and, per line of it (1-based, index 0 unused), the line it has in the
+    submission's own code, or None for a scaffold line of the handout (its tokens are left out). Cells that
+    parse go through ``normalise`` together (a name read in one cell is read); the others through
+    ``code_tokens``.
+    """
+    trees = normalise.normalise([normalise.parse(source) for source, _ in cells])
+    out: list[tuple[str, int]] = []
+    for (source, lines), tree in zip(cells, trees):
+        cell = normalise.stream(tree) if tree is not None else code_tokens(source)
+        for token, n in cell:
+            where = lines[n] if 0 < n < len(lines) else None
+            if where is not None:
+                out.append((token, where))
+    return out
+
+
+def winnow_tokens(tokens: Sequence[tuple[str, int]]) -> dict[int, set[int]]:
+    """Fingerprint hash -> the lines it covers (winnowing over ``CODE_K``-grams of tokens)."""
+    grams = [(_hash(" ".join(t for t, _ in tokens[i:i + CODE_K])), {n for _, n in tokens[i:i + CODE_K]})
              for i in range(len(tokens) - CODE_K + 1)]
     found: dict[int, set[int]] = {}
     for i in range(max(len(grams) - WINDOW + 1, 1 if grams else 0)):
         window = grams[i:i + WINDOW]
-        value, first, last = min(window, key=lambda g: g[0])
-        found.setdefault(value, set()).update(range(first, last + 1))
+        value, lines = min(window, key=lambda g: g[0])
+        found.setdefault(value, set()).update(lines)
     return found
+
+
+def winnow(source: str) -> dict[int, set[int]]:
+    """Fingerprint hash -> the source lines it covers: ``source`` as one cell, normalised where it parses."""
+    lines = range(source.count("\n") + 2)
+    return winnow_tokens(cell_tokens([(source, lines)]))
 
 
 def words(text: str) -> list[str]:
@@ -86,8 +117,14 @@ def common(sets: list[set]) -> set:
     return {item for item, n in counts.items() if n > limit}
 
 
-def overlap_scores(sets: list[set], min_size: int) -> np.ndarray:
-    """Pairwise share of fingerprints: |A & B| / min(|A|, |B|), scaled down for sets under ``min_size``."""
+def overlap_scores(sets: list[set], min_size: int, weighted: bool = False) -> np.ndarray:
+    """Pairwise share of fingerprints: |A & B| / min(|A|, |B|), scaled down for sets under ``min_size``.
+
+    ``weighted``: each fingerprint counts log(n / its number of holders) (rare ones weigh most, as in
+    TF-IDF), and the scale is reached at ``min_size`` fingerprints of the weight of one that only two
+    hold, so a small share of half-common code (the expected solution in a slightly unusual order)
+    scores low and a copy's own lines score high.
+    """
     from scipy.sparse import csr_matrix
 
     vocabulary: dict = {}
@@ -96,13 +133,22 @@ def overlap_scores(sets: list[set], min_size: int) -> np.ndarray:
         for item in s:
             rows.append(r)
             cols.append(vocabulary.setdefault(item, len(vocabulary)))
-    matrix = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(sets), max(len(vocabulary), 1)))
+    n = len(sets)
+    if weighted and n > 2:
+        holders = np.bincount(cols, minlength=len(vocabulary)) if cols else np.zeros(0)
+        weight = np.log(n / np.maximum(holders, 1))
+        full = np.log(n / 2)
+    else:
+        weight, full = np.ones(len(vocabulary)), 1.0
+    values = np.sqrt(weight[cols]) if cols else np.zeros(0)
+    matrix = csr_matrix((values, (rows, cols)), shape=(n, max(len(vocabulary), 1)))
     shared = (matrix @ matrix.T).toarray()
-    sizes = np.array([len(s) for s in sets], dtype=np.float64)
+    sizes = np.zeros(n)
+    np.add.at(sizes, rows, weight[cols] if cols else np.zeros(0))
     smaller = np.minimum.outer(sizes, sizes)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.where(smaller > 0, shared / smaller, 0.0) * np.minimum(smaller / min_size, 1.0)
-    return score
+        score = np.where(smaller > 0, shared / smaller, 0.0) * np.minimum(smaller / (min_size * full), 1.0)
+    return np.clip(score, 0.0, 1.0)
 
 
 def minhash_scores(sets: list[set], min_size: int) -> np.ndarray:
