@@ -114,7 +114,7 @@ def test_a_regraded_batch_keeps_unchanged_marks_and_flags_changed_ones(batch40, 
     answers_mod.write_csv(written, report2.with_suffix(".answers.csv"))
     assert load_batch(report2, path) == {"new": 0, "unchanged": 439, "changed": 1}
     found = db.answers_of(conn, "df663ae2")
-    assert all(a["items"] == [0] for a in found)
+    assert all(a["items"] == ["#0"] for a in found)  # by position (an int) until a rubric binds it to an id
     assert [a["file"] for a in found if a["changed"]] == [target.file]
     db.set_mark(conn, [next(a["id"] for a in found if a["changed"])], -1, True, "bob")  # a TA looks again
     assert not any(a["changed"] for a in db.answers_of(conn, "df663ae2"))
@@ -302,3 +302,204 @@ def test_mark_command_prints_a_new_token_each_start_and_keeps_it_out_of_its_log(
     assert client.get(f"/api/questions?token={tokens[1]}", base_url="http://127.0.0.1:9999").status_code == 200
     assert command._TOKEN.sub(r"\1[hidden]", f"/?token={tokens[1]}&ta=alice") == "/?token=[hidden]&ta=alice"
     assert issubclass(options["request_handler"], werkzeug.serving.WSGIRequestHandler)
+
+
+# -- marking that scales: item ids, rubric edits, seen answers, blanks, regrades, pairs, Markdown (issue 40, 2) --
+
+def _app_on(batch40, tmp_path, pairs=None):
+    """The app on a copy of the batch and of the written rubric (which the page's edits rewrite)."""
+    from course_staff.marking.app import create_app
+
+    report2 = _copied_report(batch40, tmp_path)
+    rubric_path = tmp_path / "written_rubric.json"
+    shutil.copy(ROOT / DEFAULT_PATH, rubric_path)
+    path = tmp_path / "marks.sqlite"
+    load_batch(report2, path, pairs, load(rubric_path))
+    token = "t0ken-" + "y" * 40
+    app = create_app(path, load(rubric_path), token=token, host="127.0.0.1", port=PORT)
+    client = app.test_client()
+    client.set_cookie(f"course_mark_{PORT}", token, domain="127.0.0.1")
+    return client, path, rubric_path, report2
+
+
+def _post(client, path, body):
+    return client.post(path, base_url=BASE, data=json.dumps(body), content_type="application/json")
+
+
+def _view(client, question="df663ae2", ta="alice"):
+    return client.get(f"/api/question/{question}?ta={ta}", base_url=BASE).get_json()
+
+
+def test_marks_name_item_ids_and_reordering_the_rubric_file_moves_none(batch40, tmp_path):
+    client, path, rubric_path, report2 = _app_on(batch40, tmp_path)
+    view = _view(client)
+    ids = [item["id"] for item in view["question"]["items"]]
+    first, second = view["answers"][0]["id"], view["answers"][1]["id"]
+    assert _post(client, "/api/mark", {"answers": [first], "item": ids[1], "ta": "alice"}).status_code == 200
+    assert _post(client, "/api/mark", {"answers": [second], "item": 3, "ta": "alice"}).status_code == 200  # a position
+    assert _post(client, "/api/mark", {"answers": [first], "item": "nope", "ta": "alice"}).status_code == 400
+    data = json.loads(rubric_path.read_text())
+    data["questions"]["df663ae2"]["items"].reverse()  # an instructor reorders the items by hand
+    rubric_path.write_text(json.dumps(data))
+    after = {a["id"]: a for a in _view(client)["answers"]}
+    assert after[first]["items"] == [ids[1]] and after[second]["items"] == [ids[3]]
+    reordered = load(rubric_path).question("df663ae2")
+    assert reordered.item(ids[1]).text == load(ROOT / DEFAULT_PATH).question("df663ae2").items[1].text
+    assert after[first]["score"] == 1 and after[second]["score"] == 0
+    assert reordered.items[0].id == ids[3] and after[second]["items"] == [reordered.items[0].id]
+    rows, _, _ = gradebook.build(report2, path, load(rubric_path))
+    assert sum(r["written"] for r in rows) == 1  # the gradebook reads the same marks by id
+
+
+def test_a_database_of_marks_by_position_is_migrated_to_item_ids(batch40, tmp_path):
+    import sqlite3
+
+    report2 = _copied_report(batch40, tmp_path)
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)  # the schema before item ids: marks.item an INTEGER position
+    old.executescript(db.SCHEMA.replace("item TEXT NOT NULL", "item INTEGER NOT NULL"))
+    old.close()
+    load_batch(report2, path)
+    conn = sqlite3.connect(path)
+    answer_ids = [r[0] for r in conn.execute("SELECT id FROM answers WHERE question = 'df663ae2' ORDER BY id LIMIT 2")]
+    conn.execute("DROP TABLE marks")
+    conn.execute("CREATE TABLE marks (answer_id INTEGER NOT NULL, item INTEGER NOT NULL, applied INTEGER NOT NULL, "
+                 "ta TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (answer_id, item))")
+    conn.executemany("INSERT INTO marks VALUES (?, ?, 1, 'alice', 0)", [(answer_ids[0], 0), (answer_ids[0], 2),
+                                                                          (answer_ids[1], 3)])
+    conn.commit()
+    conn.close()
+    rubric = load(ROOT / DEFAULT_PATH)
+    before, _, _ = gradebook.build(report2, path, rubric)  # read as positions before the migration binds them
+    migrated = db.connect(path)
+    assert {r["item"] for r in migrated.execute("SELECT item FROM marks")} == {"#0", "#2", "#3"}
+    assert db.sync_rubric(migrated, rubric) == 3
+    spec = rubric.question("df663ae2")
+    found = {a["id"]: set(a["items"]) for a in db.answers_of(migrated, "df663ae2")}
+    assert found[answer_ids[0]] == {spec.items[0].id, spec.items[2].id} and found[answer_ids[1]] == {spec.items[3].id}
+    assert db.connect(path).execute("SELECT typeof(item) FROM marks LIMIT 1").fetchone()[0] == "text"
+    after, _, _ = gradebook.build(report2, path, rubric)
+    assert [r["written"] for r in after] == [r["written"] for r in before] and sum(r["written"] for r in after) == 2
+
+
+def test_rubric_items_added_and_repointed_in_the_page_apply_to_every_answer_marked(batch40, tmp_path):
+    client, path, rubric_path, report2 = _app_on(batch40, tmp_path)
+    view = _view(client)
+    answers = [a["id"] for a in view["answers"]][:3]
+    added = _post(client, "/api/rubric", {"question": "df663ae2", "points": 0.5, "text": "states h_0 = 0", "ta": "alice"})
+    assert added.status_code == 200
+    new_id = added.get_json()["id"]
+    assert [i["key"] for i in added.get_json()["question"]["items"]][-1] == 5
+    assert _post(client, "/api/mark", {"answers": answers, "item": new_id, "ta": "alice"}).status_code == 200
+    assert {a["id"]: a["score"] for a in _view(client)["answers"] if a["id"] in answers} == dict.fromkeys(answers, 0.5)
+    assert _post(client, "/api/rubric", {"question": "df663ae2", "id": new_id, "points": 1, "ta": "bob"}).status_code == 200
+    assert {a["id"]: a["score"] for a in _view(client)["answers"] if a["id"] in answers} == dict.fromkeys(answers, 1)
+    text = rubric_path.read_text()
+    assert '"id": "' + new_id + '", "points": 1, "text": "states h_0 = 0"' in text
+    assert load(rubric_path).question("df663ae2").max_points == 4  # the gradebook reads the file
+    rows, _, _ = gradebook.build(report2, path, load(rubric_path))
+    assert sum(r["written"] for r in rows) == 3
+    for bad in ({"question": "df663ae2", "points": 1, "text": " "}, {"question": "df663ae2", "text": "no points"},
+                {"question": "nope", "points": 1, "text": "x"}):
+        assert _post(client, "/api/rubric", bad).status_code == 400, bad
+    assert _post(client, "/api/rubric", {"question": "df663ae2", "id": "gone", "points": 1}).status_code == 404
+    for n in range(4):  # up to nine items: one key each
+        assert _post(client, "/api/rubric", {"question": "df663ae2", "points": 0, "text": f"extra {n}"}).status_code == 200
+    refused = _post(client, "/api/rubric", {"question": "df663ae2", "points": 0, "text": "a tenth"})
+    assert refused.status_code == 400 and "9 items" in refused.get_json()["error"]
+
+
+def test_a_group_mark_reaches_only_the_answers_the_ta_has_seen_unless_all(batch40, tmp_path):
+    client, path, _, _ = _app_on(batch40, tmp_path)
+    view = _view(client)
+    item = view["question"]["items"][0]["id"]
+    group = [a["id"] for a in view["answers"] if a["group"] == 0]
+    assert len(group) > 2
+    _post(client, "/api/seen", {"answers": group[:2], "ta": "alice"})
+    body = {"question": "df663ae2", "group": 0, "item": item, "ta": "alice"}
+    saved = _post(client, "/api/mark", body).get_json()
+    assert saved["saved"] == 2 and saved["unseen"] == len(group) - 2 and sorted(saved["answers"]) == sorted(group[:2])
+    assert [a["id"] for a in _view(client)["answers"] if a["marked_by"]] == group[:2]
+    assert _post(client, "/api/mark", dict(body, ta="bob")).get_json()["saved"] == 0  # bob has seen none
+    assert _post(client, "/api/mark", dict(body, all=True)).get_json()["saved"] == len(group)
+    assert {a["id"] for a in _view(client, ta="alice")["answers"] if a["seen"]} == set(group[:2])
+
+
+def test_the_blank_key_marks_every_blank_answer_with_no_item(batch40, tmp_path):
+    client, path, _, _ = _app_on(batch40, tmp_path)
+    view = _view(client)
+    blank = {a["id"] for a in view["answers"] if a["blank"]}
+    assert blank
+    saved = _post(client, "/api/mark", {"question": "df663ae2", "blank": True, "ta": "alice"}).get_json()
+    assert set(saved["answers"]) == blank
+    after = _view(client)["answers"]
+    assert {a["id"] for a in after if a["marked_by"]} == blank and all(a["score"] == 0 for a in after if a["blank"])
+
+
+def test_a_regrade_keeps_its_reason_and_history_for_the_feedback(batch40, tmp_path):
+    client, path, rubric_path, _ = _app_on(batch40, tmp_path)
+    view = _view(client)
+    ids = [item["id"] for item in view["question"]["items"]]
+    answer = view["answers"][0]["id"]
+    _post(client, "/api/mark", {"answers": [answer], "item": ids[0], "ta": "alice"})
+    assert _post(client, "/api/regrade", {"answer": answer, "reason": " "}).status_code == 400
+    assert _post(client, "/api/regrade", {"answer": answer, "reason": "the bias is h_0", "ta": "bob"}).status_code == 200
+    assert next(a for a in _view(client)["answers"] if a["id"] == answer)["regrade"] == "the bias is h_0"
+    _post(client, "/api/mark", {"answers": [answer], "item": ids[1], "ta": "bob"})
+    closed = _post(client, "/api/regrade", {"answer": answer, "close": True, "ta": "bob"}).get_json()["regrade"]
+    assert closed["before"] == [ids[0]] and closed["after"] == [ids[0], ids[1]] and closed["closed_by"] == "bob"
+    conn = db.connect(path)
+    regrades = db.regrades(conn)
+    assert [(r["reason"], r["before"], r["after"]) for r in regrades] == [("the bias is h_0", [ids[0]], [ids[0], ids[1]])]
+    spec = load(rubric_path).question("df663ae2")
+    assert (spec.score(regrades[0]["before"]), spec.score(regrades[0]["after"])) == (1, 2)
+    assert db.regrades(conn, question="df663ae2", file=regrades[0]["file"]) == regrades
+    assert db.regrades(conn, question="3a74adbd") == []
+    history = db.history(conn, answer)
+    assert [(h["item"], h["applied"], h["ta"], h["regrade"]) for h in history] == [
+        (ids[0], True, "alice", None), (ids[1], True, "bob", regrades[0]["id"])]
+    after = next(a for a in _view(client)["answers"] if a["id"] == answer)
+    assert after["regrade"] == "" and after["regrades"] == 1 and after["marked_by"] == "bob"
+
+
+def test_pairs_of_one_question_with_both_passages(batch40, tmp_path):
+    _, report, _ = batch40
+    answers = [a for a in answers_mod.read_csv(report.with_suffix(".answers.csv")) if a.question == "df663ae2"]
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("a,b,part,question,score\n"
+                     f"{answers[0].file},{answers[1].file},prose,df663ae2,0.9\n"
+                     f"{answers[0].file},{answers[2].file},code,,0.8\n"
+                     f"{answers[2].file},{answers[3].file},prose,3a74adbd,0.7\n")
+    client, path, _, _ = _app_on(batch40, tmp_path, pairs)
+    found = client.get("/api/pairs?question=df663ae2", base_url=BASE).get_json()
+    assert len(found) == 1 and found[0]["a"] == db.anon_label(answers[0].file)
+    assert found[0]["text_a"] == answers[0].answer and found[0]["text_b"] == answers[1].answer
+    assert "<p>" in found[0]["html_a"] and "<script" not in found[0]["html_a"]
+    assert len(client.get("/api/pairs", base_url=BASE).get_json()) == 3
+
+
+def test_markdown_and_latex_rendered_and_sanitised():
+    from course_staff.marking.render import to_html
+
+    html = to_html('**bold** $h_t = x_t - h_{t-1}$ <script>alert(1)</script> <img src=x onerror="alert(2)">\n\n'
+                   '[a](javascript:alert(3)) [b](https://example.org) <a href="x" onclick="y">raw</a>\n\n$$\n\\frac{1}{2}\n$$')
+    from html.parser import HTMLParser
+
+    class Elements(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found = []
+
+        def handle_starttag(self, tag, attrs):
+            self.found.append((tag, dict(attrs)))
+
+    parsed = Elements()
+    parsed.feed(html)
+    assert {tag for tag, _ in parsed.found} <= {"p", "strong", "span", "a", "div"}  # no script, img, ...
+    assert not [name for _, attrs in parsed.found for name in attrs if name.startswith("on")]
+    assert [attrs["href"] for tag, attrs in parsed.found if tag == "a"] == ["https://example.org"]
+    assert "<strong>bold</strong>" in html and '<span class="math inline">h_t = x_t - h_{t-1}</span>' in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as text
+    assert '<a href="https://example.org" rel="noopener noreferrer">b</a>' in html
+    assert '<div class="math block">' in html and "\\frac{1}{2}" in html
+    assert to_html("<b>x</b>") == "<p>&lt;b&gt;x&lt;/b&gt;</p>\n"

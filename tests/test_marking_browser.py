@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 import written_batch
+from course_staff.marking.rubric import DEFAULT_PATH, load
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
@@ -42,11 +43,11 @@ def _port() -> int:
 
 
 @contextmanager
-def server(report: Path, db: Path | None = None, log: list[str] | None = None):
+def server(report: Path, db: Path | None = None, log: list[str] | None = None, extra: tuple[str, ...] = ()):
     """``course-utils mark`` on a free port: yields (the URL it printed, with its token; the process).
     Its output goes on being read (into ``log``) so that the server never blocks on a full pipe."""
     port = _port()
-    command = [sys.executable, "-m", "course_utils", "mark", str(report), "--port", str(port)]
+    command = [sys.executable, "-m", "course_utils", "mark", str(report), "--port", str(port), *extra]
     if db is not None:
         command += ["--db", str(db)]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -128,12 +129,14 @@ def press(page, key: str) -> None:
     page.wait_for_function("n => Number(document.body.dataset.saved || 0) > n", arg=before)
 
 
-def marks(db: Path, question: str) -> dict[str, set[int]]:
+def marks(db: Path, question: str, rubric: Path = ROOT / DEFAULT_PATH) -> dict[str, set[int]]:
+    """file -> the positions (from 0) in ``rubric`` of the items applied (marks are stored by item id)."""
+    spec = load(rubric).question(question)
     conn = sqlite3.connect(db)
     found: dict[str, set[int]] = {}
     for file, item in conn.execute("SELECT a.file, m.item FROM marks m JOIN answers a ON a.id = m.answer_id "
                                    "WHERE a.question = ? AND m.applied = 1", (question,)):
-        found.setdefault(file, set()).add(item)
+        found.setdefault(file, set()).add(spec.items.index(spec.item(item)))
     conn.close()
     return found
 
@@ -176,7 +179,10 @@ def test_a_rubric_item_applied_to_a_whole_group(batch, browser):
         size = int(page.locator(".answer").first.get_attribute("data-group") == "0") and page.locator(
             ".answer[data-group='0']").count()
         assert size > 1
-        press(page, "Shift+Digit2")
+        page.keyboard.press("Shift+Digit2")  # only the first answer seen: the box asks about the rest
+        page.wait_for_selector("#confirm:not([hidden])")
+        assert f"{size - 1} of its {size} answers you have not seen" in page.locator("#confirm").inner_text()
+        press(page, "a")  # all of them
         page.wait_for_function("n => document.querySelectorAll(\".answer[data-items='2']\").length === n", arg=size)
     found = marks(report.with_suffix(".marks.sqlite"), QUESTION)
     assert len(found) == size and all(items == {1} for items in found.values())
@@ -232,7 +238,9 @@ def test_walkthrough_gradebook_totals_are_check_points_plus_marks(batch, browser
     report, checks = batch
     with server(report) as (url, _proc):
         page = open_page(browser, url, "alice")
-        press(page, "Shift+Digit1")  # the largest group first
+        page.keyboard.press("Shift+Digit1")  # the largest group first, confirmed for its unseen answers
+        page.wait_for_selector("#confirm:not([hidden])")
+        press(page, "a")
         for _ in range(20):
             press(page, "3")
             page.keyboard.press("j")
@@ -358,3 +366,125 @@ def test_no_way_in_for_other_pages_without_the_token_or_by_dns_rebinding(batch, 
     assert text.count(token) == 1 and "token=[hidden]" in text  # the log never shows the token again
     posts = re.findall(r"POST /api/mark[^\n]*?\" (\d+)", text)  # the fetch: refused, unless the browser
     assert posts[-1] == "200" and set(posts[:-1]) == {"403"}, posts  # stopped it first (local network access)
+
+
+def test_walkthrough_at_scale_group_marks_blanks_counts_scroll_math_rubric_regrade_pairs(batch, browser, tmp_path):
+    """Issue 40 (2), each fix in the page: a group mark reaches the answers seen unless a box, saying how many
+    are unseen, is answered "all"; "b" marks the blank answers; the question list's counts follow without a
+    reload and the 4-second reload leaves the scroll where the TA put it; the prompt's LaTeX is typeset by the
+    vendored KaTeX; a rubric item re-pointed and one added in the page count for every answer with them (the
+    gradebook agrees); a regrade with a reason keeps its history; the pairs of the question, both passages
+    side by side, judged by key."""
+    report, checks = batch
+    db = report.with_suffix(".marks.sqlite")
+    rubric = tmp_path / "written_rubric.json"
+    rubric.write_text((ROOT / DEFAULT_PATH).read_text())
+    from course_staff.grading import answers as answers_mod
+
+    kept = answers_mod.read_csv(report.with_suffix(".answers.csv"))  # two students left Q2 1. blank
+    left = [a.file for a in kept if a.question == QUESTION][-2:]
+    answers_mod.write_csv([answers_mod.Answer(a.file, a.handout, a.question, a.prompt, answers_mod.NOT_ANSWERED)
+                           if a.question == QUESTION and a.file in left else a for a in kept],
+                          report.with_suffix(".answers.csv"))
+    written = {a["file"]: a for a in csv.DictReader(report.with_suffix(".answers.csv").open()) if a["question"] == QUESTION}
+    files = sorted(written)
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"a,b,part,question,score\n{files[0]},{files[1]},prose,{QUESTION},0.91\n"
+                     f"{files[0]},{files[2]},code,,0.8\n{files[2]},{files[3]},prose,3a74adbd,0.7\n")
+    with server(report, extra=("--rubric", str(rubric), "--pairs", str(pairs))) as (url, _proc):
+        page = open_page(browser, url, "alice")
+        option = "#question option:checked"
+        assert page.locator(option).inner_text().endswith("(0/20)")
+        # math: the prompt's $h_t$ typeset by KaTeX, served by the server itself
+        assert page.locator("#prompt .katex").count() >= 3 and page.evaluate("typeof katex") == "object"
+        # a group mark: the box says how many are unseen; Escape does nothing, "s" marks the seen only
+        size = page.locator(".answer[data-group='0']").count()
+        assert size > 1 and page.locator(".answer").first.get_attribute("data-group") == "0"
+        page.keyboard.press("Shift+Digit2")
+        page.wait_for_selector("#confirm:not([hidden])")
+        assert f"{size - 1} of its {size} answers you have not seen" in page.locator("#confirm").inner_text()
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#confirm", state="hidden")
+        assert marks(db, QUESTION, rubric) == {}
+        page.keyboard.press("Shift+Digit2")
+        page.wait_for_selector("#confirm:not([hidden])")
+        press(page, "s")
+        assert list(marks(db, QUESTION, rubric).values()) == [{1}]
+        page.wait_for_function("o => document.querySelector(o).textContent.endsWith('(1/20)')", arg=option)  # live count
+        # the blank answers, by one key
+        blank = page.locator(".answer[data-blank='1']").count()
+        assert blank == 2
+        press(page, "b")
+        page.wait_for_function("n => document.querySelectorAll(\".answer[data-blank='1'][data-marked='1']\").length === n",
+                               arg=blank)
+        page.wait_for_function("([o, n]) => document.querySelector(o).textContent.endsWith('(' + n + '/20)')",
+                               arg=[option, blank + 1])
+        # the scroll: the TA scrolls down, another TA marks, the reload shows it and leaves the scroll
+        top = page.evaluate("(() => { const m = document.getElementById('main'); m.scrollTop = m.scrollHeight; return m.scrollTop; })()")
+        assert top > 500
+        other = json.load(urllib.request.urlopen(api(url, f"api/question/{QUESTION}")))["answers"][-1]["id"]
+        body = json.dumps({"answers": [other], "item": 0, "ta": "bob"}).encode()
+        urllib.request.urlopen(urllib.request.Request(api(url, "api/mark"), body, {"Content-Type": "application/json"}))
+        page.wait_for_function("id => document.querySelector(`.answer[data-id='${id}']`).dataset.items === '1'", arg=other,
+                               timeout=10000)
+        page.wait_for_function("([o, n]) => document.querySelector(o).textContent.endsWith('(' + n + '/20)')",
+                               arg=[option, blank + 2], timeout=10000)
+        assert page.evaluate("document.getElementById('main').scrollTop") == top
+        page.keyboard.press("k")  # the TA's own move still brings the current answer into view
+        page.wait_for_timeout(300)
+        # the rubric: item 1 re-pointed to 2 (bob's answer follows), an item added and applied by its key
+        page.locator(".item[data-key='1'] button.edit").click()
+        page.locator(".edit-points").fill("2")
+        before = int(page.evaluate("document.body.dataset.saved"))
+        page.locator(".edit-points").press("Enter")
+        page.wait_for_function("n => Number(document.body.dataset.saved) > n", arg=before)
+        page.wait_for_function("id => document.querySelector(`.answer[data-id='${id}'] .group`).textContent.includes(' 2/4 ')",
+                               arg=other)
+        page.locator("#new-points").fill("0.5")
+        page.locator("#new-text").fill("states $h_0 = 0$")
+        before = int(page.evaluate("document.body.dataset.saved"))
+        page.locator("#add-item").click()
+        page.wait_for_function("n => Number(document.body.dataset.saved) > n", arg=before)
+        page.wait_for_selector(".item[data-key='5'] .katex")
+        page.keyboard.press("Home")
+        page.locator(".answer").first.click()
+        press(page, "Digit5")
+        page.wait_for_function("() => document.querySelector('.answer.current').dataset.items === '2,5'")
+        spec = load(rubric).question(QUESTION)
+        assert spec.items[0].points == 2 and spec.items[4].text == "states $h_0 = 0$" and spec.max_points == 4.5
+        # a regrade: reopened with a reason, an item taken off, closed by 0
+        page.keyboard.press("r")
+        page.wait_for_selector("#reason:focus")
+        page.keyboard.type("the student asked: item 2 was for another reading")
+        press(page, "Enter")
+        page.wait_for_selector(".answer.current .regrade")
+        press(page, "Digit2")
+        press(page, "Digit0")
+        page.wait_for_function("() => !document.querySelector('.answer.current .regrade')")
+        assert "regraded 1x" in page.locator(".answer.current .group").inner_text()
+        # the pairs of this question only, both passages side by side, confirmed by key
+        page.keyboard.press("p")
+        page.wait_for_selector("#pairs:not([hidden]) .pair")
+        assert page.locator("#pairs .pair").count() == 1 and page.locator("#answers").is_hidden()
+        left, right = (page.locator("#pairs .passage").nth(i).bounding_box() for i in range(2))
+        assert left["x"] + left["width"] <= right["x"] and abs(left["y"] - right["y"]) < 2
+        assert written[files[1]]["answer"].split()[0] in page.locator("#pairs .passage").nth(1).inner_text()
+        press(page, "y")
+        page.keyboard.press("p")
+        page.wait_for_selector("#answers:not([hidden])")
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT verdict FROM pairs WHERE part = 'prose' AND question = ?", (QUESTION,)).fetchall() == [("confirmed",)]
+    from course_staff.marking import db as marking_db
+
+    regrades = marking_db.regrades(marking_db.connect(db))
+    assert [(r["reason"], len(r["before"]), len(r["after"])) for r in regrades] == [
+        ("the student asked: item 2 was for another reading", 2, 1)]
+    found = marks(db, QUESTION, rubric)
+    assert found[regrades[0]["file"]] == {4} and sum(items == {0} for items in found.values()) == 1
+    out = tmp_path / "gradebook.csv"
+    subprocess.run([sys.executable, "-m", "course_utils", "gradebook", str(report), "--out", str(out),
+                    "--rubric", str(rubric)], cwd=ROOT, check=True)
+    rows = {r["student"]: r for r in csv.DictReader(out.open())}
+    assert sum(float(r["written"]) for r in rows.values()) == 2 + 0.5  # bob's item 1 re-pointed to 2; the added 0.5
+    for row in rows.values():
+        assert float(row["total"]) == sum(checks[f] for f in row["files"].split()) + float(row["written"])

@@ -20,13 +20,15 @@ from pathlib import Path
 
 from course_staff.grading.answers import read_csv
 from course_staff.marking import db, groups
-from course_staff.marking.rubric import DEFAULT_PATH, load
+from course_staff.marking.rubric import DEFAULT_PATH, WrittenRubric, load
 
 
 def mark_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``course-utils mark``."""
     parser.add_argument("report", type=Path, metavar="REPORT.csv", help="the grading report (its .answers.csv beside it)")
     parser.add_argument("--db", type=Path, default=None, help="marking database (default: REPORT.marks.sqlite)")
-    parser.add_argument("--rubric", type=Path, default=None, help=f"written rubric (default: {DEFAULT_PATH})")
+    parser.add_argument("--rubric", type=Path, default=None,
+                        help=f"written rubric (default: {DEFAULT_PATH}); the page's rubric edits are written into it")
     parser.add_argument("--pairs", type=Path, default=None, help="pairs.csv of course-utils similarity, to review")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
@@ -34,11 +36,15 @@ def mark_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def database_path(report: Path, given: Path | None) -> Path:
+    """The marking database: ``given``, or ``REPORT.marks.sqlite`` beside the report."""
     return given or report.with_suffix(".marks.sqlite")
 
 
-def load_batch(report: Path, db_path: Path, pairs: Path | None = None) -> dict[str, int]:
-    """(Re)load the batch's answers, their groups and the pairs into ``db_path``; the import counts."""
+def load_batch(report: Path, db_path: Path, pairs: Path | None = None, rubric: WrittenRubric | None = None) -> dict[str, int]:
+    """(Re)load the batch's answers, their groups and the pairs into ``db_path``; the import counts.
+
+    With ``rubric``, marks still stored by position (a database from before item ids) are bound to its ids
+    (``db.sync_rubric``); the marking app does the same when it starts."""
     answers_csv = report.with_suffix(".answers.csv")
     if not answers_csv.is_file():
         raise ValueError(f"no written answers {answers_csv} (course-utils grade writes it beside {report})")
@@ -62,19 +68,22 @@ def load_batch(report: Path, db_path: Path, pairs: Path | None = None) -> dict[s
                     conn.execute("INSERT INTO pairs (a, b, part, question, score) VALUES (?, ?, ?, ?, ?) "
                                  "ON CONFLICT (a, b, part, question) DO UPDATE SET score = excluded.score",
                                  (p["a"], p["b"], p["part"], p["question"], p["score"]))
+        if rubric is not None:
+            db.sync_rubric(conn, rubric)
     finally:
         conn.close()
     return counts
 
 
 def mark(args: argparse.Namespace) -> int:
+    """``course-utils mark``: load the batch, then serve the page until Ctrl-C; the exit status."""
     from course_staff.marking.app import create_app, new_token, url_host
 
     db_path = database_path(args.report, args.db)
     try:
         rubric = load(args.rubric or DEFAULT_PATH)
         started = time.perf_counter()
-        counts = load_batch(args.report, db_path, args.pairs)
+        counts = load_batch(args.report, db_path, args.pairs, rubric)
     except ValueError as exc:
         print(f"course-utils mark: {exc}", file=sys.stderr)
         return 2
