@@ -8,16 +8,25 @@ Field names follow Gradescope's autograder specification
 
 ``course-utils autograder DIR`` writes ``setup.sh`` (run once by Gradescope when it builds the image),
 ``run_autograder`` (run per submission: ``/autograder/submission`` in, ``/autograder/results/results.json``
-out; ``COURSE_AUTOGRADER_ROOT`` replaces ``/autograder`` in tests), the handouts, the rubric, and
-``autograder.zip`` holding them all at its root, ready to upload.
+out), the handouts, the rubric, the instructor package as a wheel built from this checkout
+(``wheels/course_utils-*.whl``: the staff repository is private and the student release has neither
+``course_staff`` nor the ``grade`` extra), and ``autograder.zip`` holding them all at its root, ready to
+upload. setup.sh installs from the zip's wheel and the public package index only (torch's CPU build
+from the PyTorch index).
 
-User separation: setup.sh installs bubblewrap, creates the unprivileged user ``student`` and makes the
-instructor package (``course_staff`` in the grader's site-packages) readable by root only.
+Environment variables for running the bundle outside Gradescope (tests): ``COURSE_AUTOGRADER_ROOT``
+replaces ``/autograder``; ``COURSE_AUTOGRADER_VENV`` the grader's venv (default ``/opt/course-grader``);
+``COURSE_AUTOGRADER_PYTHON`` the Python run_autograder grades with (default the venv's);
+``COURSE_AUTOGRADER_SKIP_APT=1`` skips setup.sh's apt-get lines; ``COURSE_AUTOGRADER_TORCH_INDEX``
+the index torch comes from (empty: pip's configured index); ``COURSE_AUTOGRADER_BASE_PYTHON`` the
+Python the venv is made from (default ``python3``).
+
+User separation: setup.sh installs bubblewrap, creates the unprivileged user ``student`` (as root) and
+makes the instructor package (``course_staff`` in the grader's site-packages) readable by root only.
 run_autograder (as root) makes ``/autograder``'s source, submission and results root-only and grades
-with ``--kernel-user student``: each sandbox, and so the kernel, runs as ``student``. Where the image
-cannot create namespaces it grades ``--no-sandbox`` (said in the results): the container is the
-sandbox, the kernel still runs as ``student``, which can neither read the autograder's files nor
-import ``course_staff``.
+with ``--kernel-user student``: each sandbox, and so the kernel, runs as ``student``. Students' work is
+never graded unsandboxed (issue 37): where no sandbox can be made, results.json says the submission
+could not be graded safely, with no points, and the log says why.
 """
 
 from __future__ import annotations
@@ -31,7 +40,6 @@ import zipfile
 from pathlib import Path
 
 from course_staff.grading.report import Row
-from course_staff.authoring.keys import INSTALL_SPEC
 
 VISIBILITY = "visible"  # one of: hidden, after_due_date, after_published, visible
 VENV = "/opt/course-grader"
@@ -74,23 +82,26 @@ def _check_output(row: Row, question: str) -> str:
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this once per submission, in /autograder: the student's files are in submission/,
 # results/results.json is what Gradescope reads. COURSE_AUTOGRADER_ROOT replaces /autograder (tests);
-# COURSE_AUTOGRADER_PYTHON the Python that setup.sh installed the course package into.
-# The kernel runs as the unprivileged user student (setup.sh made it) in a bubblewrap sandbox; where
-# namespaces are not allowed, unsandboxed but still as student (the container is the sandbox).
+# COURSE_AUTOGRADER_VENV the venv setup.sh made, COURSE_AUTOGRADER_PYTHON the Python to grade with.
+# The kernel runs as the unprivileged user student (setup.sh made it) in a bubblewrap sandbox. Where no
+# sandbox can be made the submission is not run at all: students' work is never graded unconfined.
 set -u
 ROOT="${{COURSE_AUTOGRADER_ROOT:-/autograder}}"
-PYTHON="${{COURSE_AUTOGRADER_PYTHON:-{venv}/bin/python}}"
+VENV="${{COURSE_AUTOGRADER_VENV:-{venv}}}"
+PYTHON="${{COURSE_AUTOGRADER_PYTHON:-$VENV/bin/python}}"
 mkdir -p "$ROOT/results"
 USER_ARGS=()
 if [ "$(id -u)" = 0 ] && id -u student >/dev/null 2>&1; then
   chmod -R go-rwx "$ROOT/source" "$ROOT/submission" "$ROOT/results"
   USER_ARGS=(--kernel-user student)
 fi
-if ! "$PYTHON" -c "import pwd, sys; from course_staff.grading import sandbox
+if ! WHY="$("$PYTHON" -c "import pwd, sys; from course_staff.grading import sandbox
 u = pwd.getpwnam(sys.argv[1]) if len(sys.argv) > 1 else None
-why = sandbox.available((u.pw_uid, u.pw_gid) if u else None); print(why or '', file=sys.stderr); sys.exit(why is not None)" \\
-    "${{USER_ARGS[@]:1}}"; then
-  USER_ARGS+=(--no-sandbox)
+why = sandbox.available((u.pw_uid, u.pw_gid) if u else None); print(why or ''); sys.exit(why is not None)" \\
+    "${{USER_ARGS[@]:1}}" 2>&1)"; then
+  echo "run_autograder: no sandbox can be made here, the submission is not run: $WHY" >&2
+  exec "$PYTHON" -c "import sys; from pathlib import Path; from course_staff.grading import gradescope
+gradescope.write(gradescope.unsafe(sys.argv[2]), Path(sys.argv[1]))" "$ROOT/results/results.json" "$WHY"
 fi
 exec "$PYTHON" -m course_utils grade "$ROOT/submission" --gradescope "$ROOT/results/results.json" \\
   --report "$ROOT/results/report.csv" --handouts "$ROOT/source/handouts" --rubric "$ROOT/source/rubric.json" \\
@@ -98,16 +109,64 @@ exec "$PYTHON" -m course_utils grade "$ROOT/submission" --gradescope "$ROOT/resu
 """
 
 SETUP = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu, network on).
+# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu, network on), from
+# /autograder/source (the zip's files). It installs from the zip's wheel (the instructor package, built
+# when the bundle was made) and the public package index only. Variables for tests: see gradescope.py.
 set -euo pipefail
-apt-get install -y --no-install-recommends python3 python3-venv python3-pip git bubblewrap
-id -u student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin student
-python3 -m venv {venv}
-{venv}/bin/pip install --no-cache-dir "torch=={torch}" --index-url https://download.pytorch.org/whl/cpu
-{venv}/bin/pip install --no-cache-dir "{spec}"
+ROOT="${{COURSE_AUTOGRADER_ROOT:-/autograder}}"
+VENV="${{COURSE_AUTOGRADER_VENV:-{venv}}}"
+TORCH_INDEX="${{COURSE_AUTOGRADER_TORCH_INDEX-https://download.pytorch.org/whl/cpu}}"
+if [ -z "${{COURSE_AUTOGRADER_SKIP_APT:-}}" ]; then
+  apt-get update
+  apt-get install -y --no-install-recommends python3 python3-venv python3-pip bubblewrap libseccomp2 util-linux
+fi
+if [ "$(id -u)" = 0 ]; then
+  id -u student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin student
+fi
+"${{COURSE_AUTOGRADER_BASE_PYTHON:-python3}}" -m venv "$VENV"
+"$VENV/bin/pip" install --no-cache-dir "torch=={torch}" ${{TORCH_INDEX:+--index-url "$TORCH_INDEX"}}
+"$VENV/bin/pip" install --no-cache-dir "$ROOT/source/wheels/{wheel}[grade]"
 # the instructor package is the grader's alone: the kernel user (student) cannot read or import it
-chmod -R go-rwx "$({venv}/bin/python -c 'import course_staff, os; print(os.path.dirname(course_staff.__file__))')"
+STAFF="$("$VENV/bin/python" -c 'import course_staff, os; print(os.path.dirname(course_staff.__file__))')"
+chmod -R go-rwx "$STAFF"
+# but nbval inside the sandbox reads the sanitizer (bound in read-only): its patterns are no secret
+chmod go+r "$STAFF/grading/nbval_sanitize.cfg"
 """
+
+
+def unsafe(why: str) -> dict:
+    """results.json when no sandbox can be made: not graded, no points, the reason said (issue 37)."""
+    return failure("This submission could not be graded safely: the autograder could not confine it "
+                   "(no sandbox), so it was not run. Your instructor has been told; nothing is lost. "
+                   f"Reason: {why.strip() or 'unknown'}")
+
+
+def build_wheel(out: Path) -> Path:
+    """The instructor package (course_utils and course_staff) as a wheel in ``out``, built from this checkout.
+
+    The sources are copied to a scratch folder first, so the build leaves nothing (build/, egg-info) in
+    the checkout; ``--no-build-isolation`` uses this environment's setuptools, so no index is needed.
+    """
+    import subprocess
+    import tempfile
+
+    source = Path(__file__).resolve().parents[2]
+    if not (source / "pyproject.toml").is_file():
+        raise FileNotFoundError(f"no pyproject.toml in {source}: the bundle is built from a checkout")
+    out.mkdir(parents=True, exist_ok=True)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    with tempfile.TemporaryDirectory(prefix="course-wheel-") as tmp:
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (source / name).is_file():
+                shutil.copyfile(source / name, Path(tmp) / name)
+        for package in ("course_utils", "course_staff"):
+            shutil.copytree(source / package, Path(tmp) / package, ignore=skip)
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                        "--wheel-dir", str(out), tmp], check=True)
+    wheels = sorted(out.glob("course_utils-*.whl"))
+    if len(wheels) != 1:
+        raise RuntimeError(f"expected one course_utils wheel in {out}, found {[w.name for w in wheels]}")
+    return wheels[0]
 
 
 def autograder_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,7 +175,6 @@ def autograder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--handouts", type=Path, default=Path("notebooks"), help="handouts folder (default: notebooks)")
     parser.add_argument("--rubric", type=Path, default=Path("answers/rubric.json"),
                         help="points per check id (default: answers/rubric.json)")
-    parser.add_argument("--ref", default="main", help="git ref of the course package setup.sh installs (default: main)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission (default: 1800)")
     parser.add_argument("--full", action="store_true", help="grade in full mode (needs the caches in the image)")
 
@@ -129,9 +187,11 @@ def autograder(args: argparse.Namespace) -> int:
               "(run it from the repository root, or pass --handouts and --rubric)", file=sys.stderr)
         return 2
     torch = importlib.metadata.version("torch").split("+")[0]
+    if (args.dir / "wheels").is_dir():
+        shutil.rmtree(args.dir / "wheels")  # a wheel of an earlier bundle must not ride along
+    wheel = build_wheel(args.dir / "wheels")
     files = {
-        "setup.sh": SETUP.format(venv=VENV, torch=torch, spec=f"{INSTALL_SPEC}@{args.ref}".replace(
-            "course-utils @", "course-utils[grade] @")),
+        "setup.sh": SETUP.format(venv=VENV, torch=torch, wheel=wheel.name),
         "run_autograder": RUN_AUTOGRADER.format(venv=VENV, timeout=args.timeout, full=" --full" if args.full else ""),
     }
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -148,6 +208,6 @@ def autograder(args: argparse.Namespace) -> int:
                 info = zipfile.ZipInfo(str(path.relative_to(args.dir)))
                 info.external_attr = (0o755 if path.name in files else 0o644) << 16
                 bundle.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
-    print(f"wrote {args.dir}/ (setup.sh, run_autograder, {len(handouts)} handouts, rubric.json) "
+    print(f"wrote {args.dir}/ (setup.sh, run_autograder, {len(handouts)} handouts, rubric.json, wheels/{wheel.name}) "
           f"and {args.dir / 'autograder.zip'} to upload")
     return 0
