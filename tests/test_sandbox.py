@@ -143,10 +143,11 @@ def test_a_regular_install_s_packages_are_left_out_too(tmp_path: Path, environme
         except ImportError:
             print("no staff")
     """)
-    boxed = _boxed(code, _scratch(tmp_path), environment)
-    assert boxed.output.splitlines() == [f"{sandbox.RELEASE}/course_utils/__init__.py harmless",
-                                         'raise ImportError("instructor code is not in the grading sandbox")',
-                                         "no staff"], boxed.output
+    for scratch in (_scratch(tmp_path), None):  # None: a tmpfs, as the grader runs them (site-packages below /tmp)
+        boxed = _boxed(code, scratch, environment)
+        assert boxed.output.splitlines() == [f"{sandbox.RELEASE}/course_utils/__init__.py harmless",
+                                             'raise ImportError("instructor code is not in the grading sandbox")',
+                                             "no staff"], boxed.output
 
 
 @needs_bwrap

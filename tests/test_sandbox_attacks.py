@@ -56,23 +56,27 @@ SITE = next(p for p in sys.path if p.endswith("site-packages"))
 REMOUNT = f"""
 import os, subprocess
 site = {SITE!r}
-for argv in (["mount", "-o", "remount,bind,rw", site], ["umount", "/etc/shadow"], ["unshare", "-r", "id"],
-             ["mount", "-t", "tmpfs", "x", "/course/release"]):
-    print(argv[0], subprocess.run(argv, capture_output=True).returncode)
+ran = {{argv[0] + " " + argv[-1]: subprocess.run(argv, capture_output=True).returncode
+       for argv in (["mount", "-o", "remount,bind,rw", site], ["umount", "/etc/shadow"], ["unshare", "-r", "id"],
+                    ["mount", "-t", "tmpfs", "x", "/course/release"], ["nsenter", "-t", "1", "-m", "true"])}}
+assert all(code != 0 for code in ran.values()), ran
+wrote = []
 for target in (site + "/zz_course_attack.pth", "/course/release/course_utils/zz.py", "/course/grader/zz.py",
-               "/course/io/answers.json", "/etc/zz", "/usr/zz"):
+               "/course/io/answers.json", "/course/io/harness.py", "/etc/zz", "/usr/zz", {str(REPO)!r} + "/zz"):
     try:
-        open(target, "w").write("import sys; print('owned')\\n")
-        print("wrote", target)
-    except OSError as exc:
-        print("refused", target, exc.errno)
+        open(target, "a").write("import sys; print('owned')\\n")
+        wrote.append(target)
+    except OSError:
+        pass
+assert not wrote, wrote
 try:
-    print(open("/etc/shadow").read()[:40])
-except OSError as exc:
-    print("no shadow", exc.errno)
+    open("/etc/shadow").read()
+    raise SystemExit("read /etc/shadow")
+except OSError:
+    pass
 caps = [l for l in open("/proc/self/status") if l.startswith("Cap")]
 assert all(l.split()[1].strip("0") == "" for l in caps), caps
-assert os.getuid() != 0
+assert os.getuid() != 0 and os.geteuid() != 0
 """
 
 #: A sparse file far over the file-size limit in the scratch folder: refused (EFBIG), no disk used.
@@ -137,7 +141,7 @@ ATTACKS = {"remount": REMOUNT, "sparse": SPARSE, "fill": FILL, "fork": FORK, "me
 EXPECTED = {
     "attack_remount.ipynb": ("fail", 3, "suspicious source"),  # every step refused; the scan names the cell
     "attack_sparse.ipynb": ("error", 3, "over the sandbox's file size limit (512 MiB per file)"),
-    "attack_fill.ipynb": ("error", 3, "over the sandbox's disk limit (1 GiB of scratch space)"),
+    "attack_fill.ipynb": ("error", 3, "over the sandbox's disk limit (1 GiB of scratch space, 256 MiB in /tmp)"),
     "attack_fork.ipynb": ("error", 3, "over the sandbox's processes limit (256 processes and threads)"),
     "attack_memory.ipynb": ("error", 3, "over the sandbox's memory limit (8 GiB per process)"),
     "attack_survivor.ipynb": ("pass", 3, ""),
@@ -258,6 +262,7 @@ def test_no_attack_changes_anything_outside_its_scratch_or_costs_a_neighbour_a_p
     for name, (_, _, detail) in EXPECTED.items():
         assert detail in rows[name]["detail"], (name, rows[name]["detail"])
         assert rows[name]["sandbox"] == "bwrap"
+    assert "raised" not in rows["attack_remount.ipynb"]["detail"]  # every step in it was refused, as it asserts
     time.sleep(max(0.0, 5.0 - (time.monotonic() - started)))  # the survivor would have woken by now
     assert report.read_bytes() == graded_at  # nothing rewrote the report after the batch
     after = (_stat_manifest(*install), _hashes(FIXTURES / "handouts", subs, REPO / "course_staff", REPO / "course_utils"))

@@ -53,7 +53,7 @@ def results(row: Row, visibility: str = VISIBILITY) -> dict:
              for question in row.check_max]
     tests.append({"name": "notebook", "score": 0.0, "max_score": 0.0,
                   "status": "passed" if row.status == "pass" else "failed",
-                  "output": f"status: {row.status}" + (f"\n{row.detail}" if row.detail else ""),
+                  "output": _notebook_output(row),
                   "visibility": visibility})
     return {"score": row.score, "execution_time": round(row.seconds), "stdout_visibility": "hidden",
             "output": f"{row.file}: {row.status}, {row.score:g} / {row.max_score:g} points "
@@ -73,10 +73,21 @@ def write(data: dict, path: Path) -> None:
 
 
 def _check_output(row: Row, question: str) -> str:
-    if row.checks[question] == row.check_max[question]:
-        return f"{question}: correct when the grader ran your notebook."
-    notes = [part for part in row.detail.split("; ") if part.startswith(question + ":")]
-    return f"{question}: not correct when the grader ran your notebook." + (f" ({notes[0]})" if notes else "")
+    """A check's output as the student reads it: its points, and for a lost one the self-check's hint and a
+    fixed reason (``course_staff.feedback``), never the grader's own note, which may quote a hidden case."""
+    from course_staff.feedback import CheckLine, check_hint, check_text, why_lost
+
+    line = CheckLine(question, row.checks[question], row.check_max[question])
+    if line.lost:
+        line.hint, line.why = check_hint(question), why_lost(question, row.detail)
+    return check_text(line)
+
+
+def _notebook_output(row: Row) -> str:
+    """The notebook test's output: its status and the detail's notes about cells and the run, less the notes
+    on single checks (those are in each check's test, said safely)."""
+    notes = [part for part in row.detail.split("; ") if part and not any(part.startswith(f"{q}:") for q in row.check_max)]
+    return f"status: {row.status}" + (f"\n{'; '.join(notes)}" if notes else "")
 
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash

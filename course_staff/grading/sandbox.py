@@ -65,7 +65,8 @@ class Limits:
     processes of one sandbox run as a uid no other sandbox has (as root) or in a user namespace of their own.
 
     memory: address space of each process (RLIMIT_AS, bytes). processes: processes and threads of the
-    sandbox's user (RLIMIT_NPROC). disk: the scratch folder, a tmpfs of this size that also holds ``/tmp``.
+    sandbox's user (RLIMIT_NPROC). disk: the scratch folder (``TMPDIR`` too), a tmpfs of this size; ``/tmp``
+    and ``/dev/shm`` are tmpfs mounts of their own, of ``tmp`` and ``shm`` bytes.
     file_size: largest file a process may write (RLIMIT_FSIZE). output: the most the grader reads back
     from one run (its cell log, answers and pytest's output together, bytes). open_files: RLIMIT_NOFILE.
     """
@@ -76,12 +77,13 @@ class Limits:
     file_size: int = 512 * MiB
     output: int = 16 * MiB
     open_files: int = 4096
-    shm: int = 64 * MiB  # /dev/shm (multiprocessing's locks), a tmpfs of its own
+    tmp: int = 256 * MiB  # /tmp, for what writes there by name (TMPDIR is the scratch folder)
+    shm: int = 64 * MiB  # /dev/shm (multiprocessing's locks)
 
     def describe(self, name: str) -> str:
         """The limit's name and value as a report's detail says it, e.g. ``memory (8 GiB per process)``."""
         value = {"memory": f"{_size(self.memory)} per process", "processes": f"{self.processes} processes and threads",
-                 "disk": f"{_size(self.disk)} of scratch space", "file_size": f"{_size(self.file_size)} per file",
+                 "disk": f"{_size(self.disk)} of scratch space, {_size(self.tmp)} in /tmp", "file_size": f"{_size(self.file_size)} per file",
                  "output": f"{_size(self.output)} of results", "open_files": f"{self.open_files} open files"}[name]
         return f"{name.replace('_', ' ')} limit ({value})"
 
@@ -394,7 +396,7 @@ def wrap(command: Sequence[str], scratch: Path | None, env: Mapping[str, str], e
     """The bwrap command line running ``command`` in a sandbox.
 
     scratch: None (the grader's runs): ``WORK`` is a fresh tmpfs of ``limits.disk`` bytes, the working
-    folder, also holding ``/tmp``; a host folder: bound read-write at ``WORK`` instead (tests). env: the
+    folder (``/tmp`` is a tmpfs of ``limits.tmp``); a host folder: bound read-write at ``WORK`` instead (tests). env: the
     whole environment inside (paths in it are the sandbox's). environment: the release and grader folders
     (bound read-only at ``RELEASE`` and ``GRADER``). ro_binds / rw_binds: more (host path, sandbox path)
     pairs. output: a host folder bound read-write at ``OUTPUT``. python: bind this interpreter and its
@@ -430,11 +432,12 @@ def wrap(command: Sequence[str], scratch: Path | None, env: Mapping[str, str], e
     mounts += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.shm), "--tmpfs", "/dev/shm"]
     for device in sorted(Path("/dev").glob("nvidia*")):  # a GPU, where the grader has one
         mounts += ["--dev-bind", str(device), str(device)]
-    if scratch is None:  # first, so that no later mount lands under a path it would hide
-        mounts += ["--perms", "0777", "--size", str(limits.disk), "--tmpfs", WORK,
-                   "--perms", "1777", "--dir", f"{WORK}/.tmp", "--symlink", f"{WORK}/.tmp", "/tmp"]
+    # /tmp first, so that a later bind under it (a Python installed below /tmp) is not hidden by it
+    mounts += ["--perms", "1777", "--size", str(limits.tmp), "--tmpfs", "/tmp"]
+    if scratch is None:
+        mounts += ["--perms", "0777", "--size", str(limits.disk), "--tmpfs", WORK]
     else:
-        mounts += ["--bind", str(scratch), WORK, "--perms", "1777", "--size", str(limits.shm), "--tmpfs", "/tmp"]
+        mounts += ["--bind", str(scratch), WORK]
     if python:
         if environment is None:
             raise ValueError("a sandbox with Python needs the batch's Environment (build_environment)")
