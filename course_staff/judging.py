@@ -9,7 +9,9 @@ must not: for each such check id a :class:`Judge` with
 - ``oracle(case)``: the reference output as plain data (the instructor's implementation);
 - ``compare(got, want, case)``: (ok, detail) for one case (default :func:`close`);
 - ``mistakes``: known wrong implementations, ``(function(case) -> plain output, hint)``; the
-  registry stores their fingerprints on the public cases, so a self-check can name the slip.
+  registry stores their fingerprints on the public cases, so a self-check can name the slip;
+- ``also_right``: other right outputs, ``function(case) -> plain output`` (a loop that computes its
+  accuracy itself instead of calling ``binary_accuracy``); the registry stores their hashes too.
 
 Each question's key module (``course_staff.q1_key``, ``q2_key``, ``q3_key``, ``lab_key``) declares
 ``JUDGES: dict[str, Judge]``; :func:`judges` merges them. :func:`judge_outputs` is what the grader
@@ -60,6 +62,7 @@ class Judge:
     oracle: Callable[[Any], Any]
     compare: Callable[[Any, Any, Any], tuple[bool, str]] = close
     mistakes: tuple[tuple[Callable[[Any], Any], str], ...] = field(default=())
+    also_right: tuple[Callable[[Any], Any], ...] = field(default=())
 
 
 def judges() -> dict[str, Judge]:
@@ -89,23 +92,28 @@ def hidden_cases(questions: list[str], seed: int) -> dict[str, list]:
 def probe_entry(question: str, spec: Any, judge: Judge) -> dict:
     """The registry entry of a probe check: hashes of the oracle's output per public case, and mistakes.
 
-    ``{"any": [[hash per value] per case], "mistakes": {fingerprint: hint}}`` (see
+    ``{"any": [[hash per value] per case], "mistakes": {fingerprint: hint}}``, and ``"also"``: the same
+    hashes per ``also_right`` output where the judge has some (see
     ``course_utils.checks.probe_forms``); a mistake is kept where it differs from the right output.
     """
     from course_utils import checks
 
     salt = checks.salt_for(question)
-    hashes, mistakes = [], {}
+    hashes, mistakes, also = [], {}, [[] for _ in judge.also_right]
     for number, case in enumerate(spec.public_cases):
         want = judge.oracle(case)
         forms = checks.probe_forms(want, spec.precision)
         hashes.append([checks.fast_digest(salt, f"{number}.{i}", entry[0]) for i, entry in enumerate(forms)])
+        for other, right in zip(also, judge.also_right):
+            other.append([checks.fast_digest(salt, f"{number}.{i}", entry[0])
+                          for i, entry in enumerate(checks.probe_forms(right(case), spec.precision))])
         for wrong, hint in judge.mistakes:
             got = wrong(case)
             text = checks.probe_text(got, spec.precision)
             if text != checks.probe_text(want, spec.precision):
                 mistakes.setdefault(checks.fast_digest(salt, f"{number}.mistake", text), hint)
-    return {"any": hashes, "mistakes": dict(sorted(mistakes.items()))}
+    entry = {"any": hashes, "mistakes": dict(sorted(mistakes.items()))}
+    return {**entry, "also": also} if also else entry
 
 
 def judge_outputs(question: str, cases: list, outputs: Any) -> tuple[bool, str]:
@@ -127,9 +135,24 @@ def judge_outputs(question: str, cases: list, outputs: Any) -> tuple[bool, str]:
         if "output" not in result:
             return False, f"hidden case {number}: the function raised {str(result.get('error', ''))[:120]}"
         try:
-            ok, detail = judge.compare(from_plain(result["output"]), judge.oracle(case), case)
+            got = from_plain(result["output"])
+            ok, detail = judge.compare(got, judge.oracle(case), case)
+            ok = ok or any(judge.compare(got, right(case), case)[0] for right in judge.also_right)
         except Exception as exc:  # noqa: BLE001 - an output of the wrong form: wrong, not a grader crash
             ok, detail = False, f"the output cannot be read ({type(exc).__name__})"
         if not ok:
-            return False, f"hidden case {number}: {detail}".strip()
+            return False, (_named_mistake(judge, from_plain(result["output"]), case)
+                           or f"hidden case {number}: {detail}".strip())
     return True, ""
+
+
+def _named_mistake(judge: Judge, got: Any, case: Any) -> str:
+    """The hint of the first known mistake that gives ``got`` on ``case`` (the hint the self-check shows for
+    it), or "" when the output is wrong in a way no mistake of the table explains."""
+    for wrong, hint in judge.mistakes:
+        try:
+            if judge.compare(got, wrong(case), case)[0]:
+                return hint.strip()
+        except Exception:  # noqa: BLE001 - a mistake that does not apply to this case names nothing
+            continue
+    return ""

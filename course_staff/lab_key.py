@@ -101,7 +101,8 @@ ACCURACY_MISTAKES = (
 
 def _loop(*, training: bool, zero_grad: bool = True, step: bool = True, set_mode: bool = True,
           no_grad: bool = True, weighted: bool = True, percent: bool = False,
-          loss_on: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Callable:
+          loss_on: Callable[[torch.Tensor], torch.Tensor] | None = None,
+          accuracy_on: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Callable:
     """A loop like the course's with one slip switched on (the default switches give the course's loop)."""
 
     def run(model: nn.Module, batches: Iterable, *rest: Any) -> tuple[float, float]:
@@ -121,7 +122,8 @@ def _loop(*, training: bool, zero_grad: bool = True, step: bool = True, set_mode
                     if step:
                         optimizer.step()
                 losses.append(loss.item())
-                accs.append(binary_accuracy(logits.detach(), labels) * (100 if percent else 1))
+                given = accuracy_on(logits.detach()) if accuracy_on else logits.detach()
+                accs.append(binary_accuracy(given, labels) * (100 if percent else 1))
                 sizes.append(len(labels) if weighted else 1)
         return (sum(v * n for v, n in zip(losses, sizes)) / sum(sizes),
                 sum(v * n for v, n in zip(accs, sizes)) / sum(sizes))
@@ -129,8 +131,8 @@ def _loop(*, training: bool, zero_grad: bool = True, step: bool = True, set_mode
     return run
 
 
-def _observed(loop: Callable, training: bool) -> Callable[[Any], Any]:
-    return lambda case: probes.observe_loop(loop, case, training, torch.device("cpu"))
+def _observed(loop: Callable, training: bool, stand_in: bool = True) -> Callable[[Any], Any]:
+    return lambda case: probes.observe_loop(loop, case, training, torch.device("cpu"), stand_in)
 
 
 _PLAIN_MEAN = ("the batches differ in size: weight each batch's loss and accuracy by its number of reviews, and "
@@ -138,28 +140,43 @@ _PLAIN_MEAN = ("the batches differ in size: weight each batch's loss and accurac
 _ROUNDED = "a loss on rounded probabilities ignores how sure the model is (and gives no useful gradient): use the logits. "
 _MODE_TRAIN = "dropout must be on while training: which mode does the model have to be in? "
 _MODE_EVAL = "dropout must be off when measuring: which mode does the model have to be in? "
-TRAIN_MISTAKES = (
-    (_observed(_loop(training=True, zero_grad=False), True),
-     "the weights after the epoch differ: gradients add up from one backward pass to the next unless cleared. "),
-    (_observed(_loop(training=True, step=False), True),
-     "the weights did not change: each batch needs a backward pass and an optimizer step. "),
-    (_observed(_loop(training=True, set_mode=False), True), _MODE_TRAIN),
-    (_observed(_loop(training=True, weighted=False), True), _PLAIN_MEAN),
-    (_observed(_loop(training=True, percent=True), True), "return the accuracy as a fraction, not a percentage. "),
-    (_observed(_loop(training=True, loss_on=lambda z: torch.round(torch.sigmoid(z))), True), _ROUNDED),
-    (_observed(_loop(training=True, loss_on=torch.sigmoid), True),
-     "BCEWithLogitsLoss applies the sigmoid itself: give it the logits. "),
+# The loops are probed with a stand-in for binary_accuracy (probes.AccuracyStandIn): these two hints are about
+# what the loop does with binary_accuracy, never about binary_accuracy itself (that is its own check).
+_RESCALED = ("your loop changes the scale of what binary_accuracy gives (a percentage?): average its values over "
+             "the reviews as they are. ")
+_ACCURACY_INPUTS = "give binary_accuracy the batch's logits, as the model returned them, and the batch's labels. "
+_LOOP_SLIPS_TRAIN = (
+    (dict(zero_grad=False), "the weights after the epoch differ: gradients add up from one backward pass to the next "
+                            "unless cleared. "),
+    (dict(step=False), "the weights did not change: each batch needs a backward pass and an optimizer step. "),
+    (dict(set_mode=False), _MODE_TRAIN),
+    (dict(weighted=False), _PLAIN_MEAN),
+    (dict(accuracy_on=torch.sigmoid), _ACCURACY_INPUTS),
+    (dict(loss_on=lambda z: torch.round(torch.sigmoid(z))), _ROUNDED),
+    (dict(loss_on=torch.sigmoid), "BCEWithLogitsLoss applies the sigmoid itself: give it the logits. "),
 )
-EVALUATE_MISTAKES = (
-    (_observed(_loop(training=False, set_mode=False), False), _MODE_EVAL),
-    (_observed(_loop(training=False, no_grad=False), False),
-     "measuring needs no gradients: switch them off around the loop. "),
-    (_observed(_loop(training=False, weighted=False), False), _PLAIN_MEAN),
-    (_observed(_loop(training=False, percent=True), False), "return the accuracy as a fraction, not a percentage. "),
-    (_observed(_loop(training=False, loss_on=lambda z: torch.round(torch.sigmoid(z))), False), _ROUNDED),
-    (_observed(_loop(training=False, loss_on=torch.sigmoid), False),
-     "BCEWithLogitsLoss applies the sigmoid itself: give it the logits. "),
+_LOOP_SLIPS_EVALUATE = (
+    (dict(set_mode=False), _MODE_EVAL),
+    (dict(no_grad=False), "measuring needs no gradients: switch them off around the loop. "),
+    (dict(weighted=False), _PLAIN_MEAN),
+    (dict(accuracy_on=torch.sigmoid), _ACCURACY_INPUTS),
+    (dict(loss_on=lambda z: torch.round(torch.sigmoid(z))), _ROUNDED),
+    (dict(loss_on=torch.sigmoid), "BCEWithLogitsLoss applies the sigmoid itself: give it the logits. "),
 )
+
+
+def _loop_mistakes(slips: tuple, training: bool) -> tuple:
+    """Each slip observed as the probe sees it, both with the binary_accuracy stand-in (a loop that calls it)
+    and without (a loop that computes its accuracy itself), so a self-check names the slip either way."""
+    rescaled = ((_observed(_loop(training=training, percent=True), training), _RESCALED),
+                (_observed(_loop(training=training, percent=True), training, stand_in=False),
+                 "return the accuracy as a fraction of the reviews, not a percentage. "))
+    return rescaled + tuple((_observed(_loop(training=training, **slip), training, stand_in), hint)
+                            for stand_in in (True, False) for slip, hint in slips)
+
+
+TRAIN_MISTAKES = _loop_mistakes(_LOOP_SLIPS_TRAIN, True)
+EVALUATE_MISTAKES = _loop_mistakes(_LOOP_SLIPS_EVALUATE, False)
 
 
 # ---- hidden cases ------------------------------------------------------------------------------------
@@ -190,6 +207,10 @@ def _loop_compare(got: Any, want: Any, case: Any = None) -> tuple[bool, str]:
 JUDGES = {
     "lab.binary_accuracy": Judge(_accuracy_cases, _accuracy_with(binary_accuracy), compare=_loop_compare,
                                  mistakes=ACCURACY_MISTAKES),
-    "lab.train_epoch": Judge(_loop_cases, _observed(train_epoch, True), compare=_loop_compare, mistakes=TRAIN_MISTAKES),
-    "lab.evaluate": Judge(_loop_cases, _observed(evaluate, False), compare=_loop_compare, mistakes=EVALUATE_MISTAKES),
+    # A loop that calls binary_accuracy is judged with the stand-in's values; one that computes the accuracy
+    # itself (also_right), with the key's accuracy.
+    "lab.train_epoch": Judge(_loop_cases, _observed(train_epoch, True), compare=_loop_compare, mistakes=TRAIN_MISTAKES,
+                             also_right=(_observed(train_epoch, True, stand_in=False),)),
+    "lab.evaluate": Judge(_loop_cases, _observed(evaluate, False), compare=_loop_compare, mistakes=EVALUATE_MISTAKES,
+                          also_right=(_observed(evaluate, False, stand_in=False),)),
 }

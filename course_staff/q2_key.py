@@ -18,7 +18,8 @@ from typing import Any, Sequence
 import sympy as sp
 
 from course_staff.judging import Judge, close
-from course_utils.q2.recurrence import InductionProof, check_induction
+from course_utils.q2.checks import CANNOT_FOLLOW
+from course_utils.q2.recurrence import InductionProof, check_induction, step_difference
 
 _X = sp.IndexedBase("x")  # x[t]: the input at step t, for statements about every length
 _T, _N, _t, _k = sp.symbols("T N t k", integer=True, nonnegative=True)
@@ -260,7 +261,10 @@ def compare_claim(got: Any, want: Any, case: Any) -> tuple[bool, str]:
     if proof.base_residual != 0:
         return False, "the base case fails: at N = 0 the claim must equal h_0 = 0. "
     if proof.step_residual != 0:
-        return False, "sympy cannot verify the induction step with a symbolic N (write one sp.Sum over k). "
+        if step_difference(lambda m: got.subs(n, m), n).has(sp.Sum):
+            return False, CANNOT_FOLLOW  # the self-check's follow-up says the same
+        return False, ("the induction step fails: two more steps of the network do not turn the claim at N "
+                       "into the claim at N + 1, so it is wrong for some length. ")
     return True, ""
 
 
@@ -268,6 +272,13 @@ def _seed_claim(case: list) -> int | str:
     """The seed's closed form, (-1)^N (x_1 - x_2 + ... - x_2N + x_1), as ``probe_claim`` reads it
     (at N = 0 it keeps an input that does not exist: ``"x[1]"``)."""
     return (-1) ** (len(case) // 2) * (sum(case[0::2]) - sum(case[1::2]) + case[0]) if case else "x[1]"
+
+
+def _claim_of(expr: sp.Expr) -> Any:
+    """A mistaken closed form in ``_N`` as ``probe_claim`` reports it on a case: its fingerprint is exact."""
+    from course_utils.q2.checks import probe_claim
+
+    return lambda case: probe_claim(expr.subs(_N, sp.Symbol("N", integer=True, nonnegative=True)), case)
 
 
 JUDGES = {
@@ -281,5 +292,10 @@ JUDGES = {
                                              "weight on the output edge. "))),
     "q2.closed_form": Judge(_claim_cases, _claim_value, compare=compare_claim, mistakes=(
         (lambda xs: -_claim_value(xs), "your form has the sign of every input the wrong way round. "),
-        (_seed_claim, "start from h_0 = 0 and compare your form with a run of N = 1 and N = 2 by hand. "))),
+        (_seed_claim, "start from h_0 = 0 and compare your form with a run of N = 1 and N = 2 by hand. "),
+        (_claim_of(sp.Sum(_X[2 * _k] - _X[2 * _k - 1], (_k, 0, _N))),
+         "your sum counts one pair too many: at N = 1 there is only the pair x_1, x_2 (there is no input before "
+         "x_1). "),
+        (_claim_of(sp.Sum(_X[2 * _k] - _X[2 * _k - 1], (_k, 1, _N - 1))),
+         "your sum stops one pair short: at N = 1 it must already hold x_1 and x_2. "))),
 }

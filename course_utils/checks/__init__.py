@@ -79,7 +79,9 @@ class Spec:
     inputs from the case and calls the function; it computes nothing the blank asks for.
     public_cases: "probe" only, JSON-ready cases (shown to anyone); ``precision``: decimals to
     which the output's floats are compared; ``callable_only``: False where the answer may also be a
-    value the probe reads (an expression), not only a function.
+    value the probe reads (an expression), not only a function; ``follow_up``: value -> (ok, detail),
+    run once the public cases pass, for what the grader also requires of every answer and a public case
+    cannot show (Q2's closed form: that sympy can follow its induction step).
     """
 
     kind: str
@@ -91,6 +93,7 @@ class Spec:
     probe: Callable[[Any, Any], Any] | None = None
     public_cases: tuple = ()
     callable_only: bool = True
+    follow_up: Callable[[Any], tuple[bool, str]] | None = None
 
     @property
     def hashed(self) -> bool:
@@ -230,15 +233,21 @@ def _compare_probe(question: str, spec: Spec, function: Any, registry: dict | No
     if spec.callable_only and not callable(function):
         return False, "pass your function itself (its name, without calling it). "
     salt = salt_for(question)
+    also = entry.get("also", [])  # other right outputs (a loop that computes its accuracy itself)
     for number, (case, want) in enumerate(zip(spec.public_cases, cases)):
         output = spec.probe(function, case)
         forms = probe_forms(output, spec.precision)
-        if len(forms) != len(want) or not all(any(fast_digest(salt, f"{number}.{i}", f) == h for f in entry_forms)
-                                              for i, (entry_forms, h) in enumerate(zip(forms, want))):
+        if not any(_matches(salt, number, forms, right) for right in [want, *(other[number] for other in also)]):
             mistake = entry.get("mistakes", {}).get(fast_digest(salt, f"{number}.mistake", probe_text(output, spec.precision)))
             return False, (mistake or f"on public case {number + 1} of {len(spec.public_cases)} your output "
                                        "differs from the right one. ")
-    return True, ""
+    return spec.follow_up(function) if spec.follow_up is not None else (True, "")
+
+
+def _matches(salt: str, number: int, forms: list[list[str]], want: list[str]) -> bool:
+    """Whether the canonical ``forms`` of an output on public case ``number`` hash to ``want``, value by value."""
+    return len(forms) == len(want) and all(any(fast_digest(salt, f"{number}.{i}", f) == h for f in entry_forms)
+                                           for i, (entry_forms, h) in enumerate(zip(forms, want)))
 
 
 def probe_forms(output: Any, precision: int) -> list[list[str]]:

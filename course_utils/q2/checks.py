@@ -67,6 +67,22 @@ def probe_claim(value: Any, case: Any) -> Any:
     return int(got) if got.is_Integer else sp.sstr(got)[:200]
 
 
+CANNOT_FOLLOW = ("sympy cannot follow one induction step of this form: write it with sums whose upper limit "
+                 "grows by a fixed number of terms when N grows by 1, and nothing else that depends on N. ")
+
+
+def claim_followable(value: Any) -> tuple[bool, str]:
+    """(ok, detail): whether sympy can follow the claim from N to N + 1 (``recurrence.step_difference`` is
+    free of Sums), the part of the grader's induction proof that does not depend on the network."""
+    import sympy as sp
+
+    from course_utils.q2.recurrence import step_difference
+
+    claim = as_claim(value)
+    n = sp.Symbol(N_NAME, integer=True, nonnegative=True)
+    return (False, CANNOT_FOLLOW) if step_difference(claim, n).has(sp.Sum) else (True, "")
+
+
 _OUTPUT_HINT = ("Run the recurrence over the four inputs to get h_4 first, then apply the output unit with the "
                 "weight on its edge and no bias; give the value to at least 2 decimals.")
 register("q2.final_hidden", Spec("expr", "Unroll the recurrence from h_0 = 0 for four steps, one step at a time; "
@@ -77,4 +93,4 @@ register("q2.step", Spec("probe", "One step takes h_{t-1} and x_t and returns (h
                          "off the figure and no bias.", probe=probe_step, public_cases=STEP_CASES, precision=6))
 register("q2.closed_form", Spec("probe", "Your h_2N must give h_0 = 0 and agree with the network for every N; "
                                 "compare it with a short unrolled run.", probe=probe_claim,
-                                public_cases=CLAIM_CASES, callable_only=False))
+                                public_cases=CLAIM_CASES, callable_only=False, follow_up=claim_followable))

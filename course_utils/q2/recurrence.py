@@ -20,14 +20,34 @@ if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
     from matplotlib.figure import Figure
 
 
-def _peel_last(expr: sp.Expr) -> sp.Expr:
-    """Split the last term off every Sum: sum_{lo}^{hi} f = sum_{lo}^{hi-1} f + f(hi)."""
+#: The most terms one induction step may add to a Sum (a sum over the 2N inputs grows by 2 per step).
+MAX_PEEL = 4
+
+
+def _peel_last(expr: sp.Expr, n: sp.Symbol | None = None) -> sp.Expr:
+    """Split off every Sum the terms the induction step added: sum_{lo}^{hi} f = sum_{lo}^{hi-d} f + f(hi-d+1) + ...
+    + f(hi), where d = hi(n) - hi(n-1) is how many terms one step adds (1 for a sum over k up to N, 2 for a sum
+    over the 2N inputs); d = 1 without ``n``. A Sum whose growth is not a small constant is left whole."""
 
     def peel(s: sp.Sum) -> sp.Expr:
         (var, lo, hi), body = s.limits[0], s.function
-        return sp.Sum(body, (var, lo, hi - 1)) + body.subs(var, hi)
+        grow = 1 if n is None else sp.simplify(hi - hi.subs(n, n - 1))
+        if not (grow.is_Integer and 1 <= int(grow) <= MAX_PEEL):
+            return s
+        last = [body.subs(var, hi - i) for i in range(int(grow))]
+        return sp.Sum(body, (var, lo, hi - int(grow))) + sp.Add(*last)
 
     return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, peel)
+
+
+def step_difference(claim: Callable[[sp.Expr], sp.Expr], n: sp.Symbol) -> sp.Expr:
+    """claim(n + 1) - claim(n), with the terms each Sum gained split off: free of Sums exactly when sympy
+    can follow one induction step of the claim (whatever the recurrence is).
+
+    claim: n -> closed form (Sums whose limits are affine in n). The self-check and the grader both use
+    this: a claim whose step sympy cannot follow is told so before grading, not after.
+    """
+    return sp.simplify(_peel_last(claim(n + 1), n) - claim(n))
 
 
 @dataclass(frozen=True)
@@ -65,8 +85,9 @@ def check_induction(
 
     claim: n -> the closed form (may contain Sums whose upper limit is n).
     advance: (h_{index(n)}, n) -> h_{index(n+1)}, the recurrence. base_value: h_{index(0)}.
-    Base: claim(0) - base_value. Step: advance(claim(n), n) - claim(n + 1), with the last
-    term of each Sum in claim(n + 1) split off so that sympy can match the two sides.
+    Base: claim(0) - base_value. Step: advance(claim(n), n) - claim(n + 1), with the terms each Sum
+    of claim(n + 1) gained over claim(n) split off (one for a Sum up to n, two for one up to 2n) so that
+    sympy can match the two sides.
     """
     def h(m: sp.Expr) -> str:
         return f"h_{{{sp.sstr(index(m))}}}"
@@ -76,7 +97,7 @@ def check_induction(
         base=f"{h(0)} = {sp.sstr(base_value)}",
         base_residual=sp.simplify(claim(0).doit() - base_value),
         step=f"(recurrence applied to the claimed {h(n)}) - (claimed {h(n + 1)})",
-        step_residual=sp.simplify(advance(claim(n), n) - _peel_last(claim(n + 1))),
+        step_residual=sp.simplify(advance(claim(n), n) - _peel_last(claim(n + 1), n)),
     )
 
 

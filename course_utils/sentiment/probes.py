@@ -9,7 +9,8 @@ CPU, as the lab's loaders give them, so code that is right in the notebook is ri
 mask is drawn on the CPU from the case, so every device gives the same numbers.
 
 A probe computes nothing a blank asks: it reports the function's result, the weights after it, and in
-which mode (training, gradients) the model was run. The self-check compares that with stored hashes of
+which mode (training, gradients) the model was run. A loop is probed with a stand-in for the notebook's
+``binary_accuracy`` (:class:`AccuracyStandIn`), so each check judges its own blank. The self-check compares that with stored hashes of
 the instructor's outputs on the public cases; the grader, with the instructor's oracle on hidden ones.
 Whatever the function prints (or a progress bar it draws) is swallowed.
 """
@@ -74,6 +75,7 @@ class ToySentiment(nn.Module):
         self.dropout = CaseDropout(seed)
         self.out = nn.Linear(_EMBED, 1)
         self.calls: list[tuple[bool, bool]] = []
+        self.outputs: list[torch.Tensor] = []  # each pass's logits (CPU copies), for the accuracy stand-in
 
     def classify(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """features: (B, T, E), lengths: (B,) -> logits (B, 1)."""
@@ -81,11 +83,71 @@ class ToySentiment(nn.Module):
         lengths = lengths.to(features.device)
         mask = (torch.arange(features.shape[1], device=features.device) < lengths[:, None]).float()
         pooled = (features * mask[..., None]).sum(dim=1) / lengths[:, None].float()
-        return self.out(self.dropout(pooled))
+        logits = self.out(self.dropout(pooled))
+        self.outputs.append(logits.detach().cpu())
+        return logits
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """input_ids, attention_mask: (B, T) -> logits (B, 1)."""
         return self.classify(self.embedding(input_ids), attention_mask.sum(dim=1))
+
+
+#: What the stand-in for ``binary_accuracy`` returns on a loop's k-th call (exact binary fractions, all
+#: different, so a plain mean of batch values differs from the mean over reviews).
+_STAND_IN_VALUES = (0.625, 0.25, 0.875, 0.5, 0.375, 0.75, 0.125)
+_WRONG_INPUTS = -1.0  # what the stand-in returns when it is not given this batch's logits and labels
+
+
+class AccuracyStandIn:
+    """Takes the place of the notebook's ``binary_accuracy`` while a loop is probed, so that a loop is judged
+    on its own work: it returns a fixed value per call (the k-th of ``_STAND_IN_VALUES``; ``_WRONG_INPUTS``
+    when its arguments are not the logits the model just gave and the labels of that batch), as a 0-d
+    tensor where the student's own function returns tensors. It computes no accuracy."""
+
+    def __init__(self, model: ToySentiment, batches: list, student: Any) -> None:
+        self.model, self.batches, self.student, self.calls = model, batches, student, 0
+
+    def __call__(self, logits: Any, labels: Any) -> Any:
+        value = _STAND_IN_VALUES[self.calls % len(_STAND_IN_VALUES)]
+        self.calls += 1
+        passes = len(self.model.outputs)
+        right = 0 < passes <= len(self.batches) and _same(logits, self.model.outputs[-1]) \
+            and _same(labels, self.batches[passes - 1].labels)
+        value = value if right else _WRONG_INPUTS
+        return torch.tensor(value) if self._gives_tensors(logits, labels) else value
+
+    def _gives_tensors(self, logits: Any, labels: Any) -> bool:
+        """Whether the student's own ``binary_accuracy`` returns a tensor (a loop may call ``.item()`` on it)."""
+        try:
+            with torch.no_grad():
+                return isinstance(_forms.call_quietly(self.student, logits, labels), torch.Tensor)
+        except Exception:  # noqa: BLE001 - a broken accuracy is its own check's business
+            return False
+
+
+def _same(given: Any, expected: torch.Tensor) -> bool:
+    """Whether ``given`` holds the values of ``expected`` in any shape ((B,) or (B, 1)), on any device."""
+    try:
+        given = torch.as_tensor(given.detach() if isinstance(given, torch.Tensor) else given).float().cpu()
+        return given.numel() == expected.numel() and torch.allclose(given.reshape(-1), expected.reshape(-1).float())
+    except Exception:  # noqa: BLE001 - anything that is not these numbers
+        return False
+
+
+@contextlib.contextmanager
+def accuracy_stand_in(loop: Callable, model: ToySentiment, batches: list):
+    """While the block runs, the name ``binary_accuracy`` in the loop's module (the notebook's namespace, or
+    the key's) is an :class:`AccuracyStandIn`; a loop that does not use that name runs unchanged."""
+    namespace = getattr(loop, "__globals__", None)
+    student = namespace.get("binary_accuracy") if isinstance(namespace, dict) else None
+    if not callable(student):
+        yield
+        return
+    namespace["binary_accuracy"] = AccuracyStandIn(model, batches, student)
+    try:
+        yield
+    finally:
+        namespace["binary_accuracy"] = student
 
 
 def lab_device() -> torch.device:
@@ -141,11 +203,14 @@ def observe_accuracy(function: Callable, case: dict, device: torch.device | None
     return _number(_quietly(function, logits, labels))
 
 
-def observe_loop(loop: Callable, case: dict, training: bool, device: torch.device | None = None) -> list:
+def observe_loop(loop: Callable, case: dict, training: bool, device: torch.device | None = None,
+                 stand_in: bool = True) -> list:
     """What ``loop`` did on the case: ``[loss, accuracy, weights, modes]``.
 
     loop: ``train_epoch(model, batches, optimizer, criterion)`` (training) or ``evaluate(model, batches,
-    criterion)``; weights: the sum and the sum of squares of every parameter tensor afterwards (SGD, lr
+    criterion)``; it runs with :func:`accuracy_stand_in`, so its accuracy is the mean over reviews of the
+    stand-in's values and a wrong ``binary_accuracy`` costs only its own check (``stand_in=False``: the
+    loop as it is, for the key's loop that computes its accuracy itself); weights: the sum and the sum of squares of every parameter tensor afterwards (SGD, lr
     0.5); modes: the distinct (training mode, gradients on) pairs of the model's forward passes, in order.
     """
     device = lab_device() if device is None else device
@@ -153,17 +218,29 @@ def observe_loop(loop: Callable, case: dict, training: bool, device: torch.devic
     criterion = nn.BCEWithLogitsLoss()
     args = (model, batches, torch.optim.SGD(model.parameters(), lr=0.5), criterion) if training \
         else (model, batches, criterion)
+    try:  # evaluate must leave the weights as they are (a device without data, "meta", has nothing to compare)
+        before = None if training else _weights(model)
+    except NotImplementedError:
+        before = None
     try:
-        result = _quietly(loop, *args)
+        with accuracy_stand_in(loop, model, batches) if stand_in else contextlib.nullcontext():
+            result = _quietly(loop, *args)
     except RuntimeError as exc:
         if "does not require grad" in str(exc):
             raise ValueError("the loss has no gradient to follow back to the weights") from None
         raise
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise ValueError("return two numbers, (loss, accuracy)")
-    weights = [[_number(p.detach().sum()), _number((p.detach() ** 2).sum())] for p in model.parameters()]
+    weights = _weights(model)
+    if before is not None and weights != before:
+        raise ValueError("evaluate changed the model's weights: measuring must leave the model as it was")
     modes = list(dict.fromkeys(model.calls))
     return [_number(result[0]), _number(result[1]), weights, [list(m) for m in modes]]
+
+
+def _weights(model: nn.Module) -> list:
+    """[[sum, sum of squares] per parameter tensor], rounded: what a loop did to the weights."""
+    return [[_number(p.detach().sum()), _number((p.detach() ** 2).sum())] for p in model.parameters()]
 
 
 def probe_accuracy(function: Any, case: dict) -> float:
