@@ -4,12 +4,22 @@
 :class:`BlankNotFilled` while it is still ``...`` or a function whose body is only ``...`` (or
 ``pass``, or a docstring). In Jupyter the error shows as one line naming the blank (IPython's
 ``_render_traceback_`` hook), as CS231n's notebooks stop at the first layer left to write.
+
+A function comes back wrapped by :func:`quietly`: what the student's function prints, the progress bar
+or widget it draws and the warnings it raises never reach the cell's output, so a compared output is the
+same whatever the front end (``tqdm.auto`` draws a widget where ipywidgets is installed and writes a
+warning and a text bar where it is not).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dis
-from typing import Any
+import functools
+import io
+import sys
+import warnings
+from typing import Any, Callable
 
 _EMPTY_OPS = {"RESUME", "NOP", "LOAD_CONST", "RETURN_CONST", "RETURN_VALUE", "POP_TOP", "CACHE"}
 
@@ -36,9 +46,38 @@ def is_blank(value: Any) -> bool:
     return constants_only and returns_none
 
 
+@contextlib.contextmanager
+def _no_display():
+    """While the block runs, IPython publishes no display data (a widget progress bar); no-op outside IPython."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    publisher = getattr(shell, "display_pub", None)
+    if publisher is None:
+        yield
+        return
+    publisher.publish = lambda *args, **kwargs: None  # an instance attribute hides the method
+    try:
+        yield
+    finally:
+        del publisher.publish
+
+
+def quietly(function: Callable) -> Callable:
+    """``function`` with its prints, progress bars, widgets and warnings kept out of the cell's output."""
+
+    @functools.wraps(function)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()), _no_display():
+            warnings.simplefilter("ignore")
+            return function(*args, **kwargs)
+
+    return quiet
+
+
 def require(value: Any, name: str, check_id: str | None = None) -> Any:
-    """``value`` itself once the blank ``name`` is written; BlankNotFilled (one line) while it is empty."""
+    """``value`` once the blank ``name`` is written (a function :func:`quietly`); BlankNotFilled (one line)
+    while it is empty."""
     if is_blank(value):
         where = f" (its self-check is {check_id})" if check_id else ""
         raise BlankNotFilled(f"write {name} in its cell above{where} and run that cell, then run this one again.")
-    return value
+    return quietly(value) if callable(value) and not isinstance(value, type) and hasattr(value, "__code__") else value
