@@ -58,3 +58,11 @@ def _outputs(tmp_path, hide_ipywidgets: bool) -> list:
 def test_a_compared_cell_prints_the_same_with_and_without_ipywidgets(tmp_path):
     with_widgets, without = _outputs(tmp_path, False), _outputs(tmp_path, True)
     assert with_widgets == without == [{"output_type": "stream", "name": "stdout", "text": "[3, 5, 11]\n"}]
+
+
+def test_a_missing_checkpoint_names_no_command_the_student_lacks(tmp_path):
+    from course_utils.sentiment.checkpoint import load_checkpoint
+
+    with pytest.raises(FileNotFoundError) as missing:
+        load_checkpoint(tmp_path / "best.pt")
+    assert "course-utils lab" not in str(missing.value) and "training cell" in str(missing.value)

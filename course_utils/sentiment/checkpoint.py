@@ -41,12 +41,13 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     """Read a checkpoint written by this package; a missing or unreadable file raises naming it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist: run 'course-utils lab' first or fix the path")
+        raise FileNotFoundError(f"checkpoint {path} does not exist: run the lab notebook's training cell "
+                                "first (it writes best.pt), or fix the path")  # the student's course-utils has no 'lab'
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for corrupt files
         raise CheckpointError(f"checkpoint {path} cannot be read ({type(err).__name__}): "
-                              "re-create it with 'course-utils lab'") from err
+                              "run the lab notebook's training cell again to re-create it") from err
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} was not written by course_utils.sentiment ({FORMAT})")
     return obj
