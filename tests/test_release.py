@@ -207,3 +207,69 @@ def test_the_search_finds_answers_where_they_are():
     forms = renderings(112241409) + renderings([0.6652, 0.2447]) + renderings(sp.sqrt(2) * sp.Symbol("beta"))
     forms += renderings(lambda beta: 2.0 ** (-beta**2), "q3.error_order")  # a function: the number its check hashes
     assert {"112,241,409", "112 241 409", "0.67", "0.245", "sqrt(2)*beta", r"\sqrt{2} \beta", "0.700"} <= set(forms)
+
+
+#: Shapes that do a blank's work (issue 38), searched in every released Python file and in every code cell of
+#: the handouts: a complete training step (the lab's train_epoch), a parameter count of a whole model (the
+#: lab's Q2b/Q2c) and attention weights computed outright (Q3's weights blank and most of attend).
+BLANKS_WORK = {
+    "a training step (zero_grad, backward, step)": [r"\.zero_grad\(", r"\.backward\(", r"\.step\("],
+    "a parameter count of a whole model": [r"numel\(\)\s+for\s+\w+\s+in\s+\w+\.parameters\(\)"],
+    "a counting helper": [r"def\s+\w*count_param"],
+    "attention weights by softmax": [r"softmax\("],
+}
+
+
+def _released_code(release: Path) -> dict[str, str]:
+    """Released Python files (whole) and handouts (their code cells only: the statements may name softmax)."""
+    import json
+
+    texts = {p.relative_to(release).as_posix(): p.read_text() for p in release.rglob("*.py")}
+    for handout in sorted((release / "notebooks").glob("*.ipynb")):
+        cells = json.loads(handout.read_text())["cells"]
+        for cell in cells:
+            if cell["cell_type"] == "code":
+                texts[f"notebooks/{handout.name}#{cell.get('id')}"] = "".join(cell["source"])
+    return texts
+
+
+def blanks_work_in(texts: dict[str, str]) -> list[tuple[str, str]]:
+    """(shape, where) for each text holding every pattern of a shape."""
+    return [(shape, name) for shape, patterns in BLANKS_WORK.items() for name, text in texts.items()
+            if all(re.search(p, text) for p in patterns)]
+
+
+def test_nothing_released_does_a_blanks_work(release):
+    """No released function trains a model for the student, counts a model's parameters, or ships a cell that
+    computes attention weights; the release cannot count the lab's parameters by any name it exports."""
+    texts = _released_code(release)
+    assert any(n.startswith("notebooks/03_self_attention.ipynb#") for n in texts)
+    assert blanks_work_in(texts) == []
+    script = """
+import importlib, pkgutil, course_utils
+found = []
+for info in pkgutil.walk_packages(course_utils.__path__, "course_utils."):
+    if info.name.endswith("__main__"):
+        continue
+    module = importlib.import_module(info.name)
+    found += [f"{info.name}.{name}" for name in vars(module) if "count_param" in name or name == "AdamSteps"]
+print(found)
+"""
+    env = {"PYTHONPATH": f"{release}:{sysconfig.get_paths()['purelib']}", "COURSE_TINY": "1", "PATH": "/usr/bin:/bin",
+           "MPLBACKEND": "Agg"}
+    done = subprocess.run([sys.executable, "-S", "-c", script], env=env, capture_output=True, text=True, cwd=release)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_blanks_work_search_finds_the_old_shapes():
+    """The search is not blind: the code issue 38 found (a training loop, count_parameters, Q3's demo) is caught."""
+    old = {
+        "course_utils/q1/cnn_vs_rnn.py": "loss = F.cross_entropy(model(x), y)\noptimizer.zero_grad()\nloss.backward()\n"
+                                         "optimizer.step()\n",
+        "course_utils/q1/parameters.py": "def count_parameters(model, trainable_only=False):\n    return sum(p.numel() "
+                                         "for p in model.parameters() if p.requires_grad or not trainable_only)\n",
+        "notebooks/03_self_attention.ipynb#5f6d79cf": "weights_demo = torch.softmax(Q @ X.T, dim=1)\n",
+    }
+    assert {where for _, where in blanks_work_in(old)} == set(old)
+    assert blanks_work_in({"a.py": "conv(x).sum().backward()\n", "b.py": "sum(p.numel() for p in head)"}) == []

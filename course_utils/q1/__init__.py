@@ -1,2 +1,2 @@
-"""Q1, CNNs vs RNNs for image classification: the demos (``cnn_vs_rnn``, ``convolution``, ``latency``,
-``parameters``) and the question's self-checks (``checks``)."""
+"""Q1, CNNs vs RNNs for image classification: the demos (``cnn_vs_rnn``, ``convolution``, ``latency``)
+and the question's self-checks (``checks``)."""

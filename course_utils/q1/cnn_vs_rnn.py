@@ -5,7 +5,7 @@ Each function below backs one claim of the Q1 answer:
 
 - ``make_images``, ``plot_examples``: the shared task (seeded, balanced, no downloads);
 - ``SmallCNN`` / ``RowGRU``, ``train_classifier``, ``accuracy``: both models solve it;
-- ``count_parameters`` (from ``course_utils.q1.parameters``), ``sequential_steps``: cost and parallelism (timings: ``course_utils.q1.latency``);
+- ``parameter_counts``, ``sequential_steps``: cost and parallelism (timings: ``course_utils.q1.latency``);
 - ``RowGRU.stream``, ``forward_or_error``, ``peak_activation`` (``leaf_calls``): variable-height, streaming input;
 - ``accuracy_after_each_row``, ``plot_accuracy_by_rows``: a prediction from a partial image.
 
@@ -17,9 +17,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.adam import adam as adam_update  # torch.optim.Adam's functional form (see AdamSteps)
+from torch.optim.adam import adam as adam_update  # torch.optim.Adam's functional form (see _adam_update)
 
-from course_utils.q1.parameters import count_parameters  # noqa: F401 (the notebook calls q1.count_parameters)
 
 CLASS_NAMES = ("horizontal bar", "vertical bar", "box", "diagonal")
 N_CLASSES = len(CLASS_NAMES)
@@ -243,65 +242,68 @@ def accuracy_after_each_row(model: RowGRU, images: torch.Tensor, labels: torch.T
     return [accuracy(per_row[:, t], labels) for t in range(per_row.shape[1])]
 
 
-class AdamSteps:
-    """``torch.optim.Adam``'s update (defaults: betas (0.9, 0.999), eps 1e-8, no weight decay) on ``params``.
+class _AdamMoments:
+    """``torch.optim.Adam``'s per-parameter state (step count, first and second moments) for ``params``."""
 
-    Each ``step()`` runs ``torch.optim.adam.adam``, the functional form that ``torch.optim.Adam.step``
-    itself calls, with the same per-parameter state (step count, first and second moments), so the
-    parameters come out bit for bit as ``torch.optim.Adam`` leaves them (``tests/test_cnn_vs_rnn.py``).
-    Why not ``torch.optim.Adam`` itself: constructing any ``torch.optim.Optimizer`` imports
-    ``torch._dynamo`` (its ``add_param_group`` is wrapped by ``torch._disable_dynamo``), about 1.4 s on
-    a 2-core machine, half as long as this notebook's whole training demo; nothing else in Q1 needs it.
-    params: tensors with ``requires_grad`` (any shapes); lr: the learning rate.
+    def __init__(self, params: list[torch.Tensor]) -> None:
+        self.exp_avgs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
+        self.exp_avg_sqs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
+        self.state_steps = [torch.tensor(0.0) for _ in params]  # as Adam keeps them (not capturable)
+
+
+@torch.no_grad()
+def _adam_update(params: list[torch.Tensor], grads: tuple, moments: _AdamMoments, lr: float) -> None:
+    """One Adam update (defaults: betas (0.9, 0.999), eps 1e-8, no weight decay) of the parameters whose
+    gradient is not None, by ``torch.optim.adam.adam``, the functional form that ``torch.optim.Adam.step``
+    itself calls, so the parameters come out bit for bit as ``torch.optim.Adam`` leaves them
+    (``tests/test_cnn_vs_rnn.py``). Why not ``torch.optim.Adam`` itself: constructing any
+    ``torch.optim.Optimizer`` imports ``torch._dynamo`` (about 1.4 s on a 2-core machine, half as long as
+    this notebook's whole training demo); nothing else in Q1 needs it.
     """
-
-    def __init__(self, params, lr: float = 1e-3) -> None:
-        self.params = [p for p in params if p.requires_grad]
-        self.lr = lr
-        self.exp_avgs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        self.exp_avg_sqs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        self.state_steps = [torch.tensor(0.0) for _ in self.params]  # as Adam keeps them (not capturable)
-
-    def zero_grad(self) -> None:
-        """Drop every gradient (``set_to_none``, as ``Optimizer.zero_grad`` does by default)."""
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        """One Adam update of the parameters that have a gradient."""
-        have = [i for i, p in enumerate(self.params) if p.grad is not None]
-        adam_update(
-            [self.params[i] for i in have], [self.params[i].grad for i in have],
-            [self.exp_avgs[i] for i in have], [self.exp_avg_sqs[i] for i in have], [],
-            [self.state_steps[i] for i in have], foreach=None, capturable=False, differentiable=False,
-            fused=None, grad_scale=None, found_inf=None, has_complex=any(torch.is_complex(self.params[i]) for i in have),
-            amsgrad=False, beta1=0.9, beta2=0.999, lr=self.lr, weight_decay=0.0, eps=1e-8, maximize=False,
-        )
+    have = [i for i, g in enumerate(grads) if g is not None]
+    adam_update(
+        [params[i] for i in have], [grads[i] for i in have],
+        [moments.exp_avgs[i] for i in have], [moments.exp_avg_sqs[i] for i in have], [],
+        [moments.state_steps[i] for i in have], foreach=None, capturable=False, differentiable=False,
+        fused=None, grad_scale=None, found_inf=None, has_complex=any(torch.is_complex(params[i]) for i in have),
+        amsgrad=False, beta1=0.9, beta2=0.999, lr=lr, weight_decay=0.0, eps=1e-8, maximize=False,
+    )
 
 
 def train_classifier(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+    model: SmallCNN | RowGRU, images: torch.Tensor, labels: torch.Tensor,
     epochs: int = 8, batch_size: int = 64, lr: float = 1e-2,
 ) -> list[float]:  # fmt: skip
-    """Train with Adam (``AdamSteps``) and cross-entropy; shuffles with the global RNG (seed it with ``mode.set_seed``).
+    """Train one of Q1's two models (``SmallCNN`` or ``RowGRU``) on Q1's images with Adam and cross-entropy;
+    shuffles with the global RNG (seed it with ``mode.set_seed``).
 
-    images: (N, 1, H, W), labels: (N,) -> mean training loss of each epoch, in nats.
+    images: (N, 1, H, W), labels: (N,) -> mean training loss of each epoch, in nats. The gradients come from
+    ``torch.autograd.grad`` and go straight into Adam's functional update (``_adam_update``): a demo of
+    Q1's models, not a training loop to reuse (the lab's ``train_epoch`` is yours to write).
     """
-    optimizer = AdamSteps(model.parameters(), lr=lr)
+    if not isinstance(model, (SmallCNN, RowGRU)):
+        raise TypeError(f"train_classifier trains Q1's SmallCNN and RowGRU only, not {type(model).__name__}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    moments = _AdamMoments(params)
     model.train()
     losses = []
     for _ in range(epochs):
         total = 0.0
         for idx in torch.randperm(len(labels)).split(batch_size):
             loss = F.cross_entropy(model(images[idx]), labels[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            _adam_update(params, torch.autograd.grad(loss, params, allow_unused=True), moments, lr)
             total += loss.item() * len(idx)
         losses.append(total / len(labels))
     model.eval()
     return losses
+
+
+def parameter_counts(width: int) -> tuple[int, int]:
+    """PyTorch's own parameter counts of Q1's two default models for images ``width`` pixels wide:
+    (``SmallCNN()``, ``RowGRU(width=width)``), heads included, read from their flattened parameters."""
+    from torch.nn.utils import parameters_to_vector
+
+    return tuple(parameters_to_vector(m.parameters()).numel() for m in (SmallCNN(), RowGRU(width=width)))
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
