@@ -66,3 +66,23 @@ def test_a_missing_checkpoint_names_no_command_the_student_lacks(tmp_path):
     with pytest.raises(FileNotFoundError) as missing:
         load_checkpoint(tmp_path / "best.pt")
     assert "course-utils lab" not in str(missing.value) and "training cell" in str(missing.value)
+
+
+def test_require_inside_require_restores_the_display(monkeypatch):
+    """A function passed through require twice (Q3's query-map demo hands require's result to a plot helper
+    that requires it again) runs with display muted and leaves IPython's publisher as it found it."""
+    import types
+
+    from course_utils.checks.blanks import require
+
+    class Publisher:
+        def publish(self, *args, **kwargs):
+            return "shown"
+
+    publisher = Publisher()
+    shell = types.SimpleNamespace(display_pub=publisher)
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    inner = require(lambda: publisher.publish("widget"), "f")
+    outer = require(lambda: (inner(), publisher.publish("widget")), "g")
+    assert outer() == (None, None) and require(inner, "f")() is None
+    assert "publish" not in vars(publisher) and publisher.publish() == "shown"

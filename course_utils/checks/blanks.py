@@ -54,11 +54,15 @@ def _no_display():
     if publisher is None:
         yield
         return
+    hidden = vars(publisher).get("publish")  # set when an outer quiet call (require inside require) hid it
     publisher.publish = lambda *args, **kwargs: None  # an instance attribute hides the method
     try:
         yield
     finally:
-        del publisher.publish
+        if hidden is None:
+            del publisher.publish
+        else:
+            publisher.publish = hidden
 
 
 def quietly(function: Callable) -> Callable:
