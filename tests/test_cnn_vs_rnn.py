@@ -44,7 +44,8 @@ def test_gru_parameter_count_matches_gate_arithmetic(width, hidden, n_classes):
 def test_default_models_counts():
     assert count_parameters(q1.SmallCNN()) == 372
     assert count_parameters(q1.RowGRU(width=16)) == 4932
-    assert q1.parameter_counts(16) == (372, 4932) and q1.parameter_counts(64) == (372, count_parameters(q1.RowGRU(width=64)))
+    assert q1.parameter_counts(16) == (372, 4932)
+    assert q1.parameter_counts(64) == (372, count_parameters(q1.RowGRU(width=64)))
 
 
 def test_gru_parameters_grow_with_image_width():
