@@ -163,6 +163,8 @@ def test_one_question_of_20_marked_by_keyboard_alone_and_script_shown_as_text(ba
         assert "20/20 marked" in page.locator("#progress").inner_text()
         assert "alice" not in page.locator("#answers").inner_text().split("marked by")[0]
         assert "doe0" not in page.locator("#answers").inner_text()  # anonymous by default
+        # a shortcut is a key pressed outside the comment box: wait until the saved comment has left it
+        page.wait_for_function("() => !document.activeElement || !document.activeElement.matches('input, textarea')")
         page.keyboard.press("n")
         page.wait_for_function("() => document.getElementById('answers').innerText.includes('doe0')")
     found = marks(report.with_suffix(".marks.sqlite"), QUESTION)

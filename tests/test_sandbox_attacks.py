@@ -62,7 +62,8 @@ ran = {{argv[0] + " " + argv[-1]: subprocess.run(argv, capture_output=True).retu
 assert all(code != 0 for code in ran.values()), ran
 wrote = []
 for target in (site + "/zz_course_attack.pth", "/course/release/course_utils/zz.py", "/course/grader/zz.py",
-               "/course/io/answers.json", "/course/io/harness.py", "/etc/zz", "/usr/zz", {str(REPO)!r} + "/zz"):
+               "/course/io/answers.json", "/course/io/harness.py", "/etc/zz", "/usr/zz", {str(REPO)!r} + "/zz",
+               "/course/zz", "/zz"):  # the last three: folders bwrap made, in its own (read-only) root
     try:
         open(target, "a").write("import sys; print('owned')\\n")
         wrote.append(target)

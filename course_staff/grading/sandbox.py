@@ -454,7 +454,9 @@ def wrap(command: Sequence[str], scratch: Path | None, env: Mapping[str, str], e
         mounts += ["--perms", "0777", "--dir", folder]
     for fd, inside in files:
         mounts += ["--perms", "0644", "--file", str(fd), inside]
-    args += _with_parents(mounts) + ["--chdir", WORK, "--clearenv"]
+    # the sandbox's own root (a tmpfs with no size limit, holding the folders made for mount points) read-only
+    # too: as an ordinary user's sandbox, uid 1000 owns those folders and could fill memory through them
+    args += _with_parents(mounts) + ["--remount-ro", "/", "--chdir", WORK, "--clearenv"]
     for name, value in env.items():
         args += ["--setenv", name, value]
     prefix = [shutil.which("prlimit") or "prlimit", f"--as={limits.memory}", f"--nproc={limits.processes}",
