@@ -33,7 +33,6 @@ import compileall
 import errno
 import functools
 import os
-import resource
 import shutil
 import signal
 import subprocess
