@@ -19,7 +19,7 @@ from course_staff.grading.handouts import Handout
 _NAMES = {"check", "verify", "verdicts"}
 _CALLS = {"setattr", "delattr", "reload", "get_referrers", "get_objects", "__import__"}
 _TEXT = re.compile(r"sys\.modules|meta_path|__code__|__globals__|__defaults__|__kwdefaults__|__torch_function__|"
-                   r"__setattr__|_SPECS|_VERDICTS|_course_grader|course-grader|course_grader|COURSE_GRADER_IO|"
+                   r"__setattr__|_SPECS|_VERDICTS|_course_grader|course-grader|course_grader|COURSE_GRADER_(?:IO|OUT)|"
                    r"answers\.json|\.jsonl\b|checks\.json|builtins\.|atexit|course_utils\.staff")
 _INSTRUCTOR = ("course_staff",)
 GRADER_PREFIX = "course-grader-"
