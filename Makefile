@@ -45,7 +45,7 @@ $(LOWEST_VENV)/.installed: pyproject.toml ci/constraints-lowest.txt
 	touch $@
 
 test-lowest: $(LOWEST_VENV)/.installed
-	$(LOWEST_VENV)/bin/python -m pytest -m "not realmodel"
+	$(LOWEST_VENV)/bin/python -m pytest -m "not realmodel and not bundle"
 
 $(COLAB_RELEASE)/pyproject.toml: $(STAMP) pyproject.toml answers/*.ipynb $(shell find course_utils -name '*.py' -o -name '*.json')
 	rm -rf $(COLAB_RELEASE)

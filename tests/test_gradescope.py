@@ -122,6 +122,7 @@ def test_without_a_sandbox_the_submission_is_not_graded_unconfined(bundle: Path,
 
 
 @pytest.mark.slow
+@pytest.mark.bundle
 def test_setup_sh_builds_the_image_from_the_zip_and_run_autograder_grades(bundle: Path, tmp_path: Path) -> None:
     """setup.sh in a scratch root laid out as Gradescope's: its own venv from the zip's wheel and the package
     index only (torch from the configured index instead of PyTorch's, apt skipped), then one submission graded
