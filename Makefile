@@ -1,7 +1,9 @@
 # Two commands from a fresh clone (each sets up .venv on first use):
 #   make keys   execute every master in answers/, render the keys, regenerate notebooks/ (tiny mode;
 #               COURSE_TINY=0 make keys for full mode)
-#   make test   the whole test suite: unit tests, nbval over the masters, handouts up to date
+#   make test   the docs' strict build (make docs), then the whole test suite: unit tests, nbval over the
+#               masters, handouts up to date
+#   make docs   the generated docs pages current (ci/docs_pages.py --check), then `mkdocs build --strict` into site/
 # Both install the newest releases that pyproject.toml allows. CI (.ci/run) pins the test toolchain
 # through PIP_CONSTRAINT=ci/constraints-dev.txt; `make lock` refreshes that file on purpose.
 # CI also runs: make test-lowest   the tiny suite again in .venv-lowest, with the lowest declared versions
@@ -23,7 +25,7 @@ COLAB_VENV = .venv-colab
 COLAB_RELEASE = build/colab-release
 COLAB_FREEZE = ../shared/colab/pip-freeze.gpu.txt
 
-.PHONY: keys test test-lowest test-colab lock clean
+.PHONY: keys test docs test-lowest test-colab lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +35,14 @@ $(STAMP): pyproject.toml
 keys: $(STAMP)
 	$(BIN)/course-utils keys
 
-test: $(STAMP)
+test: $(STAMP) docs
 	$(BIN)/python -m pytest
+
+# Not --quiet: it hides the warnings, and --strict then passes a dead link. NO_MKDOCS_2_WARNING silences
+# Material's banner about its end of life (May 2027).
+docs: $(STAMP)
+	$(BIN)/python ci/docs_pages.py --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 lock:
 	$(PYTHON) ci/lock.py
@@ -61,4 +69,4 @@ test-colab: $(COLAB_VENV)/.colab-roots.json
 	COLAB_VENV=$(COLAB_VENV) COLAB_RELEASE=$(COLAB_RELEASE) $(BIN)/python -m pytest -m colab tests/test_colab_runtime.py
 
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) $(COLAB_VENV) .pytest_cache .hypothesis build *.egg-info test-artifacts
+	rm -rf $(VENV) $(LOWEST_VENV) $(COLAB_VENV) .pytest_cache .hypothesis build *.egg-info test-artifacts site
