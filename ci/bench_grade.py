@@ -39,7 +39,10 @@ BASELINE = "b86ed66"
 MAKE_BATCH = """
 import sys, nbformat
 from pathlib import Path
-from course_staff.grading import handouts
+try:
+    from course_staff.formats import handouts
+except ImportError:  # a tree from before course_staff.formats (the baseline)
+    from course_staff.grading import handouts
 folder, copies = Path(sys.argv[1]), int(sys.argv[2])
 for name, handout in sorted(handouts.load_handouts(Path("notebooks")).items()):
     honest = handouts.filled_from_master(handout, nbformat.read(Path("answers") / f"{name}.ipynb", 4))

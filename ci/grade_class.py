@@ -30,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_staff.grading import handouts
+from course_staff.formats import handouts
 
 REPO = Path(__file__).resolve().parent.parent
 

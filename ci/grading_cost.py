@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_staff.grading import handouts
+from course_staff.formats import handouts
 
 REPO = Path(__file__).resolve().parent.parent
 # The yardstick of machine speed, the same for every revision: BertModel is in it because the package

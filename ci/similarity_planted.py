@@ -21,7 +21,7 @@ answer pairs), beside the best honest pair of that group (neither side of it cop
 batch's two honest look-alike short answers are honest). The scorer runs twice, in subprocesses: the code
 under ``--before`` (a ``git worktree`` of the commit before the change, default /tmp/sim-old) and this
 checkout's. "listed" says whether the default command lists the pair (before: score >= 0.3; after: the
-relative rule, ``course_staff.similarity.compare``).
+relative rule, ``course_staff.written.similarity.compare``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 SCORER = """
 import json, sys
 from pathlib import Path
-from course_staff.similarity import compare
+try:
+    from course_staff.written.similarity import compare
+except ImportError:  # a tree from before course_staff.written (--before)
+    from course_staff.similarity import compare
 pairs, works, skipped = compare.run(Path(sys.argv[1]), Path(sys.argv[2]), 0.0)
 json.dump([[p.a, p.b, p.part, p.question, p.score, getattr(p, "why", "")] for p in pairs], sys.stdout)
 """
@@ -116,7 +119,7 @@ def plant(students: int, seed: int, folder: Path) -> tuple[list[dict], set[froze
     import nbformat
 
     import written_batch
-    from course_staff.grading.handouts import load_handouts
+    from course_staff.formats.handouts import load_handouts
 
     batch = written_batch.make(folder, students=students, seed=seed)
     handouts = load_handouts(ROOT / "notebooks")

@@ -3,7 +3,9 @@
 - ``answers``, ``q2_key``, ``q3_key``: the answer key (hash-checked answers, worked proofs, closed forms).
 - ``registry``: builds the salted-hash registry ``course_utils/data/checks.json`` from the key.
 - ``authoring``: solution markers, the keys and handouts (``keys``), their rendering, the student release.
-- ``grading``: ``course-utils grade`` and its parts (matching, locking, running, scoring, reports).
+- ``formats``: what grading writes and the written-answer tools read: handouts, the report, the checks' rubric.
+- ``grading``: ``course-utils grade`` and its parts (locking, running, judging, Gradescope, shards).
+- ``written``: written answers: ``course-utils mark``, ``similarity``, ``gradebook``, ``feedback``.
 - ``bench``: the lab's pipeline against a seed-faithful one.
 - ``cli``: the staff ``course-utils`` command (the student commands and the instructor ones).
 

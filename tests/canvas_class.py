@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course_staff.grading import answers
-from course_staff.grading.report import Row, write_report
-from course_staff.marking import db
-from course_staff.marking.command import load_batch
+from course_staff.formats.report import Row, write_report
+from course_staff.written import answers
+from course_staff.written.marking import db
+from course_staff.written.marking.command import load_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPORT = ROOT / "tests" / "fixtures" / "canvas" / "gradebook_export.csv"

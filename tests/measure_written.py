@@ -5,9 +5,9 @@ planted pair ranks, and the highest honest pair. Not a test (slow at 300 student
 import sys, time, resource; sys.path.insert(0,'tests')
 from pathlib import Path
 import written_batch as w, shutil
-from course_staff.similarity import compare
-from course_staff.marking import groups
-from course_staff.grading.handouts import load_handouts
+from course_staff.formats.handouts import load_handouts
+from course_staff.written import groups
+from course_staff.written.similarity import compare
 n=int(sys.argv[1]); import tempfile; folder=Path(tempfile.mkdtemp(prefix='measure-written-')); shutil.rmtree(folder, ignore_errors=True)
 b=w.make(folder/'subs',n)
 t0=time.perf_counter(); hs=load_handouts(Path('notebooks')); works,_=compare.load(folder/'subs',hs); t1=time.perf_counter()

@@ -16,7 +16,7 @@ import json
 import pytest
 
 import canvas_class
-from course_staff import gradebook
+from course_staff.written import gradebook
 from course_utils import cli
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from course_staff.formats.handouts import load_handouts, match, read_notebook
 from course_staff.grading import colab, locking
-from course_staff.grading.handouts import load_handouts, match, read_notebook
 from tests import colab_format
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "colab"

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_staff.grading.handouts import CHECK_LINE
+from course_staff.formats.handouts import CHECK_LINE
 from tests import colab_format, walkthrough
 from tests.test_walkthrough import CASES
 

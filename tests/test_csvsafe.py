@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from course_staff import csvsafe, gradebook
-from course_staff.grading import answers, profile
-from course_staff.grading.report import Row, merge_reports, read_report, write_report
-from course_staff.marking.rubric import DEFAULT_PATH, load
-from course_staff.similarity import read_csv as read_pairs
-from course_staff.similarity import write_csv as write_pairs
-from course_staff.similarity.compare import Pair
+from course_staff import csvsafe
+from course_staff.formats.report import Row, merge_reports, read_report, write_report
+from course_staff.grading import profile
+from course_staff.written import answers, gradebook
+from course_staff.written.marking.rubric import DEFAULT_PATH, load
+from course_staff.written.pairs import Pair
+from course_staff.written.pairs import read_csv as read_pairs
+from course_staff.written.pairs import write_csv as write_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 CALC = "=cmd|' /C calc'!A0.ipynb"

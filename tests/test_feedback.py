@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 import canvas_class
-from course_staff import feedback
+from course_staff.formats.report import Row
 from course_staff.grading.gradescope import results as gradescope_results
-from course_staff.grading.report import Row
+from course_staff.written import feedback
 from course_utils import cli
 
 NGUYEN = "nguyenan_48213_9120331_02_rnn_recurrence"

@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from course_staff import gradebook
-from course_staff.grading import answers
-from course_staff.grading.report import Row, write_report
-from course_staff.marking import db
-from course_staff.marking.command import load_batch
-from course_staff.marking.rubric import DEFAULT_PATH, load
+from course_staff.formats.report import Row, write_report
+from course_staff.written import answers
+from course_staff.written import gradebook
+from course_staff.written.marking import db
+from course_staff.written.marking.command import load_batch
+from course_staff.written.marking.rubric import DEFAULT_PATH, load
 from course_utils import cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_staff.grading import report
+from course_staff.formats import report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 TIMEOUT = 45  # seconds per notebook: the honest ones need about 3 s alone, 15 s on a busy 2-core machine
@@ -267,7 +267,8 @@ FULL_MODE_PRINTS = ("30522", "[7592, 2088, 2129, 2024, 2017, 1029]", "(training,
 def _grade_real(tmp_path: Path, name: str, edit=None):
     import nbformat
 
-    from course_staff.grading import handouts, scoring, submission
+    from course_staff.formats import handouts, scoring
+    from course_staff.grading import submission
 
     repo = Path(__file__).parent.parent
     known = handouts.load_handouts(repo / "notebooks")

@@ -12,7 +12,8 @@ import nbformat
 import pytest
 
 from course_utils import checks
-from course_staff.grading import handouts, harness, judge, locking, run, sandbox, scan, scoring, shards
+from course_staff.formats import handouts, scoring
+from course_staff.grading import harness, judge, locking, run, sandbox, scan, shards
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 
@@ -315,7 +316,7 @@ def test_check_records_the_last_verdict_per_id_for_the_grader(monkeypatch: pytes
 
 
 def test_written_answers_left_blank_or_deleted_are_exported_as_such(known: dict, tmp_path: Path) -> None:
-    from course_staff.grading import answers
+    from course_staff.written import answers
 
     nb = _submission("honest_tiny.ipynb")
     _cell(nb, "rnn-why").source = "**YOUR ANSWER HERE**"
@@ -342,8 +343,8 @@ def test_the_profile_of_a_run_reads_the_plugins_clocks_and_ignores_what_is_not_a
 
 
 def test_the_profile_summary_gives_medians_per_handout_and_the_slowest_cells() -> None:
+    from course_staff.formats.report import Row
     from course_staff.grading import profile
-    from course_staff.grading.report import Row
 
     rows = [Row(f"s{i}.ipynb", "pass", handout="h", profile={p: float(i) for p in profile.PHASES},
                 cell_seconds=[("slow", 2.0 + i), ("fast", 0.1)]) for i in range(1, 4)]

@@ -9,12 +9,13 @@ import shutil
 import pytest
 
 import written_batch
-from course_staff import gradebook
-from course_staff.grading import answers as answers_mod
-from course_staff.marking import db, groups
-from course_staff.marking.command import load_batch
-from course_staff.marking.rubric import DEFAULT_PATH, load
-from course_staff.similarity import compare, read_csv, write_csv, write_html
+from course_staff.written import answers as answers_mod
+from course_staff.written import gradebook, groups
+from course_staff.written.marking import db
+from course_staff.written.marking.command import load_batch
+from course_staff.written.marking.rubric import DEFAULT_PATH, load
+from course_staff.written.pairs import Pair, read_csv, write_csv
+from course_staff.written.similarity import compare, write_html
 from course_utils import cli
 
 ROOT = written_batch.ROOT
@@ -35,7 +36,7 @@ def test_commands_are_registered():
 
 
 def test_written_rubric_names_every_blank_of_the_handouts():
-    from course_staff.grading.handouts import load_handouts
+    from course_staff.formats.handouts import load_handouts
 
     rubric = load(ROOT / DEFAULT_PATH)
     blanks = {q for h in load_handouts(ROOT / "notebooks").values() for q in h.blanks}
@@ -82,7 +83,7 @@ def test_planted_pairs_rank_first_and_the_csv_is_sorted(batch40, tmp_path):
 
 
 def test_similarity_html_escapes_the_submissions(tmp_path):
-    pair = compare.Pair("a.ipynb", "b.ipynb", "prose", "q", 0.9)
+    pair = Pair("a.ipynb", "b.ipynb", "prose", "q", 0.9)
     works = [compare.Work("a.ipynb", "h", "x = '<script>'", {"q": "<script>alert(1)</script>"}),
              compare.Work("b.ipynb", "h", "", {"q": "<b>bold</b>"})]
     out = tmp_path / "pairs.html"
@@ -164,7 +165,7 @@ BASE = f"http://127.0.0.1:{PORT}"
 
 @pytest.fixture()
 def mark_app(batch40, tmp_path):
-    from course_staff.marking.app import create_app
+    from course_staff.written.marking.app import create_app
 
     report2 = _copied_report(batch40, tmp_path)
     path = tmp_path / "marks.sqlite"
@@ -259,7 +260,7 @@ def test_mark_app_refuses_bodies_that_are_not_json(mark_app):
 
 
 def test_mark_app_on_all_addresses_takes_ip_hosts_but_not_names(mark_app):
-    from course_staff.marking.app import create_app
+    from course_staff.written.marking.app import create_app
 
     app, token, path = mark_app
     wide = create_app(path, load(ROOT / DEFAULT_PATH), token=token, host="0.0.0.0", port=PORT)
@@ -276,7 +277,7 @@ def test_mark_command_prints_a_new_token_each_start_and_keeps_it_out_of_its_log(
 
     import werkzeug.serving
 
-    from course_staff.marking import command
+    from course_staff.written.marking import command
 
     _, report, _ = batch40
     report2 = tmp_path / "report.csv"
@@ -308,7 +309,7 @@ def test_mark_command_prints_a_new_token_each_start_and_keeps_it_out_of_its_log(
 
 def _app_on(batch40, tmp_path, pairs=None):
     """The app on a copy of the batch and of the written rubric (which the page's edits rewrite)."""
-    from course_staff.marking.app import create_app
+    from course_staff.written.marking.app import create_app
 
     report2 = _copied_report(batch40, tmp_path)
     rubric_path = tmp_path / "written_rubric.json"
@@ -479,7 +480,7 @@ def test_pairs_of_one_question_with_both_passages(batch40, tmp_path):
 
 
 def test_markdown_and_latex_rendered_and_sanitised():
-    from course_staff.marking.render import to_html
+    from course_staff.written.marking.render import to_html
 
     html = to_html('**bold** $h_t = x_t - h_{t-1}$ <script>alert(1)</script> <img src=x onerror="alert(2)">\n\n'
                    '[a](javascript:alert(3)) [b](https://example.org) <a href="x" onclick="y">raw</a>\n\n$$\n\\frac{1}{2}\n$$')

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import written_batch
-from course_staff.marking.rubric import DEFAULT_PATH, load
+from course_staff.written.marking.rubric import DEFAULT_PATH, load
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
@@ -381,7 +381,7 @@ def test_walkthrough_at_scale_group_marks_blanks_counts_scroll_math_rubric_regra
     db = report.with_suffix(".marks.sqlite")
     rubric = tmp_path / "written_rubric.json"
     rubric.write_text((ROOT / DEFAULT_PATH).read_text())
-    from course_staff.grading import answers as answers_mod
+    from course_staff.written import answers as answers_mod
 
     kept = answers_mod.read_csv(report.with_suffix(".answers.csv"))  # two students left Q2 1. blank
     left = [a.file for a in kept if a.question == QUESTION][-2:]
@@ -476,7 +476,7 @@ def test_walkthrough_at_scale_group_marks_blanks_counts_scroll_math_rubric_regra
         page.wait_for_selector("#answers:not([hidden])")
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT verdict FROM pairs WHERE part = 'prose' AND question = ?", (QUESTION,)).fetchall() == [("confirmed",)]
-    from course_staff.marking import db as marking_db
+    from course_staff.written.marking import db as marking_db
 
     regrades = marking_db.regrades(marking_db.connect(db))
     assert [(r["reason"], len(r["before"]), len(r["after"])) for r in regrades] == [

@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_staff.formats.report import Row
 from course_staff.grading import batch, run, sandbox
-from course_staff.grading.report import Row
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"

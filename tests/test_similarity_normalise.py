@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course_staff.similarity import fingerprints as fp
+from course_staff.written.similarity import fingerprints as fp
 
 SOURCE = '''import torch
 def scores(xs, k):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_staff.grading.handouts import BLANK, load_handouts
+from course_staff.formats.handouts import BLANK, load_handouts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -221,7 +221,7 @@ def reorder(rng: random.Random, source: str) -> str:
 
 
 def _notebook(handout, master, rng: random.Random, prose: dict[str, str]) -> nbformat.NotebookNode:
-    from course_staff.grading.handouts import filled_from_master
+    from course_staff.formats.handouts import filled_from_master
 
     nb = filled_from_master(handout, master)
     by_id = {cell.get("id"): cell for cell in handout.nb.cells}
@@ -303,9 +303,9 @@ def make(folder: Path, students: int = 40, seed: int = 0, handouts_dir: Path = R
 def grade_report(batch: Batch, report: Path, seed: int = 0) -> dict[str, float]:
     """A grading report of the batch as ``course-utils grade`` writes it (check points drawn at random: the
     notebooks are not run), with the written answers beside it. Returns file -> check score."""
-    from course_staff.grading import answers
-    from course_staff.grading.handouts import match
-    from course_staff.grading.report import Row, write_report
+    from course_staff.formats.handouts import match
+    from course_staff.formats.report import Row, write_report
+    from course_staff.written import answers
 
     rng = random.Random(seed)
     handouts = load_handouts(ROOT / "notebooks")

@@ -22,11 +22,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from course_staff.grading import answers, gradescope, judge, profile, run, sandbox, scratch, shards
-from course_staff.grading.handouts import load_handouts
-from course_staff.grading.report import Row, write_report
-from course_staff.grading.scoring import load_rubric
+from course_staff.formats.handouts import load_handouts
+from course_staff.formats.report import Row, write_report
+from course_staff.formats.scoring import load_rubric
+from course_staff.grading import gradescope, judge, profile, run, sandbox, scratch, shards
 from course_staff.grading.submission import NOT_SANDBOXED, Settings, Slots, grade_notebook
+from course_staff.written import answers
 
 SANITIZE_FILE = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
 DEFAULT_RUBRIC = Path("answers/rubric.json")

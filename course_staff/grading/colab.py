@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import nbformat
 
-from course_staff.grading.handouts import SHARED_IDS, Handout
+from course_staff.formats.handouts import SHARED_IDS, Handout
 from course_staff.grading.locking import Prepared
 
 

@@ -39,7 +39,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from course_staff.grading.report import Row
+from course_staff.formats.report import Row
 
 VISIBILITY = "visible"  # one of: hidden, after_due_date, after_published, visible
 VENV = "/opt/course-grader"
@@ -74,8 +74,8 @@ def write(data: dict, path: Path) -> None:
 
 def _check_output(row: Row, question: str) -> str:
     """A check's output as the student reads it: its points, and for a lost one the self-check's hint and a
-    fixed reason (``course_staff.feedback``), never the grader's own note, which may quote a hidden case."""
-    from course_staff.feedback import CheckLine, check_hint, check_text, why_lost
+    fixed reason (``course_staff.written.feedback``), never the grader's own note, which may quote a hidden case."""
+    from course_staff.written.feedback import CheckLine, check_hint, check_text, why_lost
 
     line = CheckLine(question, row.checks[question], row.check_max[question])
     if line.lost:

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from course_staff.formats.handouts import CHECK_LINE, CHECK_TAG, LOCKED_TAG, Handout, tags
 from course_staff.grading import harness
-from course_staff.grading.handouts import CHECK_LINE, CHECK_TAG, LOCKED_TAG, Handout, tags
 
 GRADER_PREFIX = "course-grader-"
 DODGE_MARKERS = ("NBVAL_SKIP", "NBVAL_IGNORE_OUTPUT", "NBVAL_RAISES_EXCEPTION")

@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from course_staff import csvsafe
-from course_staff.grading.report import Row
+from course_staff.formats.report import Row
 
 PHASES = ("prepare", "launch", "collect", "kernel", "cells", "grader_cells", "teardown", "judge", "total")
 SLOWEST = 3  # cells named per handout in the summary

@@ -14,7 +14,7 @@ import re
 
 import nbformat
 
-from course_staff.grading.handouts import Handout
+from course_staff.formats.handouts import Handout
 
 _NAMES = {"check", "verify", "verdicts"}
 _CALLS = {"setattr", "delattr", "reload", "get_referrers", "get_objects", "__import__"}

@@ -13,8 +13,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from course_staff.grading import answers
-from course_staff.grading.report import merge_reports
+from course_staff.formats.report import merge_reports
+from course_staff.written import answers
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import nbformat
 
+from course_staff.formats.handouts import Handout, match, read_notebook
+from course_staff.formats.report import Row
+from course_staff.formats.scoring import Rubric, score
 from course_staff.grading import colab, judge, locking, run, sandbox, scan
-from course_staff.grading.handouts import Handout, match, read_notebook
-from course_staff.grading.report import Row
-from course_staff.grading.scoring import Rubric, score
 
 
 @dataclass(frozen=True)

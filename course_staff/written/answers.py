@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 from course_staff import csvsafe
-from course_staff.grading.handouts import BLANK, Handout
+from course_staff.formats.handouts import BLANK, Handout
 
 NOT_ANSWERED = "(not answered)"
 DELETED = "(answer cell deleted)"

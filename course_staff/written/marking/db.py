@@ -28,7 +28,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from course_staff.grading.answers import Answer
+from course_staff.written.answers import Answer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (

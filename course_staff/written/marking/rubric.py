@@ -1,6 +1,6 @@
 """Rubric items of the written answers, declared with the questions in ``answers/written_rubric.json``.
 
-The file names each written blank by its cell id (the same id ``course_staff.grading.answers``
+The file names each written blank by its cell id (the same id ``course_staff.written.answers``
 collects it by) and gives its title and its items, in key order (key 1 is the first item)::
 
     {"default": 2, "questions": {"df663ae2": {"title": "Q2 1. the recurrence",

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from course_staff.similarity import normalise
+from course_staff.written.similarity import normalise
 
 CODE_K = 8  # tokens per k-gram
 WINDOW = 4  # winnowing window (k-grams): a match of CODE_K + WINDOW - 1 tokens is always caught

@@ -1,6 +1,6 @@
 """``course-utils similarity DIR --handouts notebooks --out pairs.csv [--html pairs.html]``: unusually alike work.
 
-One CSV row per pair and part (``a, b, part, question, score, why``), highest score first. Which pairs
+One CSV row per pair and part (``a, b, part, question, score, why``: ``pairs``), highest score first. Which pairs
 are listed is relative to the batch (``compare``): each question's top pairs whatever their score, the
 batch's outliers, answer groups of two with unusual shared wording, and with ``--threshold`` every pair at
 or above it (``--threshold 0`` lists them all). Code is compared after an ``ast`` normalisation that
@@ -17,10 +17,8 @@ import html
 import sys
 from pathlib import Path
 
-from course_staff import csvsafe
-from course_staff.similarity.compare import TOP, Pair, Work, run
-
-COLUMNS = ("a", "b", "part", "question", "score", "why")
+from course_staff.written.pairs import Pair, write_csv
+from course_staff.written.similarity.compare import TOP, Work, run
 
 
 def similarity_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,20 +32,6 @@ def similarity_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-question", type=int, default=TOP,
                         help=f"pairs always listed per question and per handout's code (default: {TOP})")
     parser.add_argument("--top", type=int, default=200, help="pairs shown in the HTML page (default: 200)")
-
-
-def write_csv(pairs: list[Pair], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csvsafe.writer(handle)  # file names and question ids: formula-like text escaped
-        writer.writerow(COLUMNS)
-        writer.writerows([p.a, p.b, p.part, p.question, f"{p.score:.4f}", p.why] for p in pairs)
-
-
-def read_csv(path: Path) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        _, rows = csvsafe.read(handle)
-    return [dict(row, score=float(row["score"]), why=row.get("why") or "") for row in rows]  # older files: no why
 
 
 def _code_view(source: str, lines: tuple[int, ...]) -> str:

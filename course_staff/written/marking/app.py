@@ -30,10 +30,10 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, g, jsonify, request
 
-from course_staff.marking import db, render
-from course_staff.marking.page import PAGE
-from course_staff.marking.rubric import WrittenRubric, add_item, edit_item
-from course_staff.marking.rubric import load as load_rubric
+from course_staff.written.marking import db, render
+from course_staff.written.marking.page import PAGE
+from course_staff.written.marking.rubric import WrittenRubric, add_item, edit_item
+from course_staff.written.marking.rubric import load as load_rubric
 
 
 WILDCARDS = {"", "0.0.0.0", "::"}
@@ -77,7 +77,7 @@ def create_app(db_path: Path, rubric: WrittenRubric, token: str, host: str = "12
     """The app, answering only requests that carry ``token`` and name this server (``host``, ``port``)."""
     if not token:
         raise ValueError("the marking app needs a token")
-    app = Flask("course_staff.marking")
+    app = Flask("course_staff.written.marking")
     app.config["DB"] = db_path
     names = host_names(host) | {h.lower() for h in extra_hosts}
     any_ip = host in WILDCARDS

@@ -38,11 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_staff import csvsafe
-from course_staff.grading.answers import read_csv as read_answers
-from course_staff.grading.report import read_report
-from course_staff.marking import db
-from course_staff.marking.command import database_path
-from course_staff.marking.rubric import DEFAULT_PATH, WrittenRubric, load
+from course_staff.formats.report import read_report
+from course_staff.written.answers import read_csv as read_answers
+from course_staff.written.marking import db
+from course_staff.written.marking.command import database_path
+from course_staff.written.marking.rubric import DEFAULT_PATH, WrittenRubric, load
+from course_staff.written.marks import written_outputs
 
 CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:late_)?(?P<id>\d+)_(?P<upload>\d+)_", re.IGNORECASE)
 #: An assignment's column in Canvas's export: its title, then its Canvas id in parentheses.
@@ -287,7 +288,7 @@ def add_to_gradescope(path: Path, row: dict, rubric: WrittenRubric, written: lis
     """Add one test per written question (its marked points) to a Gradescope results.json, and to its score.
 
     outputs: written column -> the test's output (the items applied and the TA's comment; default: the
-    student's feedback from the marks, :func:`course_staff.feedback.written_outputs`); checks: check id ->
+    student's feedback from the marks, :func:`course_staff.written.marks.written_outputs`); checks: check id ->
     a new output for that check's test (the feedback's hint), tests of other names left as they are.
     """
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -355,11 +356,8 @@ def gradebook(args: argparse.Namespace) -> int:
                   "gradebook export to fill the existing one", file=sys.stderr)
         write_canvas(rows, args.assignment or DEFAULT_ASSIGNMENT, args.canvas, roster)
     if args.gradescope is not None and rows:
-        from course_staff import feedback
-
         add_to_gradescope(args.gradescope, rows[0], rubric, written,
-                          feedback.written_outputs(args.report, database_path(args.report, args.marks), rubric,
-                                                   rows[0]))
+                          written_outputs(args.report, database_path(args.report, args.marks), rubric, rows[0]))
     unmarked, changed = sum(r["unmarked"] for r in rows), sum(r["changed"] for r in rows)
     print(f"{len(rows)} students: {args.out}" + (f"; {unmarked} written answers not marked yet" if unmarked else "")
           + (f"; {changed} changed since marked (flagged in course-utils mark)" if changed else ""))

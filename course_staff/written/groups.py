@@ -14,8 +14,8 @@ import re
 
 import numpy as np
 
-from course_staff.grading.answers import DELETED, NOT_ANSWERED
-from course_staff.grading.handouts import BLANK
+from course_staff.formats.handouts import BLANK
+from course_staff.written.answers import DELETED, NOT_ANSWERED
 
 DISTANCE = 0.6  # cosine distance under which two groups are joined (average linkage)
 _PLACEHOLDER_WORDS = {"your", "answer", "here", "todo", "tbd", "n/a", "na", "none", "idk"}

@@ -29,18 +29,17 @@ from __future__ import annotations
 import argparse
 import html
 import re
-import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_staff import gradebook
-from course_staff.grading.answers import read_csv as read_answers
-from course_staff.grading.report import read_report
-from course_staff.grading.scoring import Rubric, load_rubric
-from course_staff.marking import db
-from course_staff.marking.command import database_path
-from course_staff.marking.rubric import DEFAULT_PATH, WrittenRubric, load
+from course_staff.formats.report import read_report
+from course_staff.formats.scoring import Rubric, load_rubric
+from course_staff.written import gradebook
+from course_staff.written.answers import read_csv as read_answers
+from course_staff.written.marking.command import database_path
+from course_staff.written.marking.rubric import DEFAULT_PATH, WrittenRubric, load
+from course_staff.written.marks import WrittenLine, read_comments, read_regrades, read_scores, written_line, written_text
 
 CHECKS_RUBRIC = Path("answers/rubric.json")
 
@@ -58,21 +57,6 @@ class CheckLine:
     @property
     def lost(self) -> bool:
         return self.points < self.max_points
-
-
-@dataclass
-class WrittenLine:
-    """One written answer with its mark."""
-
-    question: str
-    title: str
-    answer: str
-    items: list[tuple[float, str]]  # the applied rubric items: (points, text)
-    points: float
-    max_points: float
-    comment: str
-    marked: bool
-    regrades: list[str] = field(default_factory=list)  # each change of mark on a regrade, in words
 
 
 @dataclass
@@ -173,73 +157,6 @@ def check_hint(check: str) -> str:
 
 # -- assembling -----------------------------------------------------------------------------------------------
 
-def _comments(marks: Path) -> dict[tuple[str, str], str]:
-    """(file, question) -> the TA's comment (read here, beside ``db.scores``, which has no comments)."""
-    if not marks.is_file():
-        return {}
-    conn = db.connect(marks)
-    try:
-        return {(r["file"], r["question"]): r["comment"] for r in conn.execute(
-            "SELECT a.file, a.question, c.comment FROM comments c JOIN answers a ON a.id = c.answer_id "
-            "WHERE a.present = 1 AND c.comment != ''")}
-    except sqlite3.Error:
-        return {}
-    finally:
-        conn.close()
-
-
-def _scores(marks: Path) -> dict[tuple[str, str], dict]:
-    if not marks.is_file():
-        return {}
-    conn = db.connect(marks)
-    try:
-        return db.scores(conn)
-    finally:
-        conn.close()
-
-
-def _regrades(marks: Path) -> dict[tuple[str, str], list[dict]]:
-    """(file, question) -> its regrades, oldest first, where the marking database keeps them (``db.regrades``)."""
-    if not marks.is_file() or not hasattr(db, "regrades"):
-        return {}
-    conn = db.connect(marks)
-    try:
-        found: dict[tuple[str, str], list[dict]] = {}
-        for regrade in db.regrades(conn):
-            found.setdefault((regrade["file"], regrade["question"]), []).append(regrade)
-        return found
-    except sqlite3.Error:
-        return {}
-    finally:
-        conn.close()
-
-
-def applied_items(spec, keys) -> list:
-    """The rubric items a stored mark names, in the rubric's order: item ids (``Question.item``), or positions
-    where the rubric has no ids; marks whose item is gone are left out (they count nothing either)."""
-    lookup = getattr(spec, "item", None)
-    named = [lookup(key) if lookup else (spec.items[key] if isinstance(key, int) and 0 <= key < len(spec.items)
-                                         else None) for key in keys]
-    chosen = {id(item) for item in named if item is not None}
-    return [item for item in spec.items if id(item) in chosen]
-
-
-def _written(rubric: WrittenRubric, answer, scores: dict, comments: dict, changes: dict) -> WrittenLine:
-    spec = rubric.question(answer.question)
-    state = scores.get((answer.file, answer.question))
-    keys = list(state["items"]) if state else []
-    items = applied_items(spec, keys)
-    said = []
-    for regrade in changes.get((answer.file, answer.question), []):
-        if regrade.get("closed") is None:
-            said.append(f"Being regraded: {regrade.get('reason', '')}")
-            continue
-        before, after = spec.score(regrade.get("before") or []), spec.score(regrade.get("after") or [])
-        said.append(f"Regraded from {before:g} to {after:g} points: {regrade.get('reason', '')}")
-    return WrittenLine(answer.question, spec.title, answer.answer, [(i.points, i.text) for i in items],
-                       spec.score(keys) if state else 0.0, spec.max_points,
-                       comments.get((answer.file, answer.question), ""), bool(state and state["marked"]), said)
-
 
 def build(report: Path, marks: Path, rubric: WrittenRubric, check_rubric: Rubric) -> tuple[list[Feedback], list[dict]]:
     """Every student's feedback, and the gradebook rows it agrees with (``gradebook.build``).
@@ -251,7 +168,7 @@ def build(report: Path, marks: Path, rubric: WrittenRubric, check_rubric: Rubric
     report_rows = {r["file"]: r for r in read_report(report)[0]}
     answers_csv = report.with_suffix(".answers.csv")
     answers = read_answers(answers_csv) if answers_csv.is_file() else []
-    scores, comments, changes = _scores(marks), _comments(marks), _regrades(marks)
+    scores, comments, changes = read_scores(marks), read_comments(marks), read_regrades(marks)
     found = []
     for row in rows:
         files = row["files"]
@@ -275,7 +192,7 @@ def build(report: Path, marks: Path, rubric: WrittenRubric, check_rubric: Rubric
             if graded.get("status") in _STATUS:
                 item.notes.append(f"{file}: {_STATUS[graded['status']]}")
             item.checks.append((file, lines))
-        item.written = [_written(rubric, a, scores, comments, changes) for a in answers if a.file in files]
+        item.written = [written_line(rubric, a, scores, comments, changes) for a in answers if a.file in files]
         found.append(item)
     return found, rows
 
@@ -295,26 +212,6 @@ def check_text(line: CheckLine) -> str:
              "your notebook."]
     parts += [text for text in (line.why, f"Hint: {line.hint}" if line.hint else "") if text]
     return " ".join(parts)
-
-
-def written_text(line: WrittenLine) -> str:
-    """One written answer's mark as plain text: points, the items applied, the comment."""
-    if not line.marked:
-        return f"{line.title}: not marked yet (0 / {_n(line.max_points)} points for now)."
-    parts = [f"{line.title}: {_n(line.points)} / {_n(line.max_points)} points."]
-    parts += [f"{points:+g}  {text}" for points, text in line.items] or ["No rubric item applied."]
-    if line.comment:
-        parts.append(f"TA's comment: {line.comment}")
-    parts += line.regrades
-    return "\n".join(parts)
-
-
-def written_outputs(report: Path, marks: Path, rubric: WrittenRubric, row: dict) -> dict[str, str]:
-    """Written column (``written:<question>``) -> :func:`written_text` for the gradebook row ``row``."""
-    scores, comments, changes = _scores(marks), _comments(marks), _regrades(marks)
-    answers_csv = report.with_suffix(".answers.csv")
-    return {f"written:{a.question}": written_text(_written(rubric, a, scores, comments, changes))
-            for a in (read_answers(answers_csv) if answers_csv.is_file() else []) if a.file in row["files"]}
 
 
 # -- HTML -----------------------------------------------------------------------------------------------------

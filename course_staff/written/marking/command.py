@@ -18,9 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-from course_staff.grading.answers import read_csv
-from course_staff.marking import db, groups
-from course_staff.marking.rubric import DEFAULT_PATH, WrittenRubric, load
+from course_staff.written import groups
+from course_staff.written.answers import read_csv
+from course_staff.written.marking import db
+from course_staff.written.marking.rubric import DEFAULT_PATH, WrittenRubric, load
+from course_staff.written.pairs import read_csv as read_pairs
 
 
 def mark_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,8 +62,6 @@ def load_batch(report: Path, db_path: Path, pairs: Path | None = None, rubric: W
             sizes = {label: labels.count(label) for label in set(labels)}
             db.set_groups(conn, question, {r["id"]: label for r, label in zip(rows, labels)}, sizes)
         if pairs is not None:
-            from course_staff.similarity import read_csv as read_pairs
-
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
                 for p in read_pairs(pairs):  # a pair already reviewed keeps its verdict
@@ -77,7 +77,7 @@ def load_batch(report: Path, db_path: Path, pairs: Path | None = None, rubric: W
 
 def mark(args: argparse.Namespace) -> int:
     """``course-utils mark``: load the batch, then serve the page until Ctrl-C; the exit status."""
-    from course_staff.marking.app import create_app, new_token, url_host
+    from course_staff.written.marking.app import create_app, new_token, url_host
 
     db_path = database_path(args.report, args.db)
     try:

@@ -1,6 +1,6 @@
 """Pairs of submissions whose work is unusually alike: code per notebook, prose per written question.
 
-Submissions are matched to their handouts by content (``course_staff.grading.handouts.match``) and
+Submissions are matched to their handouts by content (``course_staff.formats.handouts.match``) and
 compared only with submissions of the same handout. What the handout gives is taken out first: code
 cells left as handed out, the scaffold lines of each code blank, the handout's code fingerprints and
 its text's shingles. A notebook's code score is the larger of its whole code's and its best single
@@ -11,7 +11,7 @@ handout's code, a written question's answers) the ``top`` highest pairs are alwa
 every pair above the group's robust outlier bound (``outlier_bound``: Tukey's far-out fence, Q3 + 3 IQR,
 of the group's pair scores, which honest pairs make up almost entirely); ``threshold``, where given,
 adds every pair at or above it. Two answers that the marking page's answer groups put in a group of
-their own (``course_staff.marking.groups``) are listed too when their shared wording is above the
+their own (``course_staff.written.groups``) are listed too when their shared wording is above the
 question's mild fence (Q3 + 1.5 IQR), flagged "group of two". Each pair says why it is listed
 (``Pair.why``). Nothing is penalised: a TA confirms or dismisses each pair in ``course-utils mark``.
 """
@@ -23,27 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from course_staff.grading.answers import collect
-from course_staff.grading.handouts import Handout, load_handouts, match, read_notebook
-from course_staff.marking.groups import is_blank
-from course_staff.similarity import fingerprints as fp
+from course_staff.formats.handouts import Handout, load_handouts, match, read_notebook
+from course_staff.written import groups
+from course_staff.written.answers import collect
+from course_staff.written.pairs import Pair
+from course_staff.written.similarity import fingerprints as fp
 
 CODE_MIN = 12  # fingerprints a notebook's own code needs before a full score counts
 PROSE_MIN = 12  # shingles an answer needs before a full score counts
 TOP = 3  # pairs always listed per group (a handout's code, a written question)
 FAR, MILD = 3.0, 1.5  # Tukey's fences: outliers above Q3 + FAR * IQR; groups of two above Q3 + MILD * IQR
-
-
-@dataclass(frozen=True)
-class Pair:
-    a: str
-    b: str
-    part: str  # "code" or "prose"
-    question: str  # the written blank's cell id, "" for a notebook's code
-    score: float
-    lines_a: tuple[int, ...] = ()  # matching lines (code) of a and b, for the side-by-side view
-    lines_b: tuple[int, ...] = ()
-    why: str = ""  # "top 3", "outlier", "threshold", "group of two" (comma-separated)
 
 
 @dataclass
@@ -99,7 +88,7 @@ def load(folder: Path, handouts: dict[str, Handout]) -> tuple[list[Work], list[s
         if handout is None:
             skipped.append(path.name)
             continue
-        prose = {a.question: a.answer for a in collect(path.name, nb, handout) if not is_blank(a.answer)}
+        prose = {a.question: a.answer for a in collect(path.name, nb, handout) if not groups.is_blank(a.answer)}
         code, cells = own_cells(nb, handout)
         works.append(Work(path.name, handout.name, code, prose, cells))
     return works, skipped
@@ -155,8 +144,6 @@ def _select(scores: np.ndarray, top: int, threshold: float | None, groups_of_two
 
 def _groups_of_two(texts: list[str]) -> set[tuple[int, int]]:
     """Pairs (i < j) that the marking page's answer grouping puts in a group of exactly two."""
-    from course_staff.marking import groups
-
     labels = groups.group(texts)
     members: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
