@@ -92,7 +92,7 @@ def hidden_cases(questions: list[str], seed: int) -> dict[str, list]:
 def probe_entry(question: str, spec: Any, judge: Judge) -> dict:
     """The registry entry of a probe check: hashes of the oracle's output per public case, and mistakes.
 
-    ``{"any": [[hash per value] per case], "mistakes": {fingerprint: hint}}``, and ``"also"``: the same
+    ``{"any": [[hash per value] per case], "mistakes": {fingerprint: [hint, ...]}}``, and ``"also"``: the same
     hashes per ``also_right`` output where the judge has some (see
     ``course_utils.checks.probe_forms``); a mistake is kept where it differs from the right output.
     """
@@ -111,8 +111,12 @@ def probe_entry(question: str, spec: Any, judge: Judge) -> dict:
             got = wrong(case)
             text = checks.probe_text(got, spec.precision)
             if text != checks.probe_text(want, spec.precision):
-                mistakes.setdefault(checks.fast_digest(salt, f"{number}.mistake", text), hint)
+                hints = mistakes.setdefault(checks.fast_digest(salt, f"{number}.mistake", text), [])
+                if hint not in hints:  # two slips can give one output on a case: keep both, the other cases tell
+                    hints.append(hint)
     entry = {"any": hashes, "mistakes": dict(sorted(mistakes.items()))}
+    if len({checks.probe_text(judge.oracle(case), spec.precision) for case in spec.public_cases}) > 1:
+        entry["varies"] = True  # a function whose output never changes is told so
     return {**entry, "also": also} if also else entry
 
 
@@ -125,6 +129,8 @@ def judge_outputs(question: str, cases: list, outputs: Any) -> tuple[bool, str]:
     judge = judges()[question]
     if not isinstance(outputs, list) or len(outputs) != len(cases):
         return False, "the function's outputs did not come back"
+    failed: list[tuple[Any, Any]] = []  # (case, output) of every wrong case, for naming the mistake
+    first = ""
     for number, (case, result) in enumerate(zip(cases, outputs), start=1):
         if not isinstance(result, dict):
             return False, f"hidden case {number}: no output"
@@ -139,19 +145,21 @@ def judge_outputs(question: str, cases: list, outputs: Any) -> tuple[bool, str]:
             ok, detail = judge.compare(got, judge.oracle(case), case)
             ok = ok or any(judge.compare(got, right(case), case)[0] for right in judge.also_right)
         except Exception as exc:  # noqa: BLE001 - an output of the wrong form: wrong, not a grader crash
-            ok, detail = False, f"the output cannot be read ({type(exc).__name__})"
+            got, ok, detail = None, False, f"the output cannot be read ({type(exc).__name__})"
         if not ok:
-            return False, (_named_mistake(judge, from_plain(result["output"]), case)
-                           or f"hidden case {number}: {detail}".strip())
-    return True, ""
+            failed.append((case, got))
+            first = first or f"hidden case {number}: {detail}".strip()
+    if not failed:
+        return True, ""
+    return False, _named_mistake(judge, failed) or first
 
 
-def _named_mistake(judge: Judge, got: Any, case: Any) -> str:
-    """The hint of the first known mistake that gives ``got`` on ``case`` (the hint the self-check shows for
-    it), or "" when the output is wrong in a way no mistake of the table explains."""
+def _named_mistake(judge: Judge, failed: list[tuple[Any, Any]]) -> str:
+    """The hint of the first known mistake that gives the output of every wrong case (the hint the self-check
+    shows for it), or "" when no mistake of the table explains them all."""
     for wrong, hint in judge.mistakes:
         try:
-            if judge.compare(got, wrong(case), case)[0]:
+            if all(judge.compare(got, wrong(case), case)[0] for case, got in failed):
                 return hint.strip()
         except Exception:  # noqa: BLE001 - a mistake that does not apply to this case names nothing
             continue

@@ -167,12 +167,18 @@ _LOOP_SLIPS_EVALUATE = (
 
 def _loop_mistakes(slips: tuple, training: bool) -> tuple:
     """Each slip observed as the probe sees it, both with the binary_accuracy stand-in (a loop that calls it)
-    and without (a loop that computes its accuracy itself), so a self-check names the slip either way."""
+    and without (a loop that computes its accuracy itself), so a self-check names the slip either way; then
+    every two slips together, whose hint names both (one slip must not hide another's hint)."""
     rescaled = ((_observed(_loop(training=training, percent=True), training), _RESCALED),
                 (_observed(_loop(training=training, percent=True), training, stand_in=False),
                  "return the accuracy as a fraction of the reviews, not a percentage. "))
-    return rescaled + tuple((_observed(_loop(training=training, **slip), training, stand_in), hint)
-                            for stand_in in (True, False) for slip, hint in slips)
+    single = rescaled + tuple((_observed(_loop(training=training, **slip), training, stand_in), hint)
+                              for stand_in in (True, False) for slip, hint in slips)
+    both = ((dict(percent=True), _RESCALED),) + slips
+    pairs = tuple((_observed(_loop(training=training, **first, **second), training, stand_in), f"{hint1}Also: {hint2}")
+                  for stand_in in (True, False) for i, (first, hint1) in enumerate(both)
+                  for second, hint2 in both[i + 1:] if not set(first) & set(second) and hint1 != hint2)
+    return single + pairs
 
 
 TRAIN_MISTAKES = _loop_mistakes(_LOOP_SLIPS_TRAIN, True)

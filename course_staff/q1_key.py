@@ -73,8 +73,13 @@ JUDGES = {
         (lambda c: 4 * (c[1] * c[0] + c[1] ** 2 + 2 * c[1]), "that is an LSTM's count: a GRU has three gates. "),
         (lambda c: 3 * (c[1] * c[0] + c[1] ** 2 + c[1]),
          "PyTorch gives every gate two bias vectors, one on the input side and one on the state side. "),
-        (lambda c: 3 * (c[1] * c[0] + 2 * c[1]), "each gate also reads the previous hidden state, through an h x h matrix. "))),
+        (lambda c: 3 * (c[1] * c[0] + 2 * c[1]), "each gate also reads the previous hidden state, through an h x h matrix. "),
+        (lambda c: c[1] * c[0] + c[1] ** 2 + 2 * c[1], "that is one gate's count: a GRU has three gates. "))),
     "q1.stack_rows_seen": Judge(_stack_cases, rows_seen_by_stack, mistakes=(
         (lambda c: c[0] * c[1], "neighbouring windows overlap: count how many *new* rows each extra layer adds. "),
-        (lambda c: c[1] ** c[0], "the view grows by a fixed number of rows per layer, not by a factor. "))),
+        (lambda c: c[1] ** c[0], "the view grows by a fixed number of rows per layer, not by a factor. "),
+        (lambda c: c[0] * (c[1] - 1), "off by one: try your formula on one layer, which sees exactly k rows. "),
+        (lambda c: c[0] * (c[1] - 1) + 2, "off by one: try your formula on one layer, which sees exactly k rows. "),
+        (lambda c: c[0] * (c[1] // 2) + 1,
+         "each layer widens the view on both sides: k // 2 rows above and k // 2 below. "))),
 }

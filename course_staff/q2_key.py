@@ -231,6 +231,17 @@ def _step_rows(xs: Sequence[int], w_out: float = 1000, b_out: float = 0, w_rec: 
     return [[float(h), y] for h, y in zip(hidden, outputs)]
 
 
+def _swapped_rows(xs: Sequence[int]) -> list[list[float]]:
+    """What ``probe_step`` sees from a step that returns (y, h): the output comes back as the next state."""
+    rows, h_prev = [], 0.0
+    for x in xs:
+        h = x - h_prev
+        y = sigmoid(1000 * h)
+        rows.append([float(y), float(h)])
+        h_prev = y
+    return rows
+
+
 def _step_cases(rng: random.Random) -> list:
     """Integer sequences that separate right from wrong steps: signs, ties, zeros, a large value."""
     cases = [[rng.choice([0, 1, -1])], [rng.randint(-9, 9)] * 2, [rng.randint(1, 9), rng.randint(1000, 5000), -2, 0]]
@@ -289,7 +300,9 @@ JUDGES = {
         (lambda xs: _step_rows(xs, w_rec=1), "your hidden state differs from the network's: re-read the weight on "
                                              "the loop. "),
         (lambda xs: _step_rows(xs, w_out=1), "your hidden states are right but the outputs differ: re-read the "
-                                             "weight on the output edge. "))),
+                                             "weight on the output edge. "),
+        (_swapped_rows, "your step returns its two values the other way round: the new hidden state comes first, "
+                        "then the output. "))),
     "q2.closed_form": Judge(_claim_cases, _claim_value, compare=compare_claim, mistakes=(
         (lambda xs: -_claim_value(xs), "your form has the sign of every input the wrong way round. "),
         (_seed_claim, "start from h_0 = 0 and compare your form with a run of N = 1 and N = 2 by hand. "),
@@ -297,5 +310,9 @@ JUDGES = {
          "your sum counts one pair too many: at N = 1 there is only the pair x_1, x_2 (there is no input before "
          "x_1). "),
         (_claim_of(sp.Sum(_X[2 * _k] - _X[2 * _k - 1], (_k, 1, _N - 1))),
-         "your sum stops one pair short: at N = 1 it must already hold x_1 and x_2. "))),
+         "your sum stops one pair short: at N = 1 it must already hold x_1 and x_2. "),
+        (_claim_of(sp.Sum(_X[2 * _k], (_k, 1, _N))), "only the even-numbered inputs appear: the odd-numbered ones "
+                                                      "reach h_2N too. "),
+        (_claim_of(_X[2 * _N] - _X[2 * _N - 1]), "only the last pair appears: the earlier pairs still reach h_2N "
+                                                 "through the loop. "))),
 }

@@ -262,5 +262,10 @@ JUDGES = {
          "your output differs: check which axis the softmax normalises (each token's own weights sum to 1). "),
         (lambda c: _outputs(lambda s, X: torch.exp(s) / torch.exp(s).sum(dim=1, keepdim=True), c),
          "for tokens of norm about 1000 your output is not finite: exp overflows there. Which shift of a row's "
-         "scores leaves its softmax unchanged? "))),
+         "scores leaves its softmax unchanged? "),
+        (lambda c: tokens_of(c).tolist(),
+         "your output is the input itself: each output mixes every token by its row of weights (it only comes "
+         "close to one token for large beta). "),
+        (lambda c: _outputs(lambda s, X: s, c),
+         "your output mixes the tokens by their scores: the weights are the scores' softmax, row by row. "))),
 }

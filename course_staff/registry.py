@@ -16,9 +16,15 @@ from typing import Any
 from course_utils import checks
 from course_utils.files import atomic_write
 from course_staff import judging
-from course_staff.answers import solutions
+from course_staff.answers import mistakes, solutions
 
 PINNED = {("lab.token_ids", "full"), ("lab.split_sizes", "full")}
+#: The known mistakes of a pinned answer, from its value and the mode's other answers.
+PINNED_MISTAKES = {
+    "lab.token_ids": lambda ids, answers: [
+        ([answers["lab.special_ids"][0], *ids, answers["lab.special_ids"][1]],
+         "without the special tokens ([CLS], [SEP]) that encoding adds. ")],
+}
 
 
 def answer_hashes(question: str, value: Any) -> list[str]:
@@ -28,18 +34,49 @@ def answer_hashes(question: str, value: Any) -> list[str]:
     return [checks.digest(salt, i, entry[0]) for i, entry in enumerate(forms)]
 
 
+def mistake_hashes(question: str, right: Any, wrong: list[tuple[Any, str]]) -> dict[str, str]:
+    """{fingerprint: hint} of the known mistakes of a hash-checked answer, leaving out any that the check would
+    take for the right answer (a mistake never masks a right answer)."""
+    spec = checks.specs()[question]
+    salt = checks.salt_for(question)
+    right_text = checks.mistake_text([entry[0] for entry in checks.candidate_forms(spec, right)])
+    found: dict[str, str] = {}
+    for value, hint in wrong:
+        text = checks.mistake_text([entry[0] for entry in checks.candidate_forms(spec, value)])
+        if text != right_text:
+            found.setdefault(checks.digest(salt, "mistake", text), hint)
+    return dict(sorted(found.items()))
+
+
+def unordered_hash(question: str, value: Any) -> str | None:
+    """For an answer that is a sequence ("ints", "tokens"), the hash of its sorted values: a self-check says
+    "right values, wrong order" when only the order is off."""
+    kind = checks.specs()[question].kind
+    if kind not in checks.ORDERED_KINDS:
+        return None
+    return checks.digest(checks.salt_for(question), "unordered", checks.unordered_text(checks.specs()[question], value))
+
+
 def build_registry(previous: dict | None = None) -> dict:
     """The registry from ``solutions``: id -> {"tiny": [...], "full": [...]} or {"any": [...]}.
 
     previous: the committed registry, whose pinned entries (``PINNED``) are carried over.
     """
     previous = checks.load_registry() if previous is None and checks.REGISTRY.is_file() else (previous or {})
-    per_mode = {name: {q: answer_hashes(q, v) for q, v in solutions(name == "tiny").items()}
-                for name in ("tiny", "full")}
+    per_mode, extras = {}, {}
+    for name in ("tiny", "full"):
+        answers = solutions(name == "tiny")
+        wrong = mistakes(name == "tiny", answers)
+        per_mode[name] = {q: answer_hashes(q, v) for q, v in answers.items()}
+        extras[name] = {q: {"mistakes": mistake_hashes(q, v, wrong.get(q, [])), "unordered": unordered_hash(q, v)}
+                        for q, v in answers.items()}
     for question, name in sorted(PINNED):
         pinned = previous.get(question, {}).get(name)
         if pinned is not None:
             per_mode[name][question] = pinned
+            extras[name][question] = {key: previous.get(question, {}).get(key, {}).get(name)
+                                      or previous.get(question, {}).get(key, {}).get("any")
+                                      for key in ("mistakes", "unordered")}
     registry = {}
     known_judges = judging.judges()
     for question, spec in sorted(checks.specs().items()):
@@ -54,6 +91,12 @@ def build_registry(previous: dict | None = None) -> dict:
         if tiny is None and full is None:
             raise ValueError(f"{question}: hash-checked but has no answer in course_staff.answers")
         registry[question] = {"any": tiny} if tiny == full else {k: v for k, v in (("tiny", tiny), ("full", full)) if v}
+        for key in ("mistakes", "unordered"):
+            by_mode = {name: extras[name].get(question, {}).get(key) for name in ("tiny", "full")}
+            by_mode = {name: v for name, v in by_mode.items() if v}
+            if by_mode:
+                registry[question][key] = ({"any": by_mode["tiny"]} if len(by_mode) == 2 and by_mode["tiny"] == by_mode["full"]
+                                           else by_mode)
     return registry
 
 
@@ -62,7 +105,19 @@ def pin(registry: dict, question: str, mode_name: str, value: Any) -> dict:
     if (question, mode_name) not in PINNED:
         raise ValueError(f"{question} in {mode_name} mode is computed, not pinned; pinned: {sorted(PINNED)}")
     updated = json.loads(json.dumps(registry))
-    updated.setdefault(question, {})[mode_name] = answer_hashes(question, value)
+    entry = updated.setdefault(question, {})
+    entry[mode_name] = answer_hashes(question, value)
+    wrong = PINNED_MISTAKES.get(question, lambda value, answers: [])(value, solutions(mode_name == "tiny"))
+    for key, extra in (("mistakes", mistake_hashes(question, value, wrong)), ("unordered", unordered_hash(question, value))):
+        table = entry.setdefault(key, {})
+        if "any" in table:  # the other mode keeps the shared value as its own
+            table.update({other: table.pop("any") for other in ("tiny", "full") if other != mode_name})
+        if extra:
+            table[mode_name] = extra
+        else:
+            table.pop(mode_name, None)
+        if not table:
+            entry.pop(key)
     return updated
 
 

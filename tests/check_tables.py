@@ -6,6 +6,7 @@ A part's test module writes its tables (check id -> values) and takes the three 
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 import pytest
@@ -47,12 +48,26 @@ def table_tests(right: dict[str, list], wrong: dict[str, list], weird: list) -> 
 
 
 def graded(question: str, answer: object, seed: int = 7) -> tuple[bool, str]:
-    """(ok, detail) as the grader judges ``answer``: the spec's probe on fresh hidden cases, outputs as plain
-    data, judged outside against the key's oracle (``course_staff.judging``)."""
+    """(ok, detail) as the grader judges ``answer``: a function by the spec's probe on fresh hidden cases,
+    outputs as plain data, judged outside against the key's oracle (``course_staff.judging``); a value as the
+    kernel's harness sends it (plain data, or a model's canonical texts) and the grader's judge reads it."""
     from course_staff import judging
     from course_utils.checks import NoAnswer, plain
 
     spec = checks.specs()[question]
+    if spec.kind != "probe":
+        from course_staff.grading import judge
+
+        if spec.kind == "custom":
+            entry = {"forms": [str(forms[0]) for forms in spec.forms(answer)]}
+        elif callable(answer) and spec.kind in ("rate", "expr"):
+            entry = {"neighbours": [forms[:3] for forms in checks.candidate_forms(spec, answer)]}
+        else:
+            try:
+                entry = {"plain": plain.to_plain(answer)}
+            except Exception as exc:  # noqa: BLE001 - the harness reports a value it cannot send the same way
+                entry = {"error": f"{type(exc).__name__}: {exc}"}
+        return judge.judge_answers([question], json.dumps({"answers": {question: entry}}), {})[question]
     cases = judging.hidden_cases([question], seed)[question]
     outputs = []
     for case in cases:

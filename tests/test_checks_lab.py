@@ -85,23 +85,29 @@ def acc_blank(logits, labels):
     ...
 
 
-@pytest.mark.parametrize("function", [acc_compare, acc_sigmoid_round, acc_numpy, acc_tensor, acc_loop_printing])
+ACCURACY_RIGHT = [acc_compare, acc_sigmoid_round, acc_numpy, acc_tensor, acc_loop_printing]
+
+
+@pytest.mark.parametrize("function", ACCURACY_RIGHT)
 def test_binary_accuracy_right(function, capsys):
     assert verify("lab.binary_accuracy", function).message == "lab.binary_accuracy: correct."
     assert capsys.readouterr().out == ""  # the student's prints are swallowed: a check prints one line
     assert _judged_on_hidden_cases("lab.binary_accuracy", function) == (True, "")
 
 
-@pytest.mark.parametrize(("function", "hint"), [
+ACCURACY_WRONG = [
     (acc_threshold_logits, "logits are not probabilities"),
     (acc_percentage, "percentage"),
     (acc_count, "count"),
     (acc_seed, "not the raw logits"),
     (acc_raw, "not the raw logits"),
-    (lambda logits, labels: 0.75, "differs"),
+    (lambda logits, labels: 0.75, "same output on every public case"),
     (lambda logits: 1.0, "TypeError"),
     (0.75, "pass your function itself"),
-])
+]
+
+
+@pytest.mark.parametrize(("function", "hint"), ACCURACY_WRONG)
 def test_binary_accuracy_wrong(function, hint):
     result = verify("lab.binary_accuracy", function)
     assert not result.ok and "not yet. Hint:" in result.message and hint in result.message, result.message
@@ -184,14 +190,17 @@ def train_blank(model, batches, optimizer, criterion):
     ...
 
 
-@pytest.mark.parametrize("loop", [train_right, train_zero_grad_last_tqdm])
+TRAIN_RIGHT = [train_right, train_zero_grad_last_tqdm]
+
+
+@pytest.mark.parametrize("loop", TRAIN_RIGHT)
 def test_train_epoch_right(loop, capsys):
     assert verify("lab.train_epoch", loop).message == "lab.train_epoch: correct."
     assert capsys.readouterr() == ("", "")
     assert _judged_on_hidden_cases("lab.train_epoch", loop) == (True, "")
 
 
-@pytest.mark.parametrize(("loop", "hint"), [
+TRAIN_WRONG = [
     (_train_variant(zero_grad=False), "unless cleared"),
     (_train_variant(step=False), "optimizer step"),
     (_train_variant(train_mode=False), "dropout must be on"),
@@ -202,7 +211,10 @@ def test_train_epoch_right(loop, capsys):
     (_train_variant(loss_input=torch.sigmoid), "give it the logits"),
     (lambda model, batches, optimizer, criterion: (0.5, 0.5), "differs"),
     (lambda model, batches, criterion: (0.5, 0.5), "TypeError"),
-])
+]
+
+
+@pytest.mark.parametrize(("loop", "hint"), TRAIN_WRONG)
 def test_train_epoch_wrong(loop, hint):
     result = verify("lab.train_epoch", loop)
     assert not result.ok and "not yet. Hint:" in result.message and hint in result.message, result.message
@@ -257,21 +269,27 @@ def _evaluate_variant(*, eval_mode=True, no_grad=True, weighted=True, percent=Fa
     return loop
 
 
-@pytest.mark.parametrize("loop", [evaluate_right, evaluate_decorated_tqdm])
+EVALUATE_RIGHT = [evaluate_right, evaluate_decorated_tqdm]
+
+
+@pytest.mark.parametrize("loop", EVALUATE_RIGHT)
 def test_evaluate_right(loop, capsys):
     assert verify("lab.evaluate", loop).message == "lab.evaluate: correct."
     assert capsys.readouterr() == ("", "")
     assert _judged_on_hidden_cases("lab.evaluate", loop) == (True, "")
 
 
-@pytest.mark.parametrize(("loop", "hint"), [
+EVALUATE_WRONG = [
     (_evaluate_variant(eval_mode=False), "dropout must be off"),
     (_evaluate_variant(no_grad=False), "no gradients"),
     (_evaluate_variant(weighted=False), "weight each batch"),
     (_evaluate_variant(percent=True), "not a percentage"),
     (_evaluate_variant(loss_input=lambda z: torch.round(torch.sigmoid(z))), "rounded probabilities"),
     (train_right, "TypeError"),
-])
+]
+
+
+@pytest.mark.parametrize(("loop", "hint"), EVALUATE_WRONG)
 def test_evaluate_wrong(loop, hint):
     result = verify("lab.evaluate", loop)
     assert not result.ok and "not yet. Hint:" in result.message and hint in result.message, result.message
@@ -400,25 +418,37 @@ def _tiny_bert():
     return load_bert(tiny=True, vocab_size=len(load_tokenizer(tiny=True)), seed=0)
 
 
-def test_the_model_check_accepts_the_lab_model_in_any_spelling(monkeypatch):
+def model_rows() -> tuple[list, list]:
+    """(right models, [(wrong model, the words its hint must hold)]) in tiny mode, built by hand from the config."""
     from course_utils.sentiment.config import LabConfig
     from course_utils.sentiment.model import BERTGRUSentiment
 
-    monkeypatch.setenv("COURSE_TINY", "1")
     c, bert = LabConfig.tiny(), _tiny_bert()
+    full = LabConfig()
     right = [BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, c.bidirectional, c.dropout),
-             BERTGRUSentiment(bert=bert, hidden_dim=48, output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)]
-    wrong = [BERTGRUSentiment(bert, 64, c.output_dim, c.n_layers, c.bidirectional, c.dropout),  # the old tiny size
-             BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, False, c.dropout),
-             BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, 1, c.bidirectional, c.dropout),
-             BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, c.bidirectional, 0.5),
-             BERTGRUSentiment(bert, c.hidden_dim, 2, c.n_layers, c.bidirectional, c.dropout)]
+             BERTGRUSentiment(bert=bert, hidden_dim=c.hidden_dim, output_dim=c.output_dim, n_layers=c.n_layers,
+                              bidirectional=c.bidirectional, dropout=c.dropout)]
+    wrong = [(BERTGRUSentiment(bert, 64, c.output_dim, c.n_layers, c.bidirectional, c.dropout), "hidden size"),
+             (BERTGRUSentiment(bert, full.hidden_dim, c.output_dim, c.n_layers, c.bidirectional, c.dropout),
+              "hidden size"),
+             (BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, False, c.dropout), "one direction"),
+             (BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, 1, c.bidirectional, c.dropout), "one GRU layer"),
+             (BERTGRUSentiment(bert, c.hidden_dim, c.output_dim, c.n_layers, c.bidirectional, 0.5), "dropout"),
+             (BERTGRUSentiment(bert, c.hidden_dim, 2, c.n_layers, c.bidirectional, c.dropout), "one logit"),
+             (BERTGRUSentiment(bert, c.hidden_dim, 2, 1, c.bidirectional, c.dropout), "one logit")]
+    return right, wrong
+
+
+def test_the_model_check_accepts_the_lab_model_in_any_spelling_and_names_a_wrong_size(monkeypatch):
+    monkeypatch.setenv("COURSE_TINY", "1")
+    right, wrong = model_rows()
     for model in right:
         model.train()
         assert verify("lab.model", model).ok and model.training  # the check leaves the mode as it was
-    for model in wrong:
+    for model, words in wrong:
         result = verify("lab.model", model)
         assert not result.ok and result.message.endswith(specs()["lab.model"].hint)
+        assert words in result.message, result.message
 
 
 WEIRD = [None, "0.75", 3, lambda *args: "x", lambda *args: (float("nan"), float("nan")), lambda *args: 1 / 0]

@@ -58,6 +58,11 @@ def step_math_exp(h, x_t):  # overflows for h <= -1
     return h, 1 / (1 + math.exp(-1000 * h))
 
 
+def step_swapped(h, x_t):  # returns (y, h)
+    h = x_t - h
+    return _sigmoid(1000 * h), h
+
+
 def step_one_value(h, x_t):
     return x_t - h
 
@@ -81,7 +86,7 @@ WRONG = {
     "q2.final_hidden": [X1 - X2 + X3 - X4, X4 - X3, X1 + X2 + X3 + X4, "x1*x2", 1000 * (X2 + X4 - X1 - X3)],
     "q2.output_a": [_sigmoid(1000 - 0), 1.0, 0.0, 0.47, 50, [0.5, 0.5]],  # sigmoid(1000 - h): the seed's bias
     "q2.output_b": [_sigmoid(1000 - 1997), 0.5, 0.0, 0.9, 100],
-    "q2.step": [step_seed_bias, step_sign, step_no_output_weight, step_math_exp, step_one_value],
+    "q2.step": [step_seed_bias, step_sign, step_no_output_weight, step_math_exp, step_one_value, step_swapped],
     "q2.closed_form": [sp.Sum(x[2 * k - 1] - x[2 * k], (k, 1, N)), sp.Sum(x[2 * k], (k, 1, N)),
                        sp.Sum(x[2 * k] - x[2 * k - 1], (k, 0, N)) + 1, x[2 * N] - x[2 * N - 1],
                        sp.Sum(x[2 * k] - x[2 * k - 1], (k, 1, N)) + x[1]],

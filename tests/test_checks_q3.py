@@ -69,6 +69,10 @@ def attend_weights_only(X):
     return torch.softmax(X @ X.T, dim=1)
 
 
+def attend_by_scores(X):  # the scores used as weights, no softmax
+    return (X @ X.T) @ X
+
+
 def attend_identity(X):  # "it copies", without computing anything
     return X.clone()
 
@@ -92,8 +96,10 @@ WRONG = {
                  [math.sqrt(2), 1, math.sqrt(2)], NORMS[:2]],
     "q3.weights": [[_softmax([v / 2 for v in r]) for r in SCORES],  # 1/sqrt(d) scaling, d = 4
                    np.array(WEIGHTS).T.tolist(),  # transposed
-                   [[1, 0, 0], [0, 1, 0], [0, 0, 1]]],
-    "q3.attention": [attend_scaled, attend_transposed, attend_naive, attend_weights_only, attend_identity],
+                   [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+                   SCORES],  # the scores, no softmax
+    "q3.attention": [attend_scaled, attend_transposed, attend_naive, attend_weights_only, attend_identity,
+                     attend_by_scores],
     "q3.copies": [[3, 2, 1], [1, 1, 1], [2, 2, 2], [0, 1, 2], ["x3", "x2", "x1"]],
     "q3.error_order": [sp.exp(-BETA), sp.exp(-2 * BETA**2), 1 / BETA**2, "exp(-beta**2/2)", "exp(-sqrt(2)*beta)"],
 }

@@ -72,6 +72,8 @@ class Spec:
     precision: decimals the prompt asks for (float kinds and "rate").
     n_vars: "expr" only, the number of inputs x_1..x_n.
     forms: "custom" only, value -> canonical texts per entry (each entry's first text is the one hashed).
+    entries: what each entry of a several-entry answer is, in words a student reads ("the dropout"), so a
+    wrong entry is named by what it means, not by its position.
     judge: "judge" only, value -> (ok, detail); ``detail`` is a hint for a wrong answer. It may
     raise :class:`NoAnswer`; any other exception is reported to the student as "not yet".
     probe: "probe" only, (function, case) -> plain output (``plain.to_plain`` data: numbers, lists);
@@ -89,6 +91,7 @@ class Spec:
     precision: int = 0
     n_vars: int = 0
     forms: Callable[[Any], list[list[str]]] | None = None
+    entries: tuple[str, ...] = ()
     judge: Callable[[Any], tuple[bool, str]] | None = None
     probe: Callable[[Any, Any], Any] | None = None
     public_cases: tuple = ()
@@ -205,8 +208,70 @@ def _compare_hashes(question: str, spec: Spec, value: Any, registry: dict | None
              if not any(digest(salt, i, form) == want for form in forms)]
     if not wrong:
         return True, ""
+    mistake = named_mistake(question, [entry[0] for entry in candidates], registry)
+    if mistake:
+        return False, mistake
+    unordered = registry.get(question, {}).get("unordered", {})
+    unordered = unordered.get(mode.mode_name()) or unordered.get("any")
+    if unordered and digest(salt, "unordered", unordered_text(spec, value)) == unordered:
+        return False, "the right values, in the wrong order: mind the order the prompt asks for. "
+    coarse = _coarse(spec, value, wrong)
+    if coarse:
+        return False, coarse
+    if spec.entries:
+        return False, f"{_join([spec.entries[i] for i in wrong])} {'is' if len(wrong) == 1 else 'are'} off. "
     where = f"entries {', '.join(map(str, wrong))} (counting from 0) are off. " if len(hashes) > 1 else ""
     return False, where
+
+
+#: Answer kinds that are sequences of whole numbers, whose order the prompt fixes.
+ORDERED_KINDS = ("ints", "tokens")
+
+
+def unordered_text(spec: Spec, value: Any) -> str:
+    """The canonical text of a sequence answer's values, sorted (the fingerprint of "right values, wrong order")."""
+    numbers = _forms.token_numbers(value) if spec.kind == "tokens" else [_forms.as_int(v) for v in _forms.flat(value)]
+    return ",".join(map(str, sorted(numbers)))
+
+
+def _coarse(spec: Spec, value: Any, wrong: list[int]) -> str:
+    """A hint when a wrong float entry was given with fewer decimals than the prompt asks for ("" otherwise):
+    a rounded right value and a wrong one look alike, so the student learns which it is."""
+    if spec.kind not in ("float", "floats") or spec.precision < 1:
+        return ""
+    try:
+        values = [_forms.as_float(v) for v in (_forms.flat(value) if spec.kind == "floats" else [value])]
+    except Exception:  # noqa: BLE001 - not numbers: nothing to say about decimals
+        return ""
+    if any(i < len(values) and math.isfinite(values[i]) and round(values[i], spec.precision - 1) == values[i]
+           and values[i] != 0 for i in wrong):
+        return (f"give every value to at least {spec.precision} decimals: a value with fewer may be a right one "
+                "rounded too early, or a wrong one. ")
+    return ""
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def mistake_text(texts: list[str]) -> str:
+    """The fingerprint text of a hash-kind answer: each entry's first canonical form, joined."""
+    return "|".join(texts)
+
+
+def named_mistake(question: str, texts: list[str], registry: dict | None = None) -> str:
+    """The hint of the known mistake whose canonical texts (one per entry) are ``texts``, or "".
+
+    Known mistakes are stored as salted slow hashes, like right answers (``registry[id]["mistakes"][mode]``):
+    a mistake's fingerprint tells no more about the answer than the answer's own hash does.
+    """
+    question = canonical_id(question)
+    registry = load_registry() if registry is None else registry
+    table = registry.get(question, {}).get("mistakes", {})
+    table = table.get(mode.mode_name()) or table.get("any") or {}
+    if not table:
+        return ""
+    return table.get(digest(salt_for(question), "mistake", mistake_text(texts)), "")
 
 
 def verify_forms(question: str, texts: list[str], registry: dict | None = None) -> bool:
@@ -221,6 +286,19 @@ def verify_forms(question: str, texts: list[str], registry: dict | None = None) 
         return False
     salt = salt_for(question)
     return all(digest(salt, i, text) == want for i, (text, want) in enumerate(zip(texts, hashes)))
+
+
+def verify_neighbours(question: str, forms: list[list[str]], registry: dict | None = None) -> bool:
+    """Whether ``forms`` (per entry: its canonical text and at most two neighbours, as ``candidate_forms`` gives
+    them) are the registered answer: how the grader judges a function given as an "expr" or "rate" answer, from
+    the texts the kernel computed (the same tolerance as the self-check, and no more)."""
+    question = canonical_id(question)
+    registry = load_registry() if registry is None else registry
+    hashes = registry.get(question, {}).get(mode.mode_name()) or registry.get(question, {}).get("any")
+    if hashes is None or len(forms) != len(hashes) or any(not 1 <= len(entry) <= 3 for entry in forms):
+        return False
+    salt = salt_for(question)
+    return all(any(digest(salt, i, form) == want for form in entry) for i, (entry, want) in enumerate(zip(forms, hashes)))
 
 
 def _compare_probe(question: str, spec: Spec, function: Any, registry: dict | None) -> tuple[bool, str]:
@@ -238,10 +316,40 @@ def _compare_probe(question: str, spec: Spec, function: Any, registry: dict | No
         output = spec.probe(function, case)
         forms = probe_forms(output, spec.precision)
         if not any(_matches(salt, number, forms, right) for right in [want, *(other[number] for other in also)]):
-            mistake = entry.get("mistakes", {}).get(fast_digest(salt, f"{number}.mistake", probe_text(output, spec.precision)))
-            return False, (mistake or f"on public case {number + 1} of {len(spec.public_cases)} your output "
-                                       "differs from the right one. ")
+            return False, _probe_mistake(question, spec, function, entry, number, output)
     return spec.follow_up(function) if spec.follow_up is not None else (True, "")
+
+
+def _probe_mistake(question: str, spec: Spec, function: Any, entry: dict, first: int, output: Any) -> str:
+    """The detail for a function whose output on public case ``first`` is wrong: the known mistake that explains
+    its output on every public case where it is wrong (where two explain one case, the other cases tell them
+    apart), that it never changes its output, or where it differs."""
+    salt = salt_for(question)
+    table = entry.get("mistakes", {})
+
+    def hints(number: int, got: Any) -> list[str]:
+        found = table.get(fast_digest(salt, f"{number}.mistake", probe_text(got, spec.precision)), [])
+        return [found] if isinstance(found, str) else list(found)
+
+    candidates = hints(first, output)
+    texts = {probe_text(output, spec.precision)}
+    try:
+        for number, case in enumerate(spec.public_cases):
+            if number == first:
+                continue
+            got = spec.probe(function, case)
+            texts.add(probe_text(got, spec.precision))
+            if number > first and len(candidates) > 1:
+                here = hints(number, got)
+                if here and any(h in here for h in candidates):  # a case where the function is right names none
+                    candidates = [h for h in candidates if h in here]
+    except Exception:  # noqa: BLE001 - a case it cannot run on: judge by what is known
+        texts.add("")
+    if candidates:
+        return candidates[0]
+    if entry.get("varies") and len(texts) == 1 and len(spec.public_cases) > 1:
+        return "your function gives the same output on every public case, whatever its inputs: compute the output from them. "
+    return f"on public case {first + 1} of {len(spec.public_cases)} your output differs from the right one. "
 
 
 def _matches(salt: str, number: int, forms: list[list[str]], want: list[str]) -> bool:
@@ -295,7 +403,7 @@ def salt_for(question: str) -> str:
     return hashlib.sha256(f"course_utils.checks:{question}".encode()).hexdigest()[:16]
 
 
-def digest(salt: str, index: int, form: str) -> str:
+def digest(salt: str, index: int | str, form: str) -> str:
     """PBKDF2-SHA256 of one canonical form of entry ``index``, hex."""
     return hashlib.pbkdf2_hmac("sha256", form.encode(), f"{salt}:{index}".encode(), ITERATIONS).hex()
 
