@@ -149,8 +149,10 @@ def q3_mistakes() -> dict[str, list[tuple[Any, str]]]:
             (norms / q3.NORMS_BETA, "the base vectors have norm beta here, not 1. "),
         ],
         "q3.weights": [
-            (torch.softmax(scores / tokens.shape[1] ** 0.5, dim=1),
-             "the definition at the top has no 1/sqrt(d) scaling: use the scores as they are. "),
+            (torch.softmax(scores / dim ** 0.5, dim=1),
+             "the definition at the top has no 1/sqrt(d) scaling: use the scores as they are. ")
+            for dim in range(len(scores), 9)  # the tokens' dimension, whichever the handout draws them in
+        ] + [
             (weights.T, "each row holds one token's weights and sums to 1: you have them by column. "),
             (torch.eye(len(weights)), "a softmax of finite scores is never exactly 0 or 1: at beta = 1 work it "
                                        "out. "),

@@ -224,7 +224,8 @@ def _run(args: argparse.Namespace, device: torch.device, texts: list[str], label
     repeats = args.repeats or (1 if args.model == "base" or args.bert else 3)
     mode.set_seed(args.seed)
     config = bert.config
-    package = build_model(bert, hidden_dim=args.hidden_dim, seed=args.seed).to(device)
+    package = build_model(bert, hidden_dim=args.hidden_dim, output_dim=1, n_layers=2, bidirectional=True, dropout=0.25,
+                          seed=args.seed).to(device)
     seed_model = SeedModel(bert, args.hidden_dim, 2, True, 0.25).to(device)
     head = {k: v.clone() for k, v in package.state_dict().items() if not k.startswith("bert.")}
     seed_model.load_state_dict(head, strict=False)  # the same initial GRU and linear weights

@@ -178,3 +178,92 @@ def test_no_release_callable_passes_a_function_check(release: Path, tmp_path: Pa
               + ", ".join(f"{q} {n}" for q, n in sorted(counts.items())))
     assert all(n >= 50 for n in counts.values()), counts
     assert passed == []
+
+
+# ---- value blanks: a release callable handed what the handout gives a blank must not compute its answer ----
+
+OFFER_VALUES = r'''
+import sympy as sp
+import torch
+from course_utils.q3 import attention as att
+from course_utils.sentiment import config as lab_config, model as lab_model, text as lab_text
+from course_utils.sentiment import checks as lab_checks
+
+x1, x2, x3, x4 = sp.symbols("x_1:5", integer=True)
+beta = sp.Symbol("beta", positive=True)
+X3 = att.orthogonal_tokens(3.0, dim=6, seed=0)[1]
+X1 = att.orthogonal_tokens(1.0, dim=6, seed=0)[1]
+X_large = att.orthogonal_tokens(30.0, dim=6, seed=0)[1]
+config = lab_config.LabConfig.for_mode(True)
+tokenizer = lab_text.load_tokenizer(tiny=True)
+bert = lab_model.load_bert(True, vocab_size=len(tokenizer), seed=0)
+built = lab_model.BERTGRUSentiment(bert, config.hidden_dim, config.output_dim, config.n_layers, config.bidirectional,
+                                   config.dropout)
+INPUTS = {  # what the handout gives each value blank to work from
+    "q2.final_hidden": [((x1, x2, x3, x4),), (x1, x2, x3, x4), (4,)],
+    "q2.output_a": [((3, 1, 2, 4),), (3, 1, 2, 4)],
+    "q2.output_b": [((5, 2000, 1, 3),), (5, 2000, 1, 3)],
+    "q3.norms": [(X3,), (3.0,)],
+    "q3.weights": [(X1,), (1.0,)],
+    "q3.copies": [(X_large,), (30.0,)],
+    "q3.error_order": [(beta,)],
+    "lab.vocab_size": [(tokenizer,)],
+    "lab.token_ids": [(tokenizer, lab_checks.SAMPLE_SENTENCE), (lab_checks.SAMPLE_SENTENCE,)],
+    "lab.special_ids": [(tokenizer,), (tokenizer, list(lab_checks.SPECIAL_TOKENS))],
+    "lab.split_sizes": [(config,)],
+    "lab.model": [(bert, config), (config,), (bert,)],  # the sizes themselves in order are the answer
+    "lab.n_params": [(built,)],
+    "lab.n_trainable": [(built,)],
+}
+assert sorted(INPUTS) == sorted(q for q, s in checks.specs().items() if s.kind != "probe" and q != "lab.label_vocab")
+INPUTS["lab.label_vocab"] = [(config,), (tokenizer,)]
+
+report = {}
+for question, offers in INPUTS.items():
+    passed, tried = [], 0
+    for name, function in found:
+        for args in offers:
+            tried += 1
+            try:
+                value = quiet(lambda: function(*args))
+                value = value[0] if isinstance(value, tuple) and value and question != "q2.final_hidden" else value
+                ok = bool(quiet(lambda: checks.verify(question, value)).ok)
+            except BaseException:
+                ok = False
+            if ok:
+                passed.append(name)
+    report[question] = {"tried": tried, "passed": passed}
+with open(OUT, 'w') as handle:
+    json.dump(report, handle)
+os._exit(0)
+'''
+
+
+def test_no_release_callable_computes_a_value_blank_from_the_handouts_inputs(release: Path, tmp_path: Path,
+                                                                              capsys) -> None:
+    env = {"PYTHONPATH": f"{release}:{sysconfig.get_paths()['purelib']}", "COURSE_TINY": "1", "PATH": "/usr/bin:/bin",
+           "HOME": str(tmp_path), "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    out = tmp_path / "values.json"
+    head = OFFER.split("report = {}")[0]  # the release's callables, found as for the function checks
+    script = f"import json\nRELEASE = {str(release)!r}\nOUT = {str(out)!r}\n{head}\n{OFFER_VALUES}"
+    done = subprocess.run([sys.executable, "-S", "-c", script], env=env, capture_output=True, text=True,
+                          cwd=tmp_path, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    with capsys.disabled():
+        print("\nrelease callables offered per value blank: "
+              + ", ".join(f"{q} {r['tried']}" for q, r in sorted(report.items())))
+    assert all(r["tried"] >= 50 for r in report.values()), report
+    assert {q: r["passed"] for q, r in report.items() if r["passed"]} == {}
+
+
+def test_the_release_builds_no_model_without_being_told_every_size():
+    """Defaults of the lab's sizes would be the full-mode answer of the model blank (``build_model(bert)``)."""
+    import inspect
+
+    from course_utils.sentiment.model import build_model
+
+    parameters = inspect.signature(build_model).parameters
+    sizes = ("hidden_dim", "output_dim", "n_layers", "bidirectional", "dropout")
+    assert all(parameters[name].default is inspect.Parameter.empty for name in sizes)
+    assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in sizes)

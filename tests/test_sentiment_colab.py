@@ -29,6 +29,8 @@ from course_utils.sentiment.features import choose_storage, extract_features
 from course_utils.sentiment.model import build_model, load_bert
 from course_utils.sentiment.train import BEST_NAME, RESUME_NAME, batch_logits, fit
 
+SIZES = dict(output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)  # the lab's head but for its width
+
 GIB = 2**30
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
@@ -45,7 +47,7 @@ def _loaders(n: int = 48, batch_size: int = 16):
 
 
 def _model(vocab_size: int, frozen: bool = True):
-    model = build_model(load_bert(tiny=True, vocab_size=vocab_size, seed=0), hidden_dim=9, seed=0)
+    model = build_model(load_bert(tiny=True, vocab_size=vocab_size, seed=0), hidden_dim=9, **SIZES, seed=0)
     for p in model.bert.parameters():
         p.requires_grad = not frozen
     return model

@@ -35,7 +35,7 @@ def tiny_model(dropout: float = 0.0, seed: int = 5):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         bert = BertModel(config).eval()
-    return build_model(bert, hidden_dim=12, n_layers=2, bidirectional=True, dropout=dropout, seed=seed)
+    return build_model(bert, hidden_dim=12, output_dim=1, n_layers=2, bidirectional=True, dropout=dropout, seed=seed)
 
 
 def reviews(n: int = N_REVIEWS, seed: int = 0) -> tuple[list[list[int]], list[int]]:

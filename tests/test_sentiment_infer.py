@@ -11,11 +11,13 @@ from course_utils.sentiment.infer import (RecordingLoss, padding_effect, predict
 from course_utils.sentiment.model import build_model, load_bert
 from course_utils.sentiment.plots import confusion_matrix, plot_confusion, plot_history
 
+SIZES = dict(output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)  # the lab's head but for its width
+
 
 @pytest.fixture(scope="module")
 def model_and_tokenizer():
     tok = text.load_tokenizer(tiny=True)
-    return build_model(load_bert(tiny=True, vocab_size=len(tok), seed=0), hidden_dim=10, seed=0), tok
+    return build_model(load_bert(tiny=True, vocab_size=len(tok), seed=0), hidden_dim=10, **SIZES, seed=0), tok
 
 
 def _oracle(model, tok, sentence: str) -> float:

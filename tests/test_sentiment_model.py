@@ -18,6 +18,8 @@ from course_utils.sentiment.model import (
     reverse_within,
 )
 
+SIZES = dict(output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)  # the lab's head but for its width
+
 VOCAB = 153  # every size different from the others
 TINY = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
             max_position_embeddings=64)
@@ -253,8 +255,8 @@ def test_load_bert_tiny_is_seeded_and_leaves_global_rng_alone():
 
 def test_build_model_seeds_the_head_and_leaves_freezing_to_the_lab():
     bert = load_bert(tiny=True, vocab_size=VOCAB, seed=0)
-    a = model_mod.build_model(bert, 9, seed=2)
-    b = model_mod.build_model(bert, 9, seed=2)
+    a = model_mod.build_model(bert, hidden_dim=9, **SIZES, seed=2)
+    b = model_mod.build_model(bert, hidden_dim=9, **SIZES, seed=2)
     assert all(torch.equal(p, q) for p, q in zip(a.rnn.parameters(), b.rnn.parameters()))
     assert count_parameters(a, trainable_only=True) == count_parameters(a)  # freezing is Q2c, the student's
     assert count_parameters(freeze_bert(a), trainable_only=True) == count_parameters(a) - count_parameters(bert)

@@ -15,6 +15,8 @@ from course_utils.sentiment.model import build_model, load_bert
 from course_staff.lab_key import binary_accuracy, evaluate, train_epoch
 from course_utils.sentiment.train import BEST_NAME, RESUME_NAME, batch_logits, fit
 
+SIZES = dict(output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)  # the lab's head but for its width
+
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
@@ -31,7 +33,7 @@ def _loaders(n: int = 96, batch_size: int = 16):
 
 
 def _model(vocab_size: int):
-    return build_model(load_bert(tiny=True, vocab_size=vocab_size, seed=0), hidden_dim=9, seed=0)
+    return build_model(load_bert(tiny=True, vocab_size=vocab_size, seed=0), hidden_dim=9, **SIZES, seed=0)
 
 
 def test_binary_accuracy_is_a_fraction():

@@ -123,8 +123,8 @@ def prepare_data(config: LabConfig, data_dir: Path | None = None, cache_dir: Pat
 def build_lab_model(config: LabConfig, tokenizer: PreTrainedTokenizerBase) -> BERTGRUSentiment:
     """BERT (tiny or pre-trained) under the configured GRU head, on ``device()`` (to reload a checkpoint)."""
     bert = load_bert(config.tiny_mode, vocab_size=len(tokenizer), seed=config.seed, name=config.bert_name)
-    model = build_model(bert, config.hidden_dim, config.output_dim, config.n_layers, config.bidirectional,
-                        config.dropout, seed=config.seed)
+    model = build_model(bert, hidden_dim=config.hidden_dim, output_dim=config.output_dim, n_layers=config.n_layers,
+                        bidirectional=config.bidirectional, dropout=config.dropout, seed=config.seed)
     return model.to(device())
 
 

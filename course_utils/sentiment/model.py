@@ -166,10 +166,11 @@ def load_bert(tiny: bool, vocab_size: int | None = None, seed: int = 0,
         return TinyBert(tiny_bert_config(vocab_size)).eval()
 
 
-def build_model(bert: BertModel | TinyBert, hidden_dim: int = 256, output_dim: int = 1, n_layers: int = 2,
-                bidirectional: bool = True, dropout: float = 0.25, seed: int | None = None) -> BERTGRUSentiment:
+def build_model(bert: BertModel | TinyBert, *, hidden_dim: int, output_dim: int, n_layers: int, bidirectional: bool,
+                dropout: float, seed: int | None = None) -> BERTGRUSentiment:
     """``BERTGRUSentiment``; the head's initial weights depend on ``seed`` if given. BERT is not frozen here
-    (BERT runs under ``no_grad`` either way; freezing it is a question of the lab)."""
+    (BERT runs under ``no_grad`` either way; freezing it is a question of the lab). Every size is required and
+    named: defaults would be the full-mode answer of the lab's model blank."""
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
