@@ -1,39 +1,52 @@
 """The ``course-utils`` command.
 
 Each subcommand lives in the module that does its work; this file only dispatches, and
-imports a module only when its subcommand runs (so ``course-utils keys`` never imports torch).
-A module named ``pkg.mod:name`` provides ``name_arguments(parser)`` and ``name(args) -> int``.
-Instructor commands (keys, grade, release, ...) live in ``course_staff``, and are listed only where
-that package is installed: the student release has none of it.
+imports a module only when its subcommand runs. A module named ``pkg.mod:name`` provides
+``name_arguments(parser)`` and ``name(args) -> int``. This package lists its own commands
+(``STUDENT_COMMANDS``); the instructor commands (keys, grade, release, ...) are listed by the instructor
+package, in ``course_staff.commands``, and appear only where that package is installed: the student
+release has none of it.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "keys": ("course_staff.authoring.keys:keys", "execute the masters in answers/, render keys, regenerate notebooks/"),
-    "lab": ("course_staff.lab_run:lab", "train and test the BERT-GRU sentiment model (with the key's loops)"),
+STUDENT_COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("course_utils.sentiment.commands:predict", "P(positive) for each text, from a checkpoint"),
-    "grade": ("course_staff.grading.batch:grade", "grade submitted notebooks: scores from the checks, CSV report"),
-    "grade-merge": ("course_staff.grading.shards:merge", "join the reports of grade --shard K/N runs"),
-    "autograder": ("course_staff.grading.gradescope:autograder", "write a Gradescope autograder bundle"),
-    "mark": ("course_staff.written.marking.command:mark", "mark written answers in the browser (TAs; question by question)"),
-    "similarity": ("course_staff.written.similarity:similarity", "pairs of submissions whose code or prose is unusually alike"),
-    "gradebook": ("course_staff.written.gradebook:gradebook", "check points plus written marks, one row per student (CSV, Canvas)"),
-    "feedback": ("course_staff.written.feedback:feedback", "one feedback file per student: checks with hints, marks, comments"),
-    "bench": ("course_staff.bench:bench", "the lab pipeline against a seed-faithful one"),
-    "release": ("course_staff.authoring.release:release", "write the student release (handouts, package without answers)"),
 }
+#: The instructor package's table of commands, read where it is installed (see ``available``).
+STAFF_COMMANDS = "course_staff.commands"
+
+
+def _staff_table():
+    """The instructor package's commands module, or None where ``course_staff`` is not installed."""
+    try:
+        return importlib.import_module(STAFF_COMMANDS)
+    except ModuleNotFoundError as exc:
+        if exc.name in ("course_staff", STAFF_COMMANDS):
+            return None
+        raise
 
 
 def available() -> dict[str, tuple[str, str]]:
-    """The commands whose package is installed: the student ones always, the instructor ones with ``course_staff``."""
-    staff = importlib.util.find_spec("course_staff") is not None
-    return {name: entry for name, entry in COMMANDS.items() if staff or entry[0].startswith("course_utils.")}
+    """Every command that this install has, in the help's order: name -> (``module:function``, help).
+
+    The student commands always; with ``course_staff`` installed, its commands too, the student ones placed
+    after the one it names (``STUDENT_COMMANDS_AFTER``).
+    """
+    staff = _staff_table()
+    if staff is None:
+        return dict(STUDENT_COMMANDS)
+    commands: dict[str, tuple[str, str]] = {}
+    for name, entry in staff.COMMANDS.items():
+        commands[name] = entry
+        if name == getattr(staff, "STUDENT_COMMANDS_AFTER", None):
+            commands.update(STUDENT_COMMANDS)
+    commands.update({name: entry for name, entry in STUDENT_COMMANDS.items() if name not in commands})
+    return commands
 
 
 def _usage() -> str:
@@ -50,10 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0
     name, rest = argv[0], argv[1:]
-    if name not in available():
+    commands = available()
+    if name not in commands:
         print(f"course-utils: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    target, help_ = COMMANDS[name]
+    target, help_ = commands[name]
     module_name, func_name = target.split(":")
     module = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"course-utils {name}", description=help_)
