@@ -7,7 +7,11 @@
 - ``grading``: ``course-utils grade`` and its parts (locking, running, judging, Gradescope, shards).
 - ``written``: written answers: ``course-utils mark``, ``similarity``, ``gradebook``, ``feedback``.
 - ``bench``: the lab's pipeline against a seed-faithful one.
-- ``cli``: the staff ``course-utils`` command (the student commands and the instructor ones).
+- ``commands``: the instructor commands of ``course-utils`` (name -> ``module:function``, help), which
+  ``course_utils/cli.py`` lists beside its own where this package is installed; a module is imported only
+  when its command runs (a student install, without this package, lists none of them).
+- ``settings``: ``course.toml``, the course's settings (docs/course-settings.md).
 
-The student package is ``course_utils``; nothing in it imports this package.
+The student package is ``course_utils``; nothing in it imports this package, but for the command line's
+optional look-up of ``commands``.
 """

@@ -11,8 +11,10 @@ import pytest
 from course_utils.cli import main
 from course_staff.authoring.keys import build, execute, make_handout
 from course_staff.authoring.markers import MarkerError, strip_code
+from course_staff import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+COURSE = settings.load(ROOT / "course.toml")
 new_code, new_md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
 
 
@@ -57,7 +59,7 @@ PROVENANCE = {"generated_from": "answers/04_lab.ipynb", "generated_by": "course-
 
 def test_handout_starts_with_the_students_instructions_and_colab_setup_provenance_in_metadata():
     master = nbformat.v4.new_notebook(cells=[new_code("x = 1")], metadata={"course": {"needs_gpu": True}})
-    handout = make_handout(master, "04_lab")
+    handout = make_handout(master, "04_lab", COURSE)
     first, setup, *_ = handout.cells
     assert first.source.startswith("> Fill in every") and "answers/" not in first.source  # no staff text
     assert "Generated" not in first.source and "master" not in first.source
@@ -68,7 +70,7 @@ def test_handout_starts_with_the_students_instructions_and_colab_setup_provenanc
 
 
 def test_the_setup_cell_prints_the_mode_line_once(tmp_path):
-    handout = make_handout(nbformat.v4.new_notebook(cells=[new_code("x = 1")]), "02_q")
+    handout = make_handout(nbformat.v4.new_notebook(cells=[new_code("x = 1")]), "02_q", COURSE)
     executed = execute(handout, tmp_path)
     setup = executed.cells[1]
     text = "".join(o.get("text", "") for o in setup.outputs if o.output_type == "stream")
@@ -76,7 +78,7 @@ def test_the_setup_cell_prints_the_mode_line_once(tmp_path):
 
 
 def test_handout_of_a_cpu_master_asks_for_no_gpu():
-    handout = make_handout(nbformat.v4.new_notebook(cells=[new_code("x = 1")]), "02_q")
+    handout = make_handout(nbformat.v4.new_notebook(cells=[new_code("x = 1")]), "02_q", COURSE)
     assert "accelerator" not in handout.metadata
     assert handout.metadata["course"] == {"handout": "02_q", "generated_from": "answers/02_q.ipynb",
                                           "generated_by": "course-utils keys"}
@@ -118,7 +120,7 @@ def test_malformed_master_names_notebook_and_cell_and_writes_nothing(tmp_path, c
     write_master(answers, "01_good", [new_code("x = 1  # SOLUTION")])
     bad = write_master(answers, "02_bad", [new_md("# Bad"), new_code("# BEGIN SOLUTION\nsecret = 1\n")])
     before = bad.read_bytes()
-    code = main(["keys", "--no-execute", "--answers", str(answers), "--notebooks", str(notebooks)])
+    code = main(["keys", "--no-registry", "--no-execute", "--answers", str(answers), "--notebooks", str(notebooks)])
     err = capsys.readouterr().err
     assert code == 1
     assert "answers/02_bad.ipynb, cell 2 (code)" in err and "never closed" in err
@@ -146,7 +148,7 @@ def test_regenerating_twice_changes_no_byte(tmp_path):
 def test_check_reports_stale_handouts_and_edited_masters(tmp_path, capsys):
     answers, notebooks = tmp_path / "answers", tmp_path / "notebooks"
     master = write_master(answers, "01_probe", PROBE_CELLS)
-    args = ["keys", "--answers", str(answers), "--notebooks", str(notebooks)]
+    args = ["keys", "--no-registry", "--answers", str(answers), "--notebooks", str(notebooks)]
     assert main([*args, "--no-execute"]) == 0
     handout = notebooks / "01_probe.ipynb"
     handout.write_text(handout.read_text().replace("Probe", "Edited by hand"))
@@ -165,7 +167,7 @@ def test_execution_stores_outputs_and_mode(tmp_path, monkeypatch, capfd):
         new_code("print('tiny' if TINY else 'full', 6 * 7)  # SOLUTION"),
         new_code("import time\nprint('before')\ntime.sleep(0.5)\nprint('after')"),
     ])
-    assert main(["keys", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 0
+    assert main(["keys", "--no-registry", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 0
     assert "without encryption" not in capfd.readouterr().err  # the kernel talks over IPC, not TCP
     nb = nbformat.read(answers / "01_run.ipynb", as_version=4)
     assert nb.cells[1].outputs[0].text == "tiny 42\n"
@@ -173,7 +175,7 @@ def test_execution_stores_outputs_and_mode(tmp_path, monkeypatch, capfd):
     # output that arrives in several messages is stored as one stream, so keys are reproducible
     assert [o.text for o in nb.cells[2].outputs] == ["before\nafter\n"]
     assert nb.metadata.course.mode == "tiny"
-    assert main(["keys", "--check", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 0
+    assert main(["keys", "--no-registry", "--check", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 0
     key = (answers / "01_run.md").read_text()
     assert "tiny 42" in key and "mode: tiny" in key
     handout = json.loads((tmp_path / "nb" / "01_run.ipynb").read_text())
@@ -190,7 +192,7 @@ def test_a_failing_master_is_reported_with_its_traceback_and_the_others_still_ru
     answers = tmp_path / "answers"
     write_master(answers, "01_fails", [new_code("def inner():\n    raise KeyError('deep')\ninner()")])
     write_master(answers, "02_runs", [new_code("print(6 * 7)")])
-    assert main(["keys", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 1
+    assert main(["keys", "--no-registry", "--answers", str(answers), "--notebooks", str(tmp_path / "nb")]) == 1
     err = capsys.readouterr().err
     assert "01_fails.ipynb: CellExecutionError" in err and "inner()" in err and "KeyError: 'deep'" in err
     assert nbformat.read(answers / "02_runs.ipynb", as_version=4).cells[0].outputs[0].text == "42\n"
@@ -230,7 +232,7 @@ def test_machine_dependent_cells_keep_their_outputs_until_the_code_changes(tmp_p
 ])
 def test_keys_usage_errors_exit_2_with_one_line(tmp_path, capsys, extra, message):
     write_master(tmp_path / "answers", "01_x", [new_code("x = 1")])
-    args = ["keys", "--no-execute", "--answers", str(tmp_path / "answers"), "--notebooks", str(tmp_path / "nb")]
+    args = ["keys", "--no-registry", "--no-execute", "--answers", str(tmp_path / "answers"), "--notebooks", str(tmp_path / "nb")]
     assert main(args + extra) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("course-utils keys: ") and message in err
@@ -268,7 +270,8 @@ def test_keys_made_on_another_cpu_path_are_the_same(tmp_path):
     for name, (root, run_env) in runs.items():
         for folder in ("answers", "notebooks"):
             shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-        procs[name] = subprocess.run([sys.executable, "-m", "course_utils", "keys"], cwd=root, env=run_env,
+        shutil.copyfile(ROOT / "course.toml", root / "course.toml")
+        procs[name] = subprocess.run([sys.executable, "-m", "course_utils", "keys", "--no-registry"], cwd=root, env=run_env,
                                      capture_output=True, text=True, timeout=900)
         assert procs[name].returncode == 0, procs[name].stderr[-3000:]
 
@@ -282,3 +285,42 @@ def test_keys_made_on_another_cpu_path_are_the_same(tmp_path):
         _without_pixels(here / rel) != _without_pixels(other / rel) if rel.suffix == ".ipynb"
         else (here / rel).read_bytes() != (other / rel).read_bytes())]
     assert changed == [], (changed, procs["other"].stdout[-2000:])
+
+
+@pytest.mark.slow
+def test_keys_builds_the_registry_first_and_ends_with_a_summary(tmp_path, capsys):
+    """The check registry is built by keys itself (as ``python -m course_staff.registry --write`` would write it),
+    and the last lines say what was written or left: keys, handouts, figures, registry."""
+    import shutil
+
+    from course_staff import registry
+    from course_utils import checks
+
+    answers, notebooks, target = tmp_path / "answers", tmp_path / "nb", tmp_path / "checks.json"
+    write_master(answers, "01_probe", PROBE_CELLS)
+    shutil.copyfile(checks.REGISTRY, target)  # the pinned entries come from the file there
+    target.write_text(target.read_text() + "\n")  # stale
+    args = ["keys", "--no-execute", "--answers", str(answers), "--notebooks", str(notebooks), "--registry", str(target)]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "building the check registry ..."
+    assert target.read_text() == registry.dump_registry(registry.build_registry(checks.load_registry(target)))
+    assert out[-4:] == [f"keys:     1 written, 1 unchanged ({answers})", f"handouts: 1 written ({notebooks})",
+                        f"figures:  none ({answers / 'figures'})", f"registry: written ({target})"]
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines()[-4:] == [
+        f"keys:     2 unchanged ({answers})", f"handouts: 1 unchanged ({notebooks})",
+        f"figures:  none ({answers / 'figures'})", f"registry: unchanged ({target})"]
+    main([*args[:1], "--check", *args[2:]])  # 1: the probe master was never executed (not the registry's doing)
+    assert f"registry: up to date ({target})" in capsys.readouterr().out.splitlines()
+    emptied = json.dumps({"iterations": checks.ITERATIONS, "checks": {}})
+    target.write_text(emptied)
+    assert main([*args[:1], "--check", *args[2:]]) == 1
+    captured = capsys.readouterr()
+    assert f"registry: stale ({target})" in captured.out and f"stale: {target}" in captured.err
+    assert target.read_text() == emptied  # --check writes nothing
+    target.write_text("{}")
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert f"error: {target}: not a check registry (KeyError: 'checks'): restore the committed one" in captured.err
+    assert captured.out.splitlines()[-2:] == [f"registry: not built (error above) ({target})", "errors:   1 (above)"]

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from course_staff.authoring.keys import REPOSITORY
+from course_staff import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+REPOSITORY = settings.load(ROOT / "course.toml").repository  # the release's repository
 README = (ROOT / "README.md").read_text()
 sys.path.insert(0, str(ROOT / "ci"))
 

@@ -20,11 +20,12 @@ import sympy as sp
 
 from course_utils import checks
 from course_utils.checks import _forms
-from course_staff.authoring.keys import REPOSITORY
+from course_staff import settings
 from course_staff.authoring.release import write_release
 from course_staff.answers import solutions
 
 ROOT = Path(__file__).resolve().parents[1]
+REPOSITORY = settings.load(ROOT / "course.toml").repository  # the release's own repository (course.toml)
 
 #: Full-mode answers pinned in the registry (they need the real vocabulary and archive): DESIGN.md's figures.
 PINNED = {"lab.token_ids": [7592, 2088, 2129, 2024, 2017, 1029], "lab.split_sizes": [17500, 7500, 25000]}

@@ -12,10 +12,15 @@ For each master ``answers/NN_name.ipynb`` (edited by hand, with solution markers
    machine, changes no byte;
 3. render the key to ``answers/NN_name.md`` (figures under ``answers/figures/``);
 4. write the handout ``notebooks/NN_name.ipynb``: solutions replaced, outputs cleared, a generated
-   header and a Colab setup cell first.
+   header and a Colab setup cell first (its install line names the release repository of ``course.toml``:
+   ``course_staff.settings``).
+
+Before the masters, the check registry ``course_utils/data/checks.json`` is rebuilt from the key modules
+(``course_staff.registry``), so that the masters' self-checks run against the current answers.
+The run ends with a summary: keys, handouts, figures and the registry, written or unchanged.
 
 Every write is atomic, and the same input gives the same bytes. ``--check`` writes nothing and
-fails if a committed key or handout is not what the current masters give.
+fails if the registry, a committed key or a handout is not what the current masters give.
 """
 
 from __future__ import annotations
@@ -33,16 +38,15 @@ from pathlib import Path
 import nbformat
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from course_staff import settings
 from course_staff.authoring import normalise, render
 from course_utils.errors import CourseError
 from course_utils.files import atomic_write
 from course_utils.mode import TINY_ENV, is_tiny
 from course_staff.authoring.markers import KEY_ONLY_TAG, MarkerError, handout_cell
 
-#: Where the student release (``course-utils release``) is published: the one setting that the Colab
-#: badges and the handouts' install line use. The staff repository, with answers/, stays private.
-REPOSITORY = "course-dl/dl-assignment3-student"
-INSTALL_SPEC = f"course-utils @ git+https://github.com/{REPOSITORY}"
+# Where the student release is published (the handouts' install line) is course.toml's [release] repository:
+# course_staff.settings. The staff repository, with answers/, stays private.
 CELL_TIMEOUT_S = 1800
 FIGURES = "figures"
 MACHINE_TAG = "machine-dependent"  # a cell whose output the machine decides: see keep_measurements
@@ -53,12 +57,29 @@ class KeysUsageError(CourseError):
     """A masters folder or ``--only`` name that does not exist."""
 
 
+#: What a run writes, in the order of its summary: keys (the executed masters and their Markdown), handouts,
+#: the keys' figures and the check registry.
+KINDS = ("keys", "handouts", "figures", "registry")
+
+
 @dataclass
 class Result:
-    """What one run did: files written (or stale, with --check) and errors, per notebook."""
+    """What one run did: files written (or stale, with --check) and errors, per notebook.
+
+    tally: kind (``KINDS``) -> status -> count; a status is ``written``, ``unchanged`` or ``removed``
+    (with --check: ``stale`` or ``up to date``).
+    """
 
     changed: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    tally: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, kind: str, status: str, n: int = 1) -> None:
+        """Add ``n`` files of ``kind`` with ``status`` to the summary."""
+        if n == 0:
+            return
+        statuses = self.tally.setdefault(kind, {})
+        statuses[status] = statuses.get(status, 0) + n
 
 
 def source_digest(nb: nbformat.NotebookNode) -> str:
@@ -119,8 +140,11 @@ def needs_gpu(nb: nbformat.NotebookNode) -> bool:
     return bool(nb.metadata.get("course", {}).get("needs_gpu", False))
 
 
-def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """The student handout of master ``nb``; raises MarkerError naming the notebook and cell."""
+def make_handout(nb: nbformat.NotebookNode, name: str, course: settings.CourseSettings) -> nbformat.NotebookNode:
+    """The student handout of master ``nb``; raises MarkerError naming the notebook and cell.
+
+    course: the settings (``course.toml``): the Colab setup cell installs the package from its release repository.
+    """
     cells = []
     for index, cell in enumerate(nb.cells):
         if KEY_ONLY_TAG in cell.metadata.get("tags", []):
@@ -138,7 +162,7 @@ def make_handout(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     setup = nbformat.v4.new_code_cell(
         "# Setup: in Google Colab, install the course package (elsewhere this line does nothing).\n"
         "import sys\n"
-        f"if \"google.colab\" in sys.modules: get_ipython().run_line_magic(\"pip\", \"install -q '{INSTALL_SPEC}'\")\n"
+        f"if \"google.colab\" in sys.modules: get_ipython().run_line_magic(\"pip\", \"install -q '{course.install_spec}'\")\n"
         "from course_utils.mode import report_environment\n"
         f"report_environment(needs_gpu={gpu});  # prints the mode and the device, once",
         id="course-setup",
@@ -187,19 +211,23 @@ def keep_measurements(stored: nbformat.NotebookNode, executed: nbformat.Notebook
 
 
 def build(answers: Path, notebooks: Path, *, run: bool = True, check: bool = False, only: str | None = None,
-          remeasure: bool = False) -> Result:
+          remeasure: bool = False, course: settings.CourseSettings | None = None,
+          result: Result | None = None) -> Result:
     """Regenerate keys and handouts for the masters in ``answers`` (see the module docstring).
 
     run: execute the masters first (ignored with ``check``); remeasure: store new outputs for the cells tagged
     ``machine-dependent`` too (see ``keep_measurements``). check: write nothing; report what is
     stale in ``Result.changed`` (stale outputs too: a master whose code changed since it ran).
+    course: the settings (default: ``course.toml`` in the working folder); result: add to this one.
     """
-    result = Result()
-    for path in _master_files(answers, only):
+    result = Result() if result is None else result
+    masters = _master_files(answers, only)
+    course = settings.load() if course is None else course
+    for path in masters:
         name = path.stem
         try:
             master = nbformat.read(path, as_version=4)
-            handout = make_handout(master, name)
+            handout = make_handout(master, name, course)
             if run and not check:
                 print(f"executing {path} ...", flush=True)
                 executed = execute(master, answers)
@@ -216,26 +244,93 @@ def build(answers: Path, notebooks: Path, *, run: bool = True, check: bool = Fal
         outputs = {path: dumps(master), answers / f"{name}.md": key_md.encode(),
                    notebooks / f"{name}.ipynb": dumps(handout)}
         outputs.update({answers / rel: data for rel, data in figures.items()})
+        kinds = {path: "keys", answers / f"{name}.md": "keys", notebooks / f"{name}.ipynb": "handouts"}
         if check:
             stored = master.metadata.get("course", {}).get("source_sha256")
             if stored != source_digest(master):
                 result.errors.append(f"{path}: its code changed since it was executed: run course-utils keys")
-            stale = [p for p, data in outputs.items() if not p.exists() or p.read_bytes() != data]
-            known = set(outputs)
-            stale += [p for p in (answers / FIGURES / name).glob("*") if p not in known]
-            result.changed += stale
+            for p, data in outputs.items():
+                stale = not p.exists() or p.read_bytes() != data
+                result.count(kinds.get(p, "figures"), "stale" if stale else "up to date")
+                result.changed += [p] if stale else []
+            extra = [p for p in (answers / FIGURES / name).glob("*") if p not in outputs]
+            result.count("figures", "stale", len(extra))
+            result.changed += extra
         else:
-            result.changed += [p for p, data in outputs.items() if write_if_changed(p, data)]
-            for old in (answers / FIGURES / name).glob("*"):
+            for p, data in outputs.items():
+                written = write_if_changed(p, data)
+                result.count(kinds.get(p, "figures"), "written" if written else "unchanged")
+                result.changed += [p] if written else []
+            for old in sorted((answers / FIGURES / name).glob("*")):
                 if old not in outputs:
                     old.unlink()
+                    result.count("figures", "removed")
                     result.changed.append(old)
     return result
 
 
+def update_registry(path: Path | None = None, *, check: bool = False, result: Result | None = None) -> Result:
+    """Rebuild the check registry (``course_staff.registry``) into ``path`` (default: the package's
+    ``course_utils/data/checks.json``), atomically and only if its text changes; with ``check``, write nothing
+    and report it stale. Its pinned entries are carried over from the file there (else from the package's).
+
+    Imports the key modules (and so torch): the answers the registry hashes are computed by them.
+    """
+    from course_staff import registry
+    from course_utils import checks
+
+    result = Result() if result is None else result
+    path = checks.REGISTRY if path is None else Path(path)
+    try:
+        previous = checks.load_registry(path) if path.is_file() else None
+    except (ValueError, KeyError, TypeError) as exc:  # not JSON, or not a registry
+        result.errors.append(f"{path}: not a check registry ({type(exc).__name__}: {exc}): restore the committed "
+                             "one (its pinned entries are kept from it), then run course-utils keys again")
+        result.count("registry", "not built (error above)")
+        return result
+    try:
+        text = registry.dump_registry(registry.build_registry(previous)).encode("utf-8")
+    except ValueError as exc:  # a check without an answer or a judge: the message names it
+        result.errors.append(f"{path}: the check registry cannot be built: {exc}")
+        result.count("registry", "not built (error above)")
+        return result
+    if check:
+        stale = not path.is_file() or path.read_bytes() != text
+        result.count("registry", "stale" if stale else "up to date")
+        result.changed += [path] if stale else []
+    elif write_if_changed(path, text):
+        result.count("registry", "written")
+        result.changed.append(path)
+    else:
+        result.count("registry", "unchanged")
+    return result
+
+
+def summary(result: Result, where: dict[str, Path]) -> list[str]:
+    """The closing lines of a run: one per kind (``KINDS``), with counts, and where they are."""
+    lines = []
+    width = max(map(len, KINDS))
+    for kind in KINDS:
+        statuses = result.tally.get(kind, {})
+        if kind == "registry":  # one file: its status alone
+            counts = ", ".join(statuses) or "not built (--no-registry)"
+        else:
+            counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items(), key=_status_order)) or "none"
+        lines.append(f"{kind + ':':<{width + 1}} {counts} ({where[kind]})")
+    if result.errors:
+        lines.append(f"{'errors:':<{width + 1}} {len(result.errors)} (above)")
+    return lines
+
+
+def _status_order(item: tuple[str, int]) -> int:
+    order = ("written", "removed", "unchanged", "stale", "up to date")
+    return order.index(item[0]) if item[0] in order else len(order)
+
+
 def keys_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``course-utils keys``."""
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a key or handout is stale")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if the registry, a key or a handout is stale")
     parser.add_argument("--no-execute", action="store_true", help="reuse the outputs stored in the masters")
     parser.add_argument("--remeasure", action="store_true",
                         help="also store new outputs for cells tagged machine-dependent (timings); by default "
@@ -243,24 +338,47 @@ def keys_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", metavar="NAME", help="one master, e.g. 02_rnn_recurrence")
     parser.add_argument("--answers", type=Path, default=Path("answers"), help="masters folder (default: answers)")
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="handouts folder (default: notebooks)")
+    parser.add_argument("--settings", type=Path, default=settings.DEFAULT_PATH,
+                        help=f"the course's settings (default: {settings.DEFAULT_PATH}; docs/course-settings.md)")
+    parser.add_argument("--registry", type=Path, default=None, metavar="FILE",
+                        help="where to build the check registry (default: course_utils/data/checks.json)")
+    parser.add_argument("--no-registry", action="store_true", help="leave the check registry as it is")
 
 
 def keys(args: argparse.Namespace) -> int:
-    """Run ``course-utils keys``; returns the exit code (2: a usage error, 1: a stale key or a failing master)."""
+    """Run ``course-utils keys``; returns the exit code (2: a usage error, 1: a stale file or a failing master).
+
+    The registry is built first (the masters' self-checks read it), then the masters; the last lines
+    are the summary (``summary``).
+    """
     try:
-        result = build(args.answers, args.notebooks, run=not args.no_execute, check=args.check, only=args.only,
-                       remeasure=args.remeasure)
-    except KeysUsageError as err:
+        course = settings.load(args.settings)
+        _master_files(args.answers, args.only)  # a usage error before the registry's work
+    except (KeysUsageError, settings.CourseSettingsError) as err:
         print(f"course-utils keys: {err}", file=sys.stderr)
         return 2
+    result = Result()
+    if not args.no_registry:
+        print("building the check registry ...", flush=True)
+        update_registry(args.registry, check=args.check, result=result)
+    build(args.answers, args.notebooks, run=not args.no_execute, check=args.check, only=args.only,
+          remeasure=args.remeasure, course=course, result=result)
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
+    from course_utils import checks
+
+    where = {"keys": args.answers, "handouts": args.notebooks, "figures": args.answers / FIGURES,
+             "registry": args.registry or Path(os.path.relpath(checks.REGISTRY))}
     if args.check:
         for path in result.changed:
             print(f"stale: {path}", file=sys.stderr)
-        if not (result.changed or result.errors):
-            print("keys and handouts are up to date")
-        return 1 if (result.changed or result.errors) else 0
-    for path in result.changed:
-        print(f"wrote {path}")
-    return 1 if result.errors else 0
+    else:
+        for path in result.changed:
+            print(f"wrote {path}" if path.exists() else f"removed {path}")
+    print("\n".join(summary(result, where)))
+    if args.check and not (result.changed or result.errors):
+        print("the registry, keys and handouts are up to date" if not args.no_registry else
+              "keys and handouts are up to date")
+    if result.errors:
+        return 1
+    return 1 if args.check and result.changed else 0
