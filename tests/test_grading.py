@@ -279,7 +279,7 @@ def _grade_real(tmp_path: Path, name: str, edit=None):
     path = tmp_path / f"my homework ({name[:2]}).ipynb"  # named unlike the handout
     nbformat.write(honest, path)
     settings = submission.Settings(known, scoring.load_rubric(repo / "answers" / "rubric.json"), timeout=600,
-                                   sanitize=repo / "course_staff" / "grading" / "nbval_sanitize.cfg")
+                                   sanitize=repo / "course_staff" / "grading" / "in_kernel" / "nbval_sanitize.cfg")
     row, _, matched = submission.grade_notebook(path, tmp_path / "scratch", settings)
     return row, handout, matched, settings
 

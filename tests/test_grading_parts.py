@@ -13,7 +13,8 @@ import pytest
 
 from course_utils import checks
 from course_staff.formats import handouts, scoring
-from course_staff.grading import harness, judge, locking, run, sandbox, scan, shards
+from course_staff.grading import judge, locking, run, sandbox, scan, shards
+from course_staff.grading.in_kernel import harness
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grading"
 
@@ -196,7 +197,7 @@ def test_the_harness_refuses_instructor_code_in_the_kernel(tmp_path: Path) -> No
     import sys
 
     script = ("import course_staff.answers, importlib\n"
-              f"from course_staff.grading import harness\nharness.Harness({str(tmp_path)!r})\n"
+              f"from course_staff.grading.in_kernel import harness\nharness.Harness({str(tmp_path)!r})\n"
               "for name in ('course_staff.answers', 'course_staff.q1_key'):\n"
               "    try:\n        importlib.import_module(name)\n        print('imported', name)\n"
               "    except ModuleNotFoundError:\n        print('refused', name)\n")
@@ -523,7 +524,7 @@ def test_a_question_two_capture_imports_neither_torch_nor_the_lab(tmp_path: Path
     import subprocess
     import sys
 
-    script = (f"from course_staff.grading import harness\nH = harness.Harness({str(tmp_path)!r})\n"
+    script = (f"from course_staff.grading.in_kernel import harness\nH = harness.Harness({str(tmp_path)!r})\n"
               "H.capture('cell', {'q2.tie_output': lambda: 0.5})\nimport sys\n"
               "print(sorted(m for m in ('torch', 'transformers', 'course_utils.sentiment', 'course_utils.q1') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

@@ -208,11 +208,22 @@ def test_an_unprivileged_kernel_user_cannot_read_what_the_grader_binds_but_keeps
 
 
 def test_the_grader_modules_the_sandbox_gets_import_no_instructor_code() -> None:
-    for name, path in {**run.GRADER_MODULES, "harness.py": run.HARNESS}.items():
+    """Every file the sandbox gets lives in ``course_staff/grading/in_kernel/``, and nothing there imports
+    ``course_staff`` (not importable inside), the grader's side included, nor anything relative."""
+    in_kernel = run.IN_KERNEL
+    assert {path.parent for path in [*run.GRADER_MODULES.values(), run.HARNESS]} == {in_kernel}
+    assert run.HARNESS.is_file() and all(path.is_file() for path in run.GRADER_MODULES.values())
+    from course_staff.grading import batch
+
+    assert batch.SANITIZE_FILE.parent == in_kernel and batch.SANITIZE_FILE.is_file()
+    sources = sorted(in_kernel.glob("*.py"))
+    assert {p.name for p in sources} >= {"harness.py", "plugin.py", "pytest_launch.py", "kernel_launch.py"}
+    for path in sources:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-        assert not [m for m in imported if m.startswith("course_staff")], (name, imported)
+        relative = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+        assert not [m for m in imported if m.split(".")[0] == "course_staff"] and not relative, (path.name, imported)
 
 
 # ---------------------------------------------------------------- batches through the command line

@@ -29,7 +29,7 @@ from course_staff.grading import gradescope, judge, profile, run, sandbox, scrat
 from course_staff.grading.submission import NOT_SANDBOXED, Settings, Slots, grade_notebook
 from course_staff.written import answers
 
-SANITIZE_FILE = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
+SANITIZE_FILE = Path(__file__).resolve().parent / "in_kernel" / "nbval_sanitize.cfg"
 DEFAULT_RUBRIC = Path("answers/rubric.json")
 
 
@@ -162,7 +162,7 @@ def grade(args: argparse.Namespace) -> int:
         runs = folder.path / "runs"
         with _torch_cache_in(folder.path):
             # twice as many threads as run slots: while --jobs notebooks run, others are read, prepared
-            # and judged (the grader's own work per notebook, 0.05-0.4 s, no longer holds a slot)
+            # and judged (the grader's own work per notebook, 0.05-0.4 s, holds no slot)
             pool = ThreadPoolExecutor(max_workers=2 * args.jobs)
             try:
                 futures = {pool.submit(_grade_one, path, runs, settings): i for i, path in enumerate(notebooks)}
@@ -242,7 +242,7 @@ def _torch_cache_in(scratch: Path) -> Iterator[None]:
 
     Drawing the hidden cases imports the keys, the lab's imports transformers, which imports torch._dynamo,
     which makes ``$TMPDIR/torchinductor_<user>`` at import (and the judging workers inherit the variable):
-    without this, every batch left that folder behind in the grader's temporary folder.
+    without it, every batch would leave that folder behind in the grader's temporary folder.
     """
     if "TORCHINDUCTOR_CACHE_DIR" in os.environ:
         yield

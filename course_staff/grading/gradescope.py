@@ -141,7 +141,7 @@ fi
 STAFF="$("$VENV/bin/python" -c 'import course_staff, os; print(os.path.dirname(course_staff.__file__))')"
 chmod -R go-rwx "$STAFF"
 # but nbval inside the sandbox reads the sanitizer (bound in read-only): its patterns are no secret
-chmod go+r "$STAFF/grading/nbval_sanitize.cfg"
+chmod go+r "$STAFF/grading/in_kernel/nbval_sanitize.cfg"
 """
 
 

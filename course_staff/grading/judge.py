@@ -1,6 +1,6 @@
 """Judging one run's answers in the grader's process, never in the student's.
 
-The kernel's harness (``harness.py``) hands back ``answers.json``: values only. Here each check of
+The kernel's harness (``in_kernel/harness.py``) hands back ``answers.json``: values only. Here each check of
 the handout is judged from it against what no kernel can read, the staff install's registry and
 oracles:
 
@@ -9,7 +9,7 @@ oracles:
 - a function answer of a probe check: its outputs on this run's hidden cases, then
   ``course_staff.judging.judge_outputs`` (the instructor's oracle on the same cases).
 
-Old check ids (an older handout) are read through ``course_utils.checks.ALIASES`` where it exists.
+Old check ids (an older handout) are read as their new ones (``course_utils.checks.canonical_id``).
 A forged, oversized or malformed file makes those checks wrong, never the grader fail: judging runs
 in a worker subprocess (``python -m course_staff.grading.judge``: one JSON payload per line on stdin,
 one JSON verdict line on stdout) with a time limit per notebook (:func:`judge_run`). A worker lives
@@ -39,35 +39,29 @@ WORKER_USES = 100  # notebooks a judging worker serves before a fresh one takes 
 MAX_REPLY_BYTES = 4 * 2 ** 20
 
 
-def canonical(question: str) -> str:
-    """The current id of ``question`` (an older submission's id maps through the engine's aliases)."""
-    from course_utils import checks
-
-    return getattr(checks, "ALIASES", {}).get(question, question)
-
-
 def probe_checks(check_ids: list[str]) -> list[str]:
-    """The ids among ``check_ids`` whose answer is a function judged on hidden cases."""
-    return [q for q in check_ids if getattr(_spec(q), "kind", "") == "probe"]
-
-
-def _spec(question: str) -> Any:
-    """The spec of ``question`` (old ids through the aliases), importing only its question's module; None if unknown."""
+    """The ids among ``check_ids`` whose answer is a function judged on hidden cases (``checks.spec_of``
+    reads old ids through the aliases and imports only the question's module)."""
     from course_utils import checks
 
-    try:
-        return checks.spec_of(canonical(question))
-    except KeyError:
-        return None
+    probes = []
+    for question in check_ids:
+        try:
+            if checks.spec_of(question).kind == "probe":
+                probes.append(question)
+        except KeyError:  # an unknown id: judged "unknown check id", never probed
+            continue
+    return probes
 
 
 def draw_cases(check_ids: list[str], seed: int) -> dict[str, list]:
     """Fresh hidden cases for this run's probe checks, by the handout's id."""
     from course_staff.judging import hidden_cases
+    from course_utils.checks import canonical_id
 
     probes = probe_checks(check_ids)
-    drawn = hidden_cases([canonical(q) for q in probes], seed)
-    return {q: drawn[canonical(q)] for q in probes if canonical(q) in drawn}
+    drawn = hidden_cases([canonical_id(q) for q in probes], seed)
+    return {q: drawn[canonical_id(q)] for q in probes if canonical_id(q) in drawn}
 
 
 def judge_answers(check_ids: list[str], answers_text: str | None, cases: dict) -> dict[str, tuple[bool, str]]:
@@ -94,9 +88,10 @@ def _judge_one(question: str, entry: Any, cases: Any) -> tuple[bool, str]:
     from course_utils import checks
     from course_utils.checks.plain import Opaque, PlainError, from_plain
 
-    current = canonical(question)
-    spec = _spec(current)
-    if spec is None:
+    current = checks.canonical_id(question)
+    try:
+        spec = checks.spec_of(current)
+    except KeyError:
         return False, "unknown check id"
     if not isinstance(entry, dict):
         return False, NOT_RUN

@@ -17,7 +17,7 @@ for the report. It never reads the file name and never changes the submitted fil
   line of the setup cell, or ``tiny mode on cpu``); when it is not the grading mode (or unknown),
   the handout's ``mode-dependent`` cells are not compared. The handout's tags decide, never the
   submission's.
-- **Grader cells** (ids ``course-grader-*``, see ``harness.py``) go first, after each check cell, and
+- **Grader cells** (ids ``course-grader-*``, see ``in_kernel/harness.py``) go first, after each check cell, and
   last. A student cell whose id imitates them is renamed (``student-N``); ``scan.py`` names it.
 """
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 from course_staff.formats.handouts import CHECK_LINE, CHECK_TAG, LOCKED_TAG, Handout, tags
-from course_staff.grading import harness
+from course_staff.grading.in_kernel import harness
 
 GRADER_PREFIX = "course-grader-"
 DODGE_MARKERS = ("NBVAL_SKIP", "NBVAL_IGNORE_OUTPUT", "NBVAL_RAISES_EXCEPTION")
@@ -151,7 +151,7 @@ def _set_comparisons(nb: nbformat.NotebookNode, handout: Handout, result: Prepar
 
 
 def _insert_grader_cells(nb: nbformat.NotebookNode, handout: Handout) -> None:
-    """The harness's cells (``harness.py``): start, a capture after each check cell, finish."""
+    """The harness's cells (``in_kernel/harness.py``): start, a capture after each check cell, finish."""
     name = f"_course_grader_{secrets.token_hex(4)}"
     start = (f"def {name}():\n"
              "    import importlib.util, os\n"

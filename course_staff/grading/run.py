@@ -11,7 +11,7 @@ named with ``--env``. ``HOME``, ``TMPDIR`` and the Jupyter/IPython/matplotlib fo
 the scratch folder, which is deleted afterwards.
 
 The grader's values travel through one read-only I/O folder (``COURSE_GRADER_IO`` in the kernel's
-environment, see ``harness.py``): the harness file and the FIFO ``cases`` on which the run's hidden
+environment, see ``in_kernel/harness.py``): the harness file and the FIFO ``cases`` on which the run's hidden
 cases are written only once the kernel opens it. Everything comes back through pipes the grader opened,
 each read with a cap (``sandbox.Limits.output``): pytest's output, and the cell log, which the plugin
 writes to a descriptor only the pytest process holds (``--course-grade-log=fd:N``; pytest makes itself
@@ -41,7 +41,8 @@ from course_staff.grading import sandbox
 #: Grader variables a kernel may see (if set): what Python, the locale and full-mode caches need.
 PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
                 "COURSE_UTILS_CACHE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
-HARNESS = Path(__file__).resolve().parent / "harness.py"
+IN_KERNEL = Path(__file__).resolve().parent / "in_kernel"  # the grader's files that run in the sandbox
+HARNESS = IN_KERNEL / "harness.py"
 MAX_ANSWERS_BYTES = 8 * 2 ** 20  # a larger answers.json is not read: every check of that run gets 0
 OUTPUT_TAIL_BYTES = 256 * 2 ** 10  # pytest's output kept (its end: the last line is the one read)
 STOPPING = threading.Event()  # the batch is stopping (SIGINT/SIGTERM): no new run starts (``stop_all``)
@@ -126,9 +127,9 @@ def kernel_environment(workdir: Path, tiny: bool, extra: Iterable[str] = (),
 
 
 #: Modules the grader provides to every grading process (name there -> source file): standalone files.
-GRADER_MODULES = {"course_grader_plugin.py": Path(__file__).with_name("plugin.py"),
-                  "course_grader_pytest.py": Path(__file__).with_name("pytest_launch.py"),
-                  "course_grader_kernel.py": Path(__file__).with_name("kernel_launch.py")}
+GRADER_MODULES = {"course_grader_plugin.py": IN_KERNEL / "plugin.py",
+                  "course_grader_pytest.py": IN_KERNEL / "pytest_launch.py",
+                  "course_grader_kernel.py": IN_KERNEL / "kernel_launch.py"}
 LOG_OPTION = "--course-grade-log"
 SANITIZE_INSIDE = f"{sandbox.ROOT}/sanitize.cfg"
 
@@ -273,7 +274,7 @@ OUT_DIR = ".grader"  # in the working folder: where the harness writes answers.j
 
 
 def prepare_io(workdir: Path) -> Path:
-    """The run's I/O folder in ``workdir``: the harness and the FIFO ``cases`` (see ``harness.py``), readable
+    """The run's I/O folder in ``workdir``: the harness and the FIFO ``cases`` (see ``in_kernel/harness.py``), readable
     by the kernel's uid, writable by no one but the grader."""
     io_dir = workdir / "grader-io"
     io_dir.mkdir()
@@ -381,8 +382,8 @@ def _watch(proc: subprocess.Popen, deadline: float, cells_left: Callable[[], boo
             proc.wait()
             return "timeout"
         pytest_pid = pytest_pid or _pytest_pid(proc.pid)
-        # The processes below pytest, found once (a scan of /proc, about 3 ms, was every poll's cost) and
-        # looked up again only when none of them is alive any more.
+        # The processes below pytest, found once and looked up again only when none of them is alive any
+        # more: finding them scans /proc (about 3 ms), too much for every poll.
         if not any(_started(pid) == start for pid, start in kernels):
             found = _descendants(pytest_pid) if pytest_pid is not None else []
             kernels = [(pid, start) for pid, start in zip(found, map(_started, found)) if start is not None]

@@ -114,6 +114,8 @@ class Harness:
         """Call the kept functions on the grader's hidden cases; write every answer."""
         self._write(done=False)
         if self.functions:
+            from course_utils import checks
+
             cases = self._read_cases()
             for question, function in self.functions.items():
                 entry = self.answers.setdefault(question, {})
@@ -121,27 +123,21 @@ class Harness:
                 if not isinstance(todo, list):
                     entry["probe"], entry["error"] = None, "the grader's cases did not arrive"
                     continue
-                spec = self._spec(question)
+                spec = checks.spec_of(question)
                 entry["probe"] = [self._call(spec, function, case) for case in todo]
                 self._write(done=False)
         self._write(done=True)
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _spec(self, question: str) -> Any:
-        """The check's spec, importing only its question's module (a Q2 notebook never pays for torch)."""
+    def _kind(self, question: str) -> str:
+        """The check's kind (``checks.spec_of`` imports only its question's module: a Q2 notebook never pays
+        for torch); "" for an unknown id."""
         from course_utils import checks
 
         try:
-            return checks.spec_of(question)
-        except KeyError:
-            return None
-
-    def _kind(self, question: str) -> str:
-        try:
-            spec = self._spec(question)
-        except Exception:  # noqa: BLE001 - a broken package: the grader judges what arrives
+            return checks.spec_of(question).kind
+        except Exception:  # noqa: BLE001 - an unknown id (KeyError) or a broken package: the grader judges what arrives
             return ""
-        return getattr(spec, "kind", "") if spec is not None else ""
 
     def _plain(self, value: Any) -> dict:
         from course_utils.checks.plain import to_plain
@@ -154,7 +150,9 @@ class Harness:
     def _forms(self, question: str, value: Any) -> dict:
         try:
             with contextlib.redirect_stdout(_Sink()), contextlib.redirect_stderr(_Sink()):
-                return {"forms": [str(entry[0])[:1000] for entry in self._spec(question).forms(value)]}
+                from course_utils import checks
+
+                return {"forms": [str(entry[0])[:1000] for entry in checks.spec_of(question).forms(value)]}
         except BaseException as exc:  # noqa: BLE001 - not the object the check reads
             return {"error": _describe(exc)}
 
