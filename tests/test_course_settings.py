@@ -98,3 +98,23 @@ def test_a_release_for_another_repository_holds_no_trace_of_the_default_one(tmp_
     badges = re.findall(r"colab\.research\.google\.com/github/(\S+?)/blob/(\w+)/(notebooks/[\w.]+)\)", readme)
     assert sorted(badges) == sorted(("someuni/dl-a3-2027", "spring", path) for path in handouts)
     assert 'description = "Student package of Deep Learning A3 (Spring 2027):' in files["pyproject.toml"].decode()
+
+
+def test_the_gradebooks_canvas_column_is_the_assignment_of_course_toml(tmp_path, monkeypatch, capsys):
+    from course_staff.formats.report import Row, write_report
+
+    report = tmp_path / "report.csv"
+    write_report([Row("amy_1_1_hw3.ipynb", "pass", 3.0, 3.0, "fx_rnn")], report, [])
+    args = ["gradebook", str(report), "--out", str(tmp_path / "g.csv"), "--canvas", str(tmp_path / "c.csv"),
+            "--rubric", str(ROOT / "answers" / "written_rubric.json")]
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 0  # no course.toml here: the default column
+    assert (tmp_path / "c.csv").read_text().splitlines()[0].endswith(",Assignment 3")
+    (tmp_path / "course.toml").write_text(VALID.replace('"Assignment 3"', '"HW3 Spring 2027"'))
+    assert main(args) == 0
+    assert (tmp_path / "c.csv").read_text().splitlines()[0].endswith(",HW3 Spring 2027")
+    assert "the import's column is 'HW3 Spring 2027'" in capsys.readouterr().err
+    (tmp_path / "course.toml").write_text(VALID.replace('assignment = "Assignment 3"', ""))
+    assert main(args) == 2
+    assert "[course] assignment is missing" in capsys.readouterr().err
+    assert main([*args, "--assignment", "HW3"]) == 0

@@ -49,7 +49,16 @@ CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:late_)?(?P<id>\d+)_(?P<upload>\d+
 #: An assignment's column in Canvas's export: its title, then its Canvas id in parentheses.
 CANVAS_ASSIGNMENT = re.compile(r"^(?P<title>.*\S)\s*\((?P<id>\d+)\)$")
 POINTS_POSSIBLE = "Points Possible"  # Canvas writes it as "    Points Possible" (four spaces first)
-DEFAULT_ASSIGNMENT = "Assignment 3"
+DEFAULT_ASSIGNMENT = "Assignment 3"  # the column where the working folder has no course.toml
+
+
+def default_assignment() -> str:
+    """The import's column without --roster and --assignment: ``[course] assignment`` of the course's settings
+    (``course.toml`` in the working folder, docs/course-settings.md), else ``DEFAULT_ASSIGNMENT``.
+    Raises ``CourseSettingsError`` for a course.toml that is not valid."""
+    from course_staff import settings
+
+    return settings.load().assignment if settings.DEFAULT_PATH.is_file() else DEFAULT_ASSIGNMENT
 
 
 def gradebook_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +73,8 @@ def gradebook_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assignment", default=None,
                         help="the assignment in Canvas: with --roster its title, its id or its exact 'Name (id)' "
                              "header (needed where the export has several assignments); without, the column name "
-                             f"(default: {DEFAULT_ASSIGNMENT!r}, which Canvas would import as a new assignment)")
+                             "(default: [course] assignment of course.toml, else "
+                             f"{DEFAULT_ASSIGNMENT!r}; Canvas would import it as a new assignment)")
     parser.add_argument("--allow-unmarked", action="store_true",
                         help="write --canvas / --gradescope although written answers are unmarked (they get 0)")
     parser.add_argument("--gradescope", type=Path, default=None, metavar="results.json",
@@ -322,6 +332,13 @@ def gradebook(args: argparse.Namespace) -> int:
     if args.roster is not None and args.canvas is None:
         print("course-utils gradebook: --roster fills the Canvas import: pass --canvas FILE too", file=sys.stderr)
         return 2
+    from course_staff.settings import CourseSettingsError
+
+    try:
+        assignment = args.assignment or (default_assignment() if args.canvas is not None else DEFAULT_ASSIGNMENT)
+    except CourseSettingsError as exc:
+        print(f"course-utils gradebook: {exc} (or pass --assignment NAME)", file=sys.stderr)
+        return 2
     try:
         rubric = load(args.rubric or DEFAULT_PATH)
         rows, check_ids, written = build(args.report, database_path(args.report, args.marks), rubric)
@@ -350,11 +367,11 @@ def gradebook(args: argparse.Namespace) -> int:
             print(f"course-utils gradebook: {exc}", file=sys.stderr)
             return 2
         if roster is None:
-            column = args.assignment or DEFAULT_ASSIGNMENT
+            column = assignment
             print(f"course-utils gradebook: without --roster the import's column is {column!r}"
                   " with no Canvas id, which Canvas imports as a new assignment: pass --roster with Canvas's "
                   "gradebook export to fill the existing one", file=sys.stderr)
-        write_canvas(rows, args.assignment or DEFAULT_ASSIGNMENT, args.canvas, roster)
+        write_canvas(rows, assignment, args.canvas, roster)
     if args.gradescope is not None and rows:
         add_to_gradescope(args.gradescope, rows[0], rubric, written,
                           written_outputs(args.report, database_path(args.report, args.marks), rubric, rows[0]))
