@@ -333,3 +333,30 @@ def test_full_mode_numbers_under_a_tiny_mode_line_are_compared_and_differ(tmp_pa
     assert row.status == "fail"
     assert row.cells_differ == len(FULL_MODE_PRINTS)
     assert row.score == row.max_score  # the checks themselves are still right: only the outputs were typed
+
+
+def _replace_in_cell(nb, cell_id: str, old: str, new: str) -> None:
+    (cell,) = [c for c in nb.cells if c.get("id") == cell_id]
+    assert old in cell.source
+    cell.source = cell.source.replace(old, new)
+
+
+@pytest.mark.slow
+def test_a_percentage_in_binary_accuracy_costs_its_own_check_only_and_the_detail_says_why(tmp_path: Path) -> None:
+    """The loops call the student's binary_accuracy; they are judged on their own work (issue 38)."""
+    right = "return ((logits > 0).float() == labels).float().mean().item()"
+    row, handout, _, settings = _grade_real(tmp_path, "04_bert_gru_sentiment", lambda nb: _replace_in_cell(
+        nb, "check-lab-accuracy", right, right.replace("return ", "return 100 * ")))
+    assert row.max_score == sum(settings.rubric.of(q) for q in handout.check_ids)
+    assert row.score == row.max_score - settings.rubric.of("lab.binary_accuracy"), row.detail
+    assert "lab.binary_accuracy: that looks like a percentage" in row.detail
+    assert "lab.train_epoch" not in row.detail and "lab.evaluate" not in row.detail
+
+
+@pytest.mark.slow
+def test_a_wrong_value_is_named_in_the_detail_with_its_hint(tmp_path: Path) -> None:
+    """A plain answer that lost its points says why in the report, in the self-check's words."""
+    row, handout, _, settings = _grade_real(tmp_path, "02_rnn_recurrence", lambda nb: _replace_in_cell(
+        nb, "q2-final-hidden", "h_4 = sp.expand(x_t - h_4)", "h_4 = sp.expand(x_t + h_4)"))
+    assert row.score == row.max_score - settings.rubric.of("q2.final_hidden"), row.detail
+    assert "q2.final_hidden: every input carries the same sign" in row.detail

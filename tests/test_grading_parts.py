@@ -192,6 +192,25 @@ def test_the_harness_hands_back_values_only_and_calls_functions_on_the_served_ca
                        "x.y": (False, "unknown check id")}
 
 
+def test_a_function_given_as_a_rate_travels_as_its_canonical_texts_and_is_judged_as_the_self_check_does(
+        tmp_path: Path) -> None:
+    import math
+
+    from course_utils.checks import verify
+
+    right, wrong = (lambda b: math.exp(-b * b)), (lambda b: math.exp(-b))
+    data = _harness_run(tmp_path, {}, lambda h: (
+        h.capture("c1", {"q3.error_order": lambda: right}), h.finish()))
+    assert set(data["answers"]["q3.error_order"]) == {"cell", "neighbours"}
+    assert judge.judge_answers(["q3.error_order"], json.dumps(data), {}) == {"q3.error_order": (True, "")}
+    (tmp_path / "2").mkdir()
+    data = _harness_run(tmp_path / "2", {}, lambda h: (h.capture("c1", {"q3.error_order": lambda: wrong}), h.finish()))
+    ok, detail = judge.judge_answers(["q3.error_order"], json.dumps(data), {})["q3.error_order"]
+    assert not ok and not verify("q3.error_order", wrong).ok and detail.startswith("the scores grow like beta^2")
+    forged = {"answers": {"q3.error_order": {"neighbours": [[str(r / 10) for r in range(3)] * 9]}}}
+    assert judge.judge_answers(["q3.error_order"], json.dumps(forged), {})["q3.error_order"][0] is False
+
+
 def test_the_harness_refuses_instructor_code_in_the_kernel(tmp_path: Path) -> None:
     import subprocess
     import sys

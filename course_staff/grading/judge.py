@@ -112,7 +112,17 @@ def _judge_one(question: str, entry: Any, cases: Any) -> tuple[bool, str]:
         texts = entry.get("forms")
         if not isinstance(texts, list) or not all(isinstance(x, str) and len(x) <= 1000 for x in texts):
             return False, f"the value could not be read ({str(entry.get('error', ''))[:120]})"
-        return checks.verify_forms(current, texts), ""
+        if checks.verify_forms(current, texts):
+            return True, ""
+        return False, (checks.named_mistake(current, texts).strip() or "the model is not the one the lab asks for")
+    if "neighbours" in entry and spec.kind in ("rate", "expr"):  # a function answer's canonical texts
+        forms = entry["neighbours"]
+        if not (isinstance(forms, list) and all(isinstance(e, list) and 1 <= len(e) <= 3 and all(
+                isinstance(x, str) and len(x) <= 1000 for x in e) for e in forms)):
+            return False, "the value could not be read"
+        if checks.verify_neighbours(current, forms):
+            return True, ""
+        return False, checks.named_mistake(current, [e[0] for e in forms]).strip() or "not the right value"
     if "plain" not in entry:
         return False, f"the value could not be read ({str(entry.get('error', ''))[:120]})"
     try:
@@ -121,7 +131,20 @@ def _judge_one(question: str, entry: Any, cases: Any) -> tuple[bool, str]:
         return False, f"the value is not plain answer data ({str(exc)[:80]})"
     if isinstance(value, Opaque) and spec.kind == "judge":
         return False, "a function check without a probe cannot be judged outside the kernel"
-    return bool(checks.verify(current, value).ok), ""
+    result = checks.verify(current, value)
+    return (True, "") if result.ok else (False, wrong_value_phrase(spec, result.message))
+
+
+def wrong_value_phrase(spec: Any, message: str) -> str:
+    """Why a plain answer lost its points, in one phrase of the package's own words: the self-check's hint for
+    the mistake, less the standing hint (never a quote of the answer or of an error it raised)."""
+    text = message.split(": not yet. Hint: ", 1)[-1]
+    hint = getattr(spec, "hint", "")
+    text = (text[: -len(hint)] if hint and text.endswith(hint) else text).strip()
+    if text.startswith("cannot use this answer ("):
+        kind = text[len("cannot use this answer ("):].split(":", 1)[0].split(")", 1)[0]
+        return f"the value cannot be used as this answer ({kind[:40]})"
+    return text[:300].rstrip(". ") if text else "not the right value"
 
 
 class WorkerFailed(Exception):

@@ -104,6 +104,10 @@ class Harness:
             elif kind == "custom":  # an object that cannot travel as data: its canonical texts, one per entry
                 self.functions.pop(question, None)
                 self.answers[question] = {"cell": cell_id, **self._forms(question, value)}
+            elif callable(value) and not isinstance(value, type) and kind in ("rate", "expr"):
+                # a function is a right form of these answers, but cannot travel: its canonical texts do
+                self.functions.pop(question, None)
+                self.answers[question] = {"cell": cell_id, **self._neighbours(question, value)}
             else:
                 self.functions.pop(question, None)
                 self.answers[question] = {"cell": cell_id, **self._plain(value)}
@@ -145,6 +149,16 @@ class Harness:
         try:
             return {"plain": to_plain(value)}
         except BaseException as exc:  # noqa: BLE001 - too large, or a value that cannot be read
+            return {"error": _describe(exc)}
+
+    def _neighbours(self, question: str, value: Any) -> dict:
+        from course_utils import checks
+
+        try:
+            with contextlib.redirect_stdout(_Sink()), contextlib.redirect_stderr(_Sink()):
+                forms = checks.candidate_forms(checks.spec_of(question), value)
+            return {"neighbours": [[str(form)[:1000] for form in entry[:3]] for entry in forms[:64]]}
+        except BaseException as exc:  # noqa: BLE001 - not the object the check reads
             return {"error": _describe(exc)}
 
     def _forms(self, question: str, value: Any) -> dict:
