@@ -1,6 +1,9 @@
 """Instructor code of Deep Learning Assignment 3: never part of the student release.
 
-- ``answers``, ``q2_key``, ``q3_key``: the answer key (hash-checked answers, worked proofs, closed forms).
+- ``keys``: the answer key, one module per question (``keys/q1.py`` ... ``keys/lab.py``, the staff side of
+  ``course_utils/q1/`` ... ``course_utils/lab/``): hash-checked answers and their known mistakes, the grader's
+  judges (hidden cases, oracles), worked proofs and closed forms.
+- ``judging``: the ``Judge`` of a function check and how the grader applies it.
 - ``registry``: builds the salted-hash registry ``course_utils/data/checks.json`` from the key.
 - ``authoring``: solution markers, the keys and handouts (``keys``), their rendering, the student release.
 - ``formats``: what grading writes and the written-answer tools read: handouts, the report, the checks' rubric.

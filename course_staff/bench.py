@@ -37,12 +37,12 @@ from transformers import BertModel, PreTrainedTokenizerBase
 
 from course_utils import mode
 from course_utils.errors import CourseError
-from course_utils.sentiment import text
-from course_utils.sentiment.batching import BucketBatchSampler, collate
-from course_utils.sentiment.features import FeatureBatches, extract_features, passes_per_review, sync_device
+from course_utils.lab import text
+from course_utils.lab.batching import BucketBatchSampler, collate
+from course_utils.lab.features import FeatureBatches, extract_features, passes_per_review, sync_device
 from course_staff.bench_workload import MAX_TOKENS, MODELS, workload
-from course_utils.sentiment.model import build_model
-from course_staff.lab_key import evaluate, train_epoch
+from course_utils.lab.model import build_model
+from course_staff.keys.lab import evaluate, train_epoch
 
 PHASES = ("tokenize", "features", "GRU training", "evaluation")
 

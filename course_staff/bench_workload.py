@@ -17,9 +17,9 @@ import torch
 from transformers import BertConfig, BertModel, PreTrainedModel, PreTrainedTokenizerBase
 
 from course_utils.errors import CourseError
-from course_utils.sentiment import text
-from course_utils.sentiment.data import load_split
-from course_utils.sentiment.model import TINY_BERT, load_bert
+from course_utils.lab import text
+from course_utils.lab.data import load_split
+from course_utils.lab.model import TINY_BERT, load_bert
 
 MODELS = {  # BertConfig overrides; "base" is bert-base-uncased's shape (random weights, no download)
     "base": {},

@@ -13,14 +13,13 @@ must not: for each such check id a :class:`Judge` with
 - ``also_right``: other right outputs, ``function(case) -> plain output`` (a loop that computes its
   accuracy itself instead of calling ``binary_accuracy``); the registry stores their hashes too.
 
-Each question's key module (``course_staff.q1_key``, ``q2_key``, ``q3_key``, ``lab_key``) declares
-``JUDGES: dict[str, Judge]``; :func:`judges` merges them. :func:`judge_outputs` is what the grader
+Each question's key module (``course_staff.keys.<prefix>``) declares ``JUDGES: dict[str, Judge]``;
+:func:`judges` merges them. :func:`judge_outputs` is what the grader
 calls, in its own process, on the outputs a sandboxed kernel sent back.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import random
 from dataclasses import dataclass, field
@@ -28,8 +27,7 @@ from typing import Any, Callable
 
 from course_utils.checks.plain import from_plain
 
-#: The key modules that declare ``JUDGES``, one per question.
-KEY_MODULES = ("course_staff.q1_key", "course_staff.q2_key", "course_staff.q3_key", "course_staff.lab_key")
+
 
 
 def close(got: Any, want: Any, case: Any = None, rtol: float = 1e-6, atol: float = 1e-9) -> tuple[bool, str]:
@@ -66,18 +64,14 @@ class Judge:
 
 
 def judges() -> dict[str, Judge]:
-    """Every function check's judge, by check id, from the key modules."""
+    """Every function check's judge, by check id, from the question modules of ``course_staff.keys``."""
+    from course_staff import keys
+
     found: dict[str, Judge] = {}
-    for name in KEY_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for prefix, module in keys.modules().items():
         for question, judge in getattr(module, "JUDGES", {}).items():
-            if question in found:
-                raise ValueError(f"{question} is judged in two key modules")
+            if question.split(".", 1)[0] != prefix:
+                raise ValueError(f"{question} is judged in course_staff.keys.{prefix}: its prefix names another module")
             found[question] = judge
     return found
 

@@ -1,7 +1,7 @@
 """``course-utils lab`` (staff install): the whole lab from the command line, trained with the key's loops.
 
 The student release has no training loops (they are the lab's blanks), so this command lives here; its
-options are the student package's (``course_utils.sentiment.commands.lab_arguments``).
+options are the student package's (``course_utils.lab.commands.lab_arguments``).
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from course_staff import lab_key
+from course_staff.keys import lab as lab_key
 from course_utils import mode
 from course_utils.errors import CourseError
-from course_utils.sentiment.commands import lab_arguments  # noqa: F401 (the command's options)
-from course_utils.sentiment.config import MAX_BERT_LENGTH, LabConfig
-from course_utils.sentiment.lab import build_lab_model, evaluate_best, prepare_data, start, train_lab
-from course_utils.sentiment.train import BEST_NAME
+from course_utils.lab.commands import lab_arguments  # noqa: F401 (the command's options)
+from course_utils.lab.config import MAX_BERT_LENGTH, LabConfig
+from course_utils.lab.workflow import build_lab_model, evaluate_best, prepare_data, start, train_lab
+from course_utils.lab.train import BEST_NAME
 
 
 def run_lab(config: LabConfig, out_dir: Path, data_dir: Path | None = None, cache_dir: Path | None = None,
             progress: bool = True, log: Callable[[str], None] = print, features: str = "auto") -> dict[str, Any]:
     """The whole lab: seed, data, model (BERT frozen), training, test of the best model. Returns the numbers.
 
-    features: "auto" | "cache" | "on-the-fly" (see ``course_utils.sentiment.lab``).
+    features: "auto" | "cache" | "on-the-fly" (see ``course_utils.lab.workflow``).
     """
     start(config)
     data = prepare_data(config, data_dir, cache_dir, progress)
@@ -44,7 +44,7 @@ def lab(args: argparse.Namespace) -> int:
     failure at run time (a missing data folder, a foreign resume file), printed as one line. Any other
     error is a bug and keeps its traceback.
     """
-    from course_utils.sentiment import encoder
+    from course_utils.lab import encoder
 
     sizes = (("epochs", args.epochs, 1), ("batch_size", args.batch_size, 1), ("max_length", args.max_length, 3))
     changes = {name: value for name, value, _ in sizes if value is not None}

@@ -16,7 +16,7 @@ from typing import Any
 from course_utils import checks
 from course_utils.files import atomic_write
 from course_staff import judging
-from course_staff.answers import mistakes, solutions
+from course_staff.keys import mistakes, solutions
 
 PINNED = {("lab.token_ids", "full"), ("lab.split_sizes", "full")}
 #: The known mistakes of a pinned answer, from its value and the mode's other answers.
@@ -82,14 +82,14 @@ def build_registry(previous: dict | None = None) -> dict:
     for question, spec in sorted(checks.specs().items()):
         if spec.kind == "probe":
             if question not in known_judges:
-                raise ValueError(f"{question}: a probe check without a Judge in course_staff.judging.KEY_MODULES")
+                raise ValueError(f"{question}: a probe check without a Judge in course_staff.keys.{question.split('.')[0]}.JUDGES")
             registry[question] = judging.probe_entry(question, spec, known_judges[question])
             continue
         if not spec.hashed:
             continue
         tiny, full = per_mode["tiny"].get(question), per_mode["full"].get(question)
         if tiny is None and full is None:
-            raise ValueError(f"{question}: hash-checked but has no answer in course_staff.answers")
+            raise ValueError(f"{question}: hash-checked but has no answer in course_staff.keys")
         registry[question] = {"any": tiny} if tiny == full else {k: v for k, v in (("tiny", tiny), ("full", full)) if v}
         for key in ("mistakes", "unordered"):
             by_mode = {name: extras[name].get(question, {}).get(key) for name in ("tiny", "full")}

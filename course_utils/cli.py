@@ -15,7 +15,7 @@ import importlib
 import sys
 
 STUDENT_COMMANDS: dict[str, tuple[str, str]] = {
-    "predict": ("course_utils.sentiment.commands:predict", "P(positive) for each text, from a checkpoint"),
+    "predict": ("course_utils.lab.commands:predict", "P(positive) for each text, from a checkpoint"),
 }
 #: The instructor package's table of commands, read where it is installed (see ``available``).
 STAFF_COMMANDS = "course_staff.commands"

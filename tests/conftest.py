@@ -20,7 +20,7 @@ def saved_tiny_bert(tmp_path_factory):
     seeded tiny BERT and the tiny vocabulary: a pre-trained encoder's path through the code, offline."""
     from transformers import BertModel
 
-    from course_utils.sentiment import model, text
+    from course_utils.lab import model, text
 
     folder = tmp_path_factory.mktemp("saved-tiny-bert")
     tiny = model.load_bert(True, seed=5)  # a TinyBert: BertModel's parameters, which BertModel saves

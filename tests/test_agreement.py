@@ -65,7 +65,7 @@ def test_the_handouts_induction_helper_proves_a_sum_over_the_2n_inputs():
 
 _NOTEBOOK = '''
 import torch
-from course_utils.sentiment.train import batch_logits
+from course_utils.lab.train import batch_logits
 
 def binary_accuracy(logits, labels):
     {accuracy}

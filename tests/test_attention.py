@@ -11,7 +11,7 @@ import sympy as sp
 import torch
 import torch.nn.functional as F
 
-from course_staff.q3_key import (
+from course_staff.keys.q3 import (
     attention,
     closed_form_weights,
     copy_error_sweep,

@@ -59,7 +59,7 @@ FULL = [
 
 def _tiny_answers() -> list[tuple]:
     """Tiny-mode right answers, worked out here from the tiny preset's sizes (closed-form counts)."""
-    from course_utils.sentiment import config, model, text
+    from course_utils.lab import config, model, text
 
     vocab = text.load_tokenizer(tiny=True).get_vocab()
     ids = [vocab[w] for w in ("hello", "world", "how", "are", "you", "?")]

@@ -17,9 +17,9 @@ from tqdm import tqdm
 
 from course_staff import judging
 from course_utils.checks import specs, verify
-from course_utils.sentiment import checks as lab_checks
-from course_utils.sentiment import lab, probes
-from course_utils.sentiment.train import batch_logits
+from course_utils.lab import checks as lab_checks
+from course_utils.lab import workflow as lab, probes
+from course_utils.lab.train import batch_logits
 from tests.check_tables import table_tests
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
@@ -412,16 +412,16 @@ def test_a_loop_that_moves_labels_to_the_notebooks_device_passes():
 # ---- Q2a: the model -----------------------------------------------------------------------------------
 
 def _tiny_bert():
-    from course_utils.sentiment.model import load_bert
-    from course_utils.sentiment.text import load_tokenizer
+    from course_utils.lab.model import load_bert
+    from course_utils.lab.text import load_tokenizer
 
     return load_bert(tiny=True, vocab_size=len(load_tokenizer(tiny=True)), seed=0)
 
 
 def model_rows() -> tuple[list, list]:
     """(right models, [(wrong model, the words its hint must hold)]) in tiny mode, built by hand from the config."""
-    from course_utils.sentiment.config import LabConfig
-    from course_utils.sentiment.model import BERTGRUSentiment
+    from course_utils.lab.config import LabConfig
+    from course_utils.lab.model import BERTGRUSentiment
 
     c, bert = LabConfig.tiny(), _tiny_bert()
     full = LabConfig()

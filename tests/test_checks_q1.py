@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from course_staff.judging import hidden_cases, judge_outputs, judges
-from course_staff.q1_key import conv_count, gru_count, rows_seen_by_stack
+from course_staff.keys.q1 import conv_count, gru_count, rows_seen_by_stack
 from course_utils.checks import specs, verify
 from tests.check_tables import table_tests
 

@@ -192,7 +192,7 @@ def test_a_lookup_table_of_the_public_cases_passes_the_self_check_only():
 
 def test_the_grader_proves_the_closed_form_by_induction():
     # right on every concrete length, but no sympy proof with a symbolic N: only the symbolic case catches it
-    from course_staff import q2_key
+    from course_staff.keys import q2 as q2_key
 
     right = sp.Sum(x[2 * k] - x[2 * k - 1], (k, 1, N))
     assert q2_key.compare_claim(right, None, {"symbolic": True}) == (True, "")

@@ -139,7 +139,7 @@ def test_the_attention_probe_leaves_the_students_input_alone():
 
 
 def test_the_key_attention_is_torchs_sdpa_at_scale_one():
-    from course_staff import q3_key
+    from course_staff.keys import q3 as q3_key
 
     for case in checks.specs()["q3.attention"].public_cases:
         X = q3_key.tokens_of(case)
@@ -159,7 +159,7 @@ def test_wrong_answers_fail_the_graders_hidden_cases():
 
 
 def test_a_lookup_table_of_the_public_cases_passes_the_self_check_only():
-    from course_staff import q3_key
+    from course_staff.keys import q3 as q3_key
 
     table = [(q3_key.tokens_of(case), attend_torch(q3_key.tokens_of(case))) for case in
              checks.specs()["q3.attention"].public_cases]

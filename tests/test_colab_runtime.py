@@ -198,7 +198,7 @@ def test_the_labs_progress_bars_are_colab_widgets(colab_kernel, tmp_path):
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "from course_utils.sentiment.train import with_progress\nfor _ in with_progress(range(3), 'train', True):\n    pass")])
+        "from course_utils.lab.train import with_progress\nfor _ in with_progress(range(3), 'train', True):\n    pass")])
     NotebookClient(nb, timeout=300, kernel_name=colab_kernel, resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = nb.cells[0].outputs
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), outputs

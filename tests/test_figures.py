@@ -29,7 +29,7 @@ from course_utils.q1 import cnn_vs_rnn as q1  # noqa: E402
 from course_utils.q1 import latency  # noqa: E402
 from course_utils.q2 import recurrence  # noqa: E402
 from course_utils.q3 import attention  # noqa: E402
-from course_utils.sentiment import plots  # noqa: E402
+from course_utils.lab import plots  # noqa: E402
 
 
 def _attend(X: torch.Tensor) -> torch.Tensor:

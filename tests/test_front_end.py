@@ -61,7 +61,7 @@ def test_a_compared_cell_prints_the_same_with_and_without_ipywidgets(tmp_path):
 
 
 def test_a_missing_checkpoint_names_no_command_the_student_lacks(tmp_path):
-    from course_utils.sentiment.checkpoint import load_checkpoint
+    from course_utils.lab.checkpoint import load_checkpoint
 
     with pytest.raises(FileNotFoundError) as missing:
         load_checkpoint(tmp_path / "best.pt")

@@ -215,13 +215,13 @@ def test_the_harness_refuses_instructor_code_in_the_kernel(tmp_path: Path) -> No
     import subprocess
     import sys
 
-    script = ("import course_staff.answers, importlib\n"
+    script = ("import course_staff.keys, importlib\n"
               f"from course_staff.grading.in_kernel import harness\nharness.Harness({str(tmp_path)!r})\n"
-              "for name in ('course_staff.answers', 'course_staff.q1_key'):\n"
+              "for name in ('course_staff.keys', 'course_staff.keys.q1'):\n"
               "    try:\n        importlib.import_module(name)\n        print('imported', name)\n"
               "    except ModuleNotFoundError:\n        print('refused', name)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.stdout.split("\n")[:2] == ["refused course_staff.answers", "refused course_staff.q1_key"], done.stderr
+    assert done.stdout.split("\n")[:2] == ["refused course_staff.keys", "refused course_staff.keys.q1"], done.stderr
 
 
 @pytest.mark.parametrize(("text", "why"), [
@@ -269,7 +269,7 @@ def test_scan_flags_rebinding_and_poking_but_not_ordinary_code(known: dict) -> N
     assert scan._reasons("import sys\nsys.modules['course_utils.checks'] = None") == ["mentions sys.modules"]
     assert scan._reasons("%pip install x\nsetattr(a, 'b', 1)") == ["calls setattr"]
     assert scan._reasons("import torch\ntorch.allclose = lambda *a: True") == ["replaces torch.allclose"]
-    assert scan._reasons("try:\n    from course_staff.answers import solutions\nexcept ImportError:\n    pass") == [
+    assert scan._reasons("try:\n    from course_staff.keys import solutions\nexcept ImportError:\n    pass") == [
         "imports instructor code (course_staff)"]
     assert scan._reasons("import course_utils, pathlib\nm = pathlib.Path(course_utils.__file__).parents[1] / 'answers'") \
         == ["reads the package's folder for notebooks (the masters in answers/)"]
@@ -545,7 +545,7 @@ def test_a_question_two_capture_imports_neither_torch_nor_the_lab(tmp_path: Path
 
     script = (f"from course_staff.grading.in_kernel import harness\nH = harness.Harness({str(tmp_path)!r})\n"
               "H.capture('cell', {'q2.tie_output': lambda: 0.5})\nimport sys\n"
-              "print(sorted(m for m in ('torch', 'transformers', 'course_utils.sentiment', 'course_utils.q1') if m in sys.modules))\n")
+              "print(sorted(m for m in ('torch', 'transformers', 'course_utils.lab', 'course_utils.q1') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
     assert json.loads((tmp_path / "answers.json").read_text())["answers"]["q2.tie_output"]["plain"] == 0.5

@@ -143,9 +143,11 @@ def test_d6_the_misclassified_review_is_said_to_be_misclassified(lab) -> None:
     assert "0.918 for it (the original lab, full mode)" in note, "the original lab's value is labelled as such"
 
 
-def test_d13_truncated_reviews_agree_up_to_float_rounding_not_exactly(lab) -> None:
+def test_d13_truncated_reviews_agree_up_to_float_rounding(lab) -> None:
+    """Equal, or apart by float rounding: which, depends on whether the run cached BERT's features in half
+    precision (``features.choose_storage`` looks at the memory free at the time); the key claims no more."""
     first, second = map(float, re.findall(NUMBER, _text(lab["c05783a0"])))
-    assert first != second and abs(first - second) < 1e-6
+    assert abs(first - second) < 1e-6
     assert "the same probability up to float rounding" in _flat(lab["c776af2d"].source)
 
 

@@ -63,7 +63,7 @@ def test_use_makes_the_notebook_value_the_mode_everywhere(monkeypatch, tiny):
     import subprocess
     import sys
 
-    from course_utils.sentiment.config import LabConfig
+    from course_utils.lab.config import LabConfig
 
     monkeypatch.setenv("COURSE_TINY", "0" if tiny else "1")  # the environment says the opposite
     assert mode.use(tiny) is tiny

@@ -23,11 +23,11 @@ import torch
 from torch import nn
 
 from course_utils.cli import main
-from course_utils.sentiment import text
-from course_utils.sentiment.features import CachedFeatures, FeatureBatches
-from course_utils.sentiment.infer import predict_batches, predict_sentiment
-from course_utils.sentiment.lab import build_lab_model, lab_batches, load_lab_model, prepare_data
-from course_staff.lab_key import evaluate
+from course_utils.lab import text
+from course_utils.lab.features import CachedFeatures, FeatureBatches
+from course_utils.lab.infer import predict_batches, predict_sentiment
+from course_utils.lab.workflow import build_lab_model, lab_batches, load_lab_model, prepare_data
+from course_staff.keys.lab import evaluate
 
 pytestmark = pytest.mark.realmodel
 ROOT = Path(__file__).resolve().parents[1]

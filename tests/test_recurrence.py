@@ -14,7 +14,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_staff import q2_key
+from course_staff.keys import q2 as q2_key
 from course_utils.q2 import recurrence as rec
 
 

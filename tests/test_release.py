@@ -22,7 +22,7 @@ from course_utils import checks
 from course_utils.checks import _forms
 from course_staff import settings
 from course_staff.authoring.release import write_release
-from course_staff.answers import solutions
+from course_staff.keys import solutions
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = settings.load(ROOT / "course.toml").repository  # the release's own repository (course.toml)

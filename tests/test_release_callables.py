@@ -186,8 +186,8 @@ OFFER_VALUES = r'''
 import sympy as sp
 import torch
 from course_utils.q3 import attention as att
-from course_utils.sentiment import config as lab_config, model as lab_model, text as lab_text
-from course_utils.sentiment import checks as lab_checks
+from course_utils.lab import config as lab_config, model as lab_model, text as lab_text
+from course_utils.lab import checks as lab_checks
 
 x1, x2, x3, x4 = sp.symbols("x_1:5", integer=True)
 beta = sp.Symbol("beta", positive=True)
@@ -261,7 +261,7 @@ def test_the_release_builds_no_model_without_being_told_every_size():
     """Defaults of the lab's sizes would be the full-mode answer of the model blank (``build_model(bert)``)."""
     import inspect
 
-    from course_utils.sentiment.model import build_model
+    from course_utils.lab.model import build_model
 
     parameters = inspect.signature(build_model).parameters
     sizes = ("hidden_dim", "output_dim", "n_layers", "bidirectional", "dropout")

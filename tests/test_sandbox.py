@@ -158,7 +158,7 @@ def test_staff_files_other_scratch_folders_and_the_submissions_are_out_of_reach(
     mine, other = _scratch(tmp_path), _scratch(tmp_path)
     (other / "secret.txt").write_text("classmate's work")
     answers = sorted((REPO / "answers").glob("*.ipynb"))[0]
-    targets = [answers, REPO / "course_staff" / "q3_key.py", other / "secret.txt", submissions / "classmate.ipynb",
+    targets = [answers, REPO / "course_staff" / "keys/q3.py", other / "secret.txt", submissions / "classmate.ipynb",
                Path(run.__file__)]
     code = textwrap.dedent(f"""
         import pathlib

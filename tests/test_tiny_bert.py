@@ -9,8 +9,8 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from course_utils.sentiment.model import TINY_BERT, load_bert, tiny_bert_config
-from course_utils.sentiment.tiny_bert import TinyBert
+from course_utils.lab.model import TINY_BERT, load_bert, tiny_bert_config
+from course_utils.lab.tiny_bert import TinyBert
 
 SHAPES = [  # (config overrides, batch, tokens): the lab's tiny BERT and other shapes, every size different
     (dict(vocab_size=153, **TINY_BERT), 6, 40),
@@ -119,9 +119,9 @@ def test_the_tiny_lab_imports_no_model_machinery():
     """What the lab notebook imports in tiny mode, in a fresh interpreter: none of the 2.2-2.4 s that
     ``BertModel`` costs (``transformers.modeling_utils``, ``torch._dynamo``, ``scipy.optimize``)."""
     code = ("import sys\n"
-            "from course_utils.sentiment import lab, text\n"
-            "from course_utils.sentiment.infer import predict_sentiment\n"
-            "from course_utils.sentiment.model import BERTGRUSentiment, load_bert\n"
+            "from course_utils.lab import workflow as lab, text\n"
+            "from course_utils.lab.infer import predict_sentiment\n"
+            "from course_utils.lab.model import BERTGRUSentiment, load_bert\n"
             "tokenizer = text.load_tokenizer(True)\n"
             "BERTGRUSentiment(load_bert(True, vocab_size=len(tokenizer)), 8, 1, 2, True, 0.25)\n"
             "print(sorted(m for m in ('transformers.modeling_utils', 'torch._dynamo', 'scipy.optimize') "

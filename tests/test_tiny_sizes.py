@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from course_staff import lab_key
+from course_staff.keys import lab as lab_key
 from course_utils import checks
-from course_utils.sentiment.config import LabConfig
+from course_utils.lab.config import LabConfig
 
 
 def test_the_tiny_preset_keeps_the_training_split_and_shrinks_only_the_test_split() -> None:
@@ -35,7 +35,7 @@ def test_the_tiny_split_sizes_separate_the_right_answer_from_the_usual_slips(mon
 @pytest.mark.usefixtures("one_thread")
 def test_the_smaller_test_split_tells_a_loop_that_learns_from_one_that_does_not(tmp_path: Path,
                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from course_utils.sentiment.lab import evaluate_best, prepare_data, start, train_lab, build_lab_model
+    from course_utils.lab.workflow import evaluate_best, prepare_data, start, train_lab, build_lab_model
 
     monkeypatch.setenv("COURSE_TINY", "1")
     config = LabConfig.tiny()

@@ -314,8 +314,8 @@ class Environment:
         notebook finds the set there and reads it, as it would read its own."""
         with self._lock:
             if self._tiny_cache is None:
-                from course_utils.sentiment.config import LabConfig
-                from course_utils.sentiment.data import synthetic_imdb
+                from course_utils.lab.config import LabConfig
+                from course_utils.lab.data import synthetic_imdb
 
                 folder, config = self.root / "tiny-cache", LabConfig.tiny()
                 synthetic_imdb(folder, config.n_synthetic, config.seed, config.n_synthetic_test or None)

@@ -172,7 +172,7 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
 
 def uses_lab(handout: Handout) -> bool:
     """Whether the handout's code imports the lab's package (then a tiny run gets the batch's lab cache)."""
-    return any(c.cell_type == "code" and "course_utils.sentiment" in c.source for c in handout.nb.cells)
+    return any(c.cell_type == "code" and "course_utils.lab" in c.source for c in handout.nb.cells)
 
 
 def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, cases: dict | None = None,

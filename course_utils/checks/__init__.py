@@ -23,14 +23,15 @@ A question's :class:`Spec` is one of two kinds:
   outside the student's process, against the instructor's oracle (``course_staff.judging``), so a
   function that only reproduces the public cases earns nothing there.
 
-Specs live in each question's folder (``course_utils/q2/checks.py``, ...: :data:`PARTS`) and are
-registered with :func:`register` when first needed. The registry holds no answer in plain text; it
+Specs live in each question's folder, ``course_utils/<prefix>/checks.py`` for the checks ``<prefix>.*``
+(:func:`part_of`), and are registered with :func:`register` when first needed. The registry holds no answer in plain text; it
 is built by instructor code (``python -m course_staff.registry --write``) that is not part of the
 student release.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -42,11 +43,6 @@ from typing import Any, Callable
 from course_utils import mode
 from course_utils.checks import _forms
 
-#: The modules that register each question's checks, one per question (its folder holds its demo too).
-#: Check id prefix -> the module that registers that question's checks (imported only when needed, so
-#: a Q2 check never pays for the lab's torch and transformers imports).
-PARTS = {"q1": "course_utils.q1.checks", "q2": "course_utils.q2.checks", "q3": "course_utils.q3.checks",
-         "lab": "course_utils.sentiment.checks"}
 REGISTRY = Path(__file__).resolve().parents[1] / "data" / "checks.json"
 ITERATIONS = 20_000
 NO_ANSWER = "replace the ... above with your answer, then run this cell again."
@@ -131,10 +127,22 @@ def register(question: str, spec: Spec) -> None:
     _SPECS[question] = spec
 
 
+@functools.lru_cache(maxsize=1)
+def parts() -> tuple[str, ...]:
+    """The question folders of this package: each ``course_utils/<prefix>/`` that holds a ``checks.py``."""
+    root = Path(__file__).resolve().parents[1]
+    return tuple(sorted(p.parent.name for p in root.glob("*/checks.py") if p.parent.name != "checks"))
+
+
+def part_of(question: str) -> str:
+    """The module that registers the checks of ``question``'s prefix (``"q2.step"`` -> ``course_utils.q2.checks``)."""
+    return f"course_utils.{question.split('.', 1)[0]}.checks"
+
+
 def specs() -> dict[str, Spec]:
-    """Every registered check by id, after importing the part modules of this package."""
-    for part in PARTS.values():
-        importlib.import_module(part)
+    """Every registered check by id, after importing every question's checks module."""
+    for prefix in parts():
+        importlib.import_module(part_of(prefix))
     return dict(_SPECS)
 
 
@@ -146,9 +154,8 @@ def canonical_id(question: str) -> str:
 def spec_of(question: str) -> Spec:
     """The spec of ``question``, importing only its question's module; KeyError for an unknown id."""
     question = canonical_id(question)
-    part = PARTS.get(question.split(".", 1)[0])
-    if part is not None:
-        importlib.import_module(part)
+    if question.split(".", 1)[0] in parts():
+        importlib.import_module(part_of(question))
     if question not in _SPECS:
         known = specs()
         raise KeyError(f"unknown check {question!r}; known: {', '.join(sorted(known))}")

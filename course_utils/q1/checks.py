@@ -1,7 +1,7 @@
 """Self-checks of Q1 (CNNs vs RNNs): the student's parameter counts and receptive field, as closed forms.
 
 All three are *probe* checks: the student's function runs on the public sizes below here, and on
-hidden sizes at grading, where ``course_staff.q1_key`` judges the outputs. The blanks ask for
+hidden sizes at grading, where ``course_staff.keys.q1`` judges the outputs. The blanks ask for
 formulas in the sizes, so the probe refuses to let the function build a layer while it runs
 (:func:`no_layers`): counting the parameters of an ``nn.Conv2d(...)`` is not an answer. Some sizes are also far
 too large for any layer to be built.

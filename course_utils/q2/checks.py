@@ -2,7 +2,7 @@
 
 The step and the closed form are *probe* checks: the student's function (or claim) runs on the
 public sequences below, and its output is compared with hashes of the right output. At grading the
-same probes run on hidden sequences, judged by ``course_staff.q2_key`` (which also proves the
+same probes run on hidden sequences, judged by ``course_staff.keys.q2`` (which also proves the
 closed form by induction); nothing here knows what the network computes.
 """
 

@@ -4,7 +4,7 @@ induction checker for claimed closed forms.
 What the network computes is the question, so nothing here computes it: ``unrolled_table`` runs the
 step the student wrote, and ``check_induction`` proves a claim against a recurrence it is given. The
 exact simulation (the oracle of the checks) and the key's worked answers are instructor code in
-``course_staff.q2_key``, which the student release does not contain.
+``course_staff.keys.q2``, which the student release does not contain.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The tokens are built from four orthogonal vectors of norm beta (``orthogonal_tokens``). The error
 sweep and the weight heat maps run the student's own ``attend(X) -> Y`` (rows of X are tokens);
 while it is still empty they stop in one line naming it. The reference attention (the oracle of the
-checks) and the key's closed forms are instructor code in ``course_staff.q3_key``, which the student
+checks) and the key's closed forms are instructor code in ``course_staff.keys.q3``, which the student
 release does not contain.
 """
 

@@ -3,7 +3,7 @@
 ``q3.attention`` is a *probe* check: the student's ``attend`` runs on the public inputs below (tokens
 of different counts and sizes, so a swapped axis fails, and the question's tokens at beta = 1000,
 where a naive softmax overflows) and its outputs are compared with hashes of the right ones. At
-grading the same probe runs on hidden inputs, judged by ``course_staff.q3_key``.
+grading the same probe runs on hidden inputs, judged by ``course_staff.keys.q3``.
 """
 
 from __future__ import annotations

@@ -1,23 +1,44 @@
-"""The BERT-GRU IMDB sentiment lab: data, tokens and batches, model, training, inference.
+"""The lab's old import path, ``course_utils.sentiment``: the package is ``course_utils.lab`` now.
 
-Modules, one job each: ``config`` (``LabConfig`` and its tiny preset), ``encoder`` (which
-pre-trained BERT: hub name or folder), ``labels`` (the label map), ``synthetic`` (tiny mode's review set), ``data`` (download, verify, extract, load, split), ``text`` (tokenizers,
-encoding), ``batching`` (``TokenBatch``, length buckets), ``model`` (``BERTGRUSentiment``),
-``checkpoint`` (safe checkpoints), ``train`` (``fit``: the driver that runs the student's loops, with resume), ``infer``
-(``predict_sentiment``), ``plots``, ``lab`` (the workflow), ``probes`` and ``checks`` (the self-checks), ``commands`` (``predict``;
-the ``lab`` command trains with the instructor's loops and lives in ``course_staff.lab_run``).
-Importing this package loads torch and transformers but does no work.
+Handouts released before the rename import ``course_utils.sentiment`` and its modules; each name here is
+the same object as under ``course_utils.lab`` (``course_utils.sentiment.lab`` is ``course_utils.lab.workflow``),
+so a model built through one path is an instance of the other's class. Kept for one term: remove it, and
+this finder, when no handout of the term still in use imports the old path (tests/test_lab_rename.py).
 """
 
-from course_utils.sentiment.batching import TokenBatch, bucket_loader
-from course_utils.sentiment.config import LabConfig
-from course_utils.sentiment.data import ReviewSet, load_split, split_train_valid
-from course_utils.sentiment.infer import predict_batches, predict_sentiment
-from course_utils.sentiment.model import BERTGRUSentiment, load_bert
-from course_utils.sentiment.text import encode, load_tokenizer
-from course_utils.sentiment.train import batch_logits, fit
+from __future__ import annotations
 
-__all__ = [
-    "BERTGRUSentiment", "LabConfig", "ReviewSet", "TokenBatch", "batch_logits", "bucket_loader", "encode", "fit",
-    "load_bert", "load_split", "load_tokenizer", "predict_batches", "predict_sentiment", "split_train_valid",
-]
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+
+from course_utils.lab import *  # noqa: F401,F403 - the old package's names
+from course_utils.lab import __all__  # noqa: F401
+
+OLD, NEW = __name__, "course_utils.lab"
+RENAMED = {"lab": "workflow"}  # old module name -> new one
+
+
+class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports ``course_utils.sentiment.X`` as the module ``course_utils.lab.X`` itself (not a copy)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if not name.startswith(OLD + "."):
+            return None
+        head, _, rest = name[len(OLD) + 1:].partition(".")
+        new = ".".join(filter(None, [NEW, RENAMED.get(head, head), rest]))
+        if importlib.util.find_spec(new) is None:
+            return None
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec):
+        head, _, rest = spec.name[len(OLD) + 1:].partition(".")
+        return importlib.import_module(".".join(filter(None, [NEW, RENAMED.get(head, head), rest])))
+
+    def exec_module(self, module) -> None:
+        """The module ran when it was imported under its new name."""
+
+
+if not any(isinstance(finder, _Alias) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _Alias())

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from course_utils.errors import CourseError
-from course_utils.sentiment import feature_files
+from course_utils.lab import feature_files
 
 DEFAULT_HEADROOM = 0.5  # use at most this fraction of the available RAM or free disk for the cache
 # GPU memory left free beside the caches, whatever their size: BERT's extraction peak (~1.4 GB above its

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import course_utils.progress
 
-from course_utils.sentiment import data, synthetic
-from course_utils.sentiment.data import ReviewSet
+from course_utils.lab import data, synthetic
+from course_utils.lab.data import ReviewSet
 
 
 def _tar_bytes(entries: list[tarfile.TarInfo], payloads: dict[str, bytes] | None = None) -> bytes:
@@ -180,7 +180,7 @@ def test_split_sizes_are_the_labs_and_seeded():
 
 
 def test_label_ids_are_fixed_by_folder_and_the_key_agrees(tmp_path):
-    from course_staff.lab_key import LABEL_VOCAB
+    from course_staff.keys.lab import LABEL_VOCAB
 
     root = data.synthetic_imdb(tmp_path, 3, 0)
     (root / "train" / "pos" / "0_10.txt").write_text("a positive review", encoding="utf-8")

@@ -3,7 +3,7 @@
 What a blank asks, done the course's way (instructor-only, never in the student release): the label map,
 freezing BERT and counting parameters (Q2b, Q2c), ``binary_accuracy``, ``train_epoch`` and ``evaluate``
 (Q3a-c). ``JUDGES`` holds, per function check, hidden cases, the oracle (these functions run on the same
-toy model and batches the release's probe builds from a case, ``course_utils.sentiment.probes``) and the
+toy model and batches the release's probe builds from a case, ``course_utils.lab.probes``) and the
 known mistakes whose fingerprints let a self-check name the slip. The staff-side ``course-utils lab`` and
 ``bench`` train with these loops (``course_staff.lab_run``).
 """
@@ -11,14 +11,16 @@ known mistakes whose fingerprints let a self-check name the slip. The staff-side
 from __future__ import annotations
 
 import random
+import tempfile
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
 
 from course_staff.judging import Judge, close
-from course_utils.sentiment import probes
-from course_utils.sentiment.train import batch_logits
+from course_utils.lab import probes
+from course_utils.lab.train import batch_logits
 
 LABEL_VOCAB = {"neg": 0, "pos": 1}  # the answer to lab.label_vocab (the loader's folder order)
 
@@ -220,3 +222,103 @@ JUDGES = {
     "lab.evaluate": Judge(_loop_cases, _observed(evaluate, False), compare=_loop_compare, mistakes=EVALUATE_MISTAKES,
                           also_right=(_observed(evaluate, False, stand_in=False),)),
 }
+
+
+# ---- the hash-checked answers and their known mistakes: the registry is built from these -----------------
+# A mistake's hint names the slip and where to look, never the answer; its fingerprint is stored as a slow
+# salted hash like the answer's (``course_utils.checks.named_mistake``).
+
+def answers(tiny: bool) -> dict[str, Any]:
+    """The lab's counts, ids, sizes and model for tiny or full mode (offline: full-mode BERT on the meta device,
+    and, for the model check, a one-layer BERT of bert-base's width: the head is what is checked).
+
+    The pinned full-mode answers (``registry.PINNED``) are not in here.
+    """
+    from transformers import BertConfig, BertModel
+
+    from course_utils.lab import checks as lab
+    from course_utils.lab import config, data, model, text
+
+    tokenizer = text.load_tokenizer(tiny=True)
+    cfg = config.LabConfig.for_mode(tiny)
+    sizes = (cfg.hidden_dim, cfg.output_dim, cfg.n_layers, cfg.bidirectional, cfg.dropout)
+    with torch.random.fork_rng(devices=[]):
+        if tiny:
+            bert = model.load_bert(tiny=True, vocab_size=len(tokenizer))
+            head_bert = bert
+        else:
+            with torch.device("meta"):
+                bert = BertModel(BertConfig())
+            head_bert = BertModel(BertConfig(num_hidden_layers=1, vocab_size=8, intermediate_size=8))
+        net = model.BERTGRUSentiment(bert, *sizes)
+        built = model.BERTGRUSentiment(head_bert, *sizes)
+    found = {
+        "lab.special_ids": tokenizer.convert_tokens_to_ids(list(lab.SPECIAL_TOKENS)),
+        "lab.label_vocab": dict(LABEL_VOCAB),
+        "lab.vocab_size": len(tokenizer) if tiny else BertConfig().vocab_size,
+        "lab.model": built,
+        "lab.n_params": count_parameters(net),
+        "lab.n_trainable": count_parameters(freeze_bert(net), trainable_only=True),
+    }
+    if tiny:
+        found["lab.token_ids"] = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(lab.SAMPLE_SENTENCE))
+        with tempfile.TemporaryDirectory() as tmp:
+            root = data.synthetic_imdb(Path(tmp), cfg.n_synthetic, cfg.seed, cfg.n_synthetic_test or None)
+            train_set, valid_set = data.split_train_valid(data.load_split(root, "train"), cfg.train_fraction, cfg.seed)
+            found["lab.split_sizes"] = [len(train_set), len(valid_set), len(data.load_split(root, "test"))]
+    return found
+
+
+def mistakes(tiny: bool, answers: dict[str, Any]) -> dict[str, list[tuple[Any, str]]]:
+    """The lab: BERT left out of a count or left trainable, special tokens kept, labels swapped, and a model
+    built with a size that is not the config's (each named)."""
+    from transformers import BertConfig, BertModel
+
+    from course_utils.lab import checks as lab
+    from course_utils.lab import config, model, text
+
+    n_params, n_trainable = answers["lab.n_params"], answers["lab.n_trainable"]
+    bert_only = n_params - n_trainable
+    cfg, other = config.LabConfig.for_mode(tiny), config.LabConfig.for_mode(not tiny)
+    sizes = dict(hidden_dim=cfg.hidden_dim, output_dim=cfg.output_dim, n_layers=cfg.n_layers,
+                 bidirectional=cfg.bidirectional, dropout=cfg.dropout)
+    tokenizer = text.load_tokenizer(tiny=True)
+    vocab = answers["lab.vocab_size"]
+    labels = answers["lab.label_vocab"]
+    found: dict[str, list[tuple[Any, str]]] = {
+        "lab.vocab_size": [(vocab - 1, "one short: count every entry of the vocabulary, the special tokens too. "),
+                           (vocab - vocab % 1000, "a round number is a guess: ask the tokenizer for its size. ")],
+        "lab.label_vocab": [(dict(zip(labels, reversed(list(labels.values())))),
+                             "the labels are the other way round: read a positive review next to its label. ")],
+        "lab.n_params": [(n_trainable, "that leaves BERT out: n_params counts every parameter of the model. "),
+                         (bert_only, "that is BERT alone: the GRU and the linear layer have parameters too. ")],
+        "lab.n_trainable": [(n_params, "BERT's parameters still require gradients: freeze them before counting. "),
+                            (n_trainable - 1, "one short: every bias counts, the output layer's too. "),
+                            (bert_only, "that counts the frozen parameters: count those that still require "
+                                        "gradients. ")],
+    }
+    if tiny:
+        found["lab.token_ids"] = [(tokenizer.encode(lab.SAMPLE_SENTENCE),
+                                   "without the special tokens ([CLS], [SEP]) that encoding adds. ")]
+    wrong_sizes = [
+        (dict(hidden_dim=other.hidden_dim), "the GRU's hidden size is not this mode's: take it from config instead "
+                                            "of writing a number. "),
+        (dict(hidden_dim=64), "the GRU's hidden size is not config's: take every size from config. "),
+        (dict(bidirectional=False), "your GRU runs in one direction only: the lab's reads the review both ways. "),
+        (dict(n_layers=1), "your model has one GRU layer: take the number of layers from config. "),
+        (dict(dropout=0.5), "the dropout differs from config's. "),
+        (dict(dropout=0.0), "the dropout differs from config's. "),
+        (dict(output_dim=2), "the model gives one logit per review (BCEWithLogitsLoss): take the output size from "
+                             "config. "),
+    ]
+    wrong_sizes += [({**first[0], **second[0]}, f"{first[1]}Also: {second[1]}")
+                    for i, first in enumerate(wrong_sizes) for second in wrong_sizes[i + 1:]
+                    if not set(first[0]) & set(second[0])]
+    with torch.random.fork_rng(devices=[]):
+        if tiny:
+            head_bert = model.load_bert(tiny=True, vocab_size=len(tokenizer))
+        else:
+            head_bert = BertModel(BertConfig(num_hidden_layers=1, vocab_size=8, intermediate_size=8))
+        found["lab.model"] = [(model.BERTGRUSentiment(head_bert, **{**sizes, **change}), hint)
+                              for change, hint in wrong_sizes if any(sizes[k] != v for k, v in change.items())]
+    return found

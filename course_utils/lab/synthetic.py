@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from course_utils.sentiment.labels import LABELS
+from course_utils.lab.labels import LABELS
 
 SUBJECTS = ("the acting", "the plot", "the story", "the music", "the ending", "the cast",
             "the dialogue", "the director", "the script", "this film", "the movie", "the effects")

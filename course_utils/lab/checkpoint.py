@@ -19,7 +19,7 @@ from torch import nn
 from course_utils.errors import CourseError
 from course_utils.files import atomic_write
 
-FORMAT = "course_utils.sentiment/1"
+FORMAT = "course_utils.lab/1"
 FROZEN_PREFIX = "bert."
 BEST_NAME = "best.pt"
 RESUME_NAME = "resume.pt"
@@ -49,7 +49,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         raise CheckpointError(f"checkpoint {path} cannot be read ({type(err).__name__}): "
                               "run the lab notebook's training cell again to re-create it") from err
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {path} was not written by course_utils.sentiment ({FORMAT})")
+        raise CheckpointError(f"checkpoint {path} was not written by course_utils.lab ({FORMAT})")
     return obj
 
 

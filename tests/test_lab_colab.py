@@ -20,14 +20,14 @@ import tempfile
 import pytest
 import torch
 
-from course_staff import lab_key
+from course_staff.keys import lab as lab_key
 from course_utils.files import atomic_write
-from course_utils.sentiment import batching, features, synthetic, text
-from course_utils.sentiment import model as model_mod
-from course_utils.sentiment.checkpoint import load_checkpoint
-from course_utils.sentiment.features import choose_storage, extract_features
-from course_utils.sentiment.model import build_model, load_bert
-from course_utils.sentiment.train import BEST_NAME, RESUME_NAME, batch_logits, fit
+from course_utils.lab import batching, features, synthetic, text
+from course_utils.lab import model as model_mod
+from course_utils.lab.checkpoint import load_checkpoint
+from course_utils.lab.features import choose_storage, extract_features
+from course_utils.lab.model import build_model, load_bert
+from course_utils.lab.train import BEST_NAME, RESUME_NAME, batch_logits, fit
 
 SIZES = dict(output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)  # the lab's head but for its width
 
@@ -81,8 +81,8 @@ def test_resume_with_other_trainable_parameters_starts_afresh_in_one_line(tmp_pa
 
 def test_a_finished_run_extracts_no_features_again(tmp_path):
     """Rerunning the training cell of a finished run: fit has nothing to train, so no BERT pass at all."""
-    from course_utils.sentiment.config import LabConfig
-    from course_utils.sentiment.lab import build_lab_model, prepare_data, start, train_lab
+    from course_utils.lab.config import LabConfig
+    from course_utils.lab.workflow import build_lab_model, prepare_data, start, train_lab
 
     config = LabConfig.tiny().replace(epochs=1, n_synthetic=40)
     start(config)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from course_utils.checks.blanks import BlankNotFilled, require
-from course_utils.sentiment import lab
-from course_utils.sentiment.checkpoint import CheckpointError, model_state, save_atomic
-from course_utils.sentiment.config import LabConfig
-from course_utils.sentiment.model import BERTGRUSentiment, load_bert
+from course_utils.lab import workflow as lab
+from course_utils.lab.checkpoint import CheckpointError, model_state, save_atomic
+from course_utils.lab.config import LabConfig
+from course_utils.lab.model import BERTGRUSentiment, load_bert
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
@@ -40,7 +40,7 @@ def test_load_best_puts_the_best_weights_into_the_students_model(tmp_path):
     bert = load_bert(tiny=True, seed=0)
     torch.manual_seed(1)
     trained = BERTGRUSentiment(bert, 5, 1, 2, True, 0.25)
-    save_atomic({"format": "course_utils.sentiment/1", "meta": {}, "model_state": model_state(trained, True),
+    save_atomic({"format": "course_utils.lab/1", "meta": {}, "model_state": model_state(trained, True),
                  "epoch": 1, "valid_loss": 0.5}, tmp_path / "best.pt")
     torch.manual_seed(2)
     mine = BERTGRUSentiment(bert, 5, 1, 2, True, 0.25).train()

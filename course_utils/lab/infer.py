@@ -9,9 +9,9 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from course_utils.errors import CourseError
-from course_utils.sentiment.batching import collate
-from course_utils.sentiment.text import encode
-from course_utils.sentiment.train import batch_logits
+from course_utils.lab.batching import collate
+from course_utils.lab.text import encode
+from course_utils.lab.train import batch_logits
 
 
 class TextError(CourseError, ValueError):

@@ -11,10 +11,10 @@ import torch
 from transformers import BertConfig, BertModel
 
 from course_utils import cli
-from course_utils.sentiment import text
+from course_utils.lab import text
 from course_staff.bench import SeedModel
 from course_staff.bench_workload import MAX_TOKENS, MEDIAN_TOKENS, SIGMA, review_lengths, synthetic_workload
-from course_utils.sentiment.model import TINY_BERT
+from course_utils.lab.model import TINY_BERT
 
 TINY_RUN = ["bench", "--model", "tiny", "--reviews", "6", "--batch-size", "4", "--hidden-dim", "8",
             "--threads", "1", "--repeats", "1"]
@@ -114,7 +114,7 @@ def test_bench_usage_errors_exit_2_with_one_line(capsys, args, message):
 
 def test_bench_on_a_saved_encoder_and_review_folder(capsys, tmp_path, saved_tiny_bert):
     """--bert/--data-dir: the real-work path (a saved tiny BERT, synthetic reviews in the aclImdb layout)."""
-    from course_utils.sentiment import data
+    from course_utils.lab import data
 
     root = data.synthetic_imdb(tmp_path, n_per_class=5, seed=0)
     out = run_bench(capsys, "--bert", str(saved_tiny_bert), "--data-dir", str(root), "--epochs", "2")

@@ -9,11 +9,11 @@ import re
 import pytest
 import torch
 
-from course_staff.lab_key import evaluate, train_epoch
+from course_staff.keys.lab import evaluate, train_epoch
 from course_utils.cli import main
-from course_utils.sentiment.config import LabConfig
-from course_utils.sentiment.infer import predict_sentiment
-from course_utils.sentiment.lab import load_lab_model
+from course_utils.lab.config import LabConfig
+from course_utils.lab.infer import predict_sentiment
+from course_utils.lab.workflow import load_lab_model
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +72,8 @@ def test_after_the_first_epoch_training_numbers_look_worse_than_validation_ones(
 def test_cached_test_predictions_equal_on_the_fly_ones(lab_run, tmp_path):
     """Same trained weights, the test set both ways: P(positive) equal with float32 features; within 5e-3
     with the default float16 features (rounding of ~5e-4 relative; measured 2.0e-3 after tiny training)."""
-    from course_utils.sentiment.infer import predict_batches
-    from course_utils.sentiment.lab import lab_batches, prepare_data
+    from course_utils.lab.infer import predict_batches
+    from course_utils.lab.workflow import lab_batches, prepare_data
 
     _, run = lab_run
     model, _, config = load_lab_model(run / "best.pt")
@@ -103,8 +103,8 @@ def test_predict_prints_one_probability_per_text_equal_to_the_model(lab_run, cap
 
 
 def test_reloaded_checkpoint_predicts_like_the_trained_model(tmp_path, capsys):
-    from course_utils.sentiment.config import LabConfig
-    from course_utils.sentiment.lab import build_lab_model, prepare_data, start, train_lab
+    from course_utils.lab.config import LabConfig
+    from course_utils.lab.workflow import build_lab_model, prepare_data, start, train_lab
 
     config = LabConfig.tiny().replace(epochs=1, n_synthetic=100)
     start(config)
@@ -158,7 +158,7 @@ def test_lab_with_a_bert_folder_records_it_and_predict_rebuilds_it(tmp_path, mon
     one line."""
     import shutil
 
-    from course_utils.sentiment import data
+    from course_utils.lab import data
 
     monkeypatch.setenv("COURSE_TINY", "0")
     torch.set_num_threads(1)  # full mode keeps all threads; tiny models do not need them (restored by the fixture)
@@ -215,8 +215,8 @@ def _counting_bert(model) -> list[int]:
 def test_bert_passes_per_review_and_resume(tmp_path, features, passes):
     """2 epochs: one BERT pass per review with the cache, one per epoch on the fly; extending the run to
     3 epochs resumes from resume.pt, and the cache is extracted again (one more pass)."""
-    from course_utils.sentiment.config import LabConfig
-    from course_utils.sentiment.lab import build_lab_model, prepare_data, start, train_lab
+    from course_utils.lab.config import LabConfig
+    from course_utils.lab.workflow import build_lab_model, prepare_data, start, train_lab
 
     config = LabConfig.tiny().replace(epochs=2, n_synthetic=100)
     start(config)
@@ -238,8 +238,8 @@ def test_bert_passes_per_review_and_resume(tmp_path, features, passes):
 
 
 def test_auto_runs_bert_on_the_fly_when_nothing_fits_and_cache_refuses(tmp_path):
-    from course_utils.sentiment.config import LabConfig
-    from course_utils.sentiment.lab import build_lab_model, lab_batches, prepare_data, start
+    from course_utils.lab.config import LabConfig
+    from course_utils.lab.workflow import build_lab_model, lab_batches, prepare_data, start
 
     config = LabConfig.tiny().replace(n_synthetic=20)
     start(config)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from course_utils.errors import CourseError
-from course_utils.sentiment.config import FEATURES
+from course_utils.lab.config import FEATURES
 
 
 def lab_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,10 +47,10 @@ def predict_arguments(parser: argparse.ArgumentParser) -> None:
 def predict(args: argparse.Namespace) -> int:
     """Print P(positive) of each text, one per line, from a checkpoint (its encoder is rebuilt from the name
     it records). An empty text: one line, exit 2; a missing or foreign checkpoint or encoder: one line, exit 1."""
-    from course_utils.sentiment.infer import predict_sentiment
-    from course_utils.sentiment.lab import load_lab_model
+    from course_utils.lab.infer import predict_sentiment
+    from course_utils.lab.workflow import load_lab_model
 
-    from course_utils.sentiment.infer import check_texts
+    from course_utils.lab.infer import check_texts
 
     try:
         texts = check_texts(args.texts)

@@ -152,7 +152,7 @@ def accuracy_stand_in(loop: Callable, model: ToySentiment, batches: list):
 
 def lab_device() -> torch.device:
     """The device the lab's model is on (``lab.device()``: CUDA if there is one)."""
-    from course_utils.sentiment import lab
+    from course_utils.lab import workflow as lab
 
     return lab.device()
 

@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.sentiment import batching, synthetic, text
-from course_utils.sentiment.checkpoint import load_checkpoint
-from course_utils.sentiment.model import build_model, load_bert
-from course_staff.lab_key import binary_accuracy, evaluate, train_epoch
-from course_utils.sentiment.train import BEST_NAME, RESUME_NAME, batch_logits, fit
+from course_utils.lab import batching, synthetic, text
+from course_utils.lab.checkpoint import load_checkpoint
+from course_utils.lab.model import build_model, load_bert
+from course_staff.keys.lab import binary_accuracy, evaluate, train_epoch
+from course_utils.lab.train import BEST_NAME, RESUME_NAME, batch_logits, fit
 
 SIZES = dict(output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)  # the lab's head but for its width
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # importing it costs 2.2-2.4 s; AutoModel loads the model mac
     from transformers import PreTrainedModel
 
 from course_utils.errors import CourseError
-from course_utils.sentiment.config import DEFAULT_BERT, TINY_BERT_NAME
+from course_utils.lab.config import DEFAULT_BERT, TINY_BERT_NAME
 
 __all__ = ["DEFAULT_BERT", "TINY_BERT_NAME", "EncoderError", "check_folder", "is_builtin", "pretrained_bert",
            "pretrained_tokenizer", "resolve"]

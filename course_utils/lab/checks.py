@@ -1,15 +1,15 @@
 """Self-checks of the lab (BERT + GRU sentiment): vocabulary, tokens, splits, the model, counts, and the
 student's ``binary_accuracy``, ``train_epoch`` and ``evaluate``.
 
-The three functions are *probe* checks (``course_utils.sentiment.probes``): each runs on the public
+The three functions are *probe* checks (``course_utils.lab.probes``): each runs on the public
 cases below, on the lab's device, and its outputs are compared with hashes of the instructor's; the
-grader runs it on hidden cases against the instructor's oracle (``course_staff.lab_key``).
+grader runs it on hidden cases against the instructor's oracle (``course_staff.keys.lab``).
 """
 
 from __future__ import annotations
 
 from course_utils.checks import Spec, register
-from course_utils.sentiment import probes
+from course_utils.lab import probes
 
 SAMPLE_SENTENCE = "Hello WORLD how ARE you?"
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]", "[UNK]")

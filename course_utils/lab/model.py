@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from transformers import BertConfig
 
-from course_utils.sentiment import encoder
-from course_utils.sentiment.text import tiny_vocabulary
-from course_utils.sentiment.tiny_bert import TinyBert
+from course_utils.lab import encoder
+from course_utils.lab.text import tiny_vocabulary
+from course_utils.lab.tiny_bert import TinyBert
 
 if TYPE_CHECKING:  # importing them costs 2.2-2.4 s (transformers' model machinery); full mode loads them lazily
     from transformers import BertModel, PreTrainedModel

@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils.sentiment import batching, text
-from course_utils.sentiment.batching import BucketBatchSampler, EncodedReviews, TokenBatch
+from course_utils.lab import batching, text
+from course_utils.lab.batching import BucketBatchSampler, EncodedReviews, TokenBatch
 
 
 def test_tiny_tokenizer_keeps_bert_base_special_ids():

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from course_utils.cli import main
-from course_utils.sentiment import encoder, model, text
-from course_utils.sentiment.config import LabConfig
+from course_utils.lab import encoder, model, text
+from course_utils.lab.config import LabConfig
 
 
 def test_tiny_tokenizer_is_fast_and_keeps_bert_base_special_ids():

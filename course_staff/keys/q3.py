@@ -269,3 +269,73 @@ JUDGES = {
         (lambda c: _outputs(lambda s, X: s, c),
          "your output mixes the tokens by their scores: the weights are the scores' softmax, row by row. "))),
 }
+
+
+# ---- the hash-checked answers and their known mistakes: the registry is built from these -----------------
+# A mistake's hint names the slip and where to look, never the answer; its fingerprint is stored as a slow
+# salted hash like the answer's (``course_utils.checks.named_mistake``).
+
+def answers(tiny: bool) -> dict[str, Any]:
+    """Q3: norms at beta = 3, weights at beta = 1, the copied tokens, the error's decay."""
+    from course_utils.q3 import attention
+    from course_utils.q3 import checks as q3
+    X_norms = attention.orthogonal_tokens(q3.NORMS_BETA)[1]
+    X_weights = attention.orthogonal_tokens(q3.WEIGHTS_BETA)[1]
+    X_large = attention.orthogonal_tokens(5.0)[1]
+    return {
+        "q3.norms": X_norms.norm(dim=1),
+        "q3.weights": self_attention(X_weights)[1],
+        "q3.copies": [j + 1 for j in nearest_tokens(self_attention(X_large)[0], X_large)],
+        "q3.error_order": lambda beta: float(predicted_copy_error([beta])[0].max()),
+    }
+
+
+def mistakes(tiny: bool, answers: dict[str, Any]) -> dict[str, list[tuple[Any, str]]]:
+    """Q3: norms added directly or squared, the softmax's usual slips, token numbering, the wrong rate."""
+    import sympy as sp
+    import torch
+
+    from course_utils.q3 import attention
+    from course_utils.q3 import checks as q3
+
+    beta = sp.Symbol("beta", positive=True)
+    X = attention.orthogonal_tokens(q3.NORMS_BETA)[1]
+    base = attention.orthogonal_tokens(q3.NORMS_BETA)[0]
+    base_norms = base.norm(dim=1)
+    parts = (X @ base.T / base_norms ** 2).round()  # how many of each base vector a token holds
+    norms = X.norm(dim=1)
+    tokens = attention.orthogonal_tokens(q3.WEIGHTS_BETA)[1]
+    scores = tokens @ tokens.T
+    weights = torch.softmax(scores, dim=1)
+    n = len(norms)
+    return {
+        "q3.norms": [
+            ((parts.abs() @ base_norms), "the norms of orthogonal vectors do not add; their squares do "
+                                         "(Pythagoras). "),
+            (norms ** 2, "those look like squared norms: the norm is the square root of x . x. "),
+            (norms / q3.NORMS_BETA, "the base vectors have norm beta here, not 1. "),
+        ],
+        "q3.weights": [
+            (torch.softmax(scores / dim ** 0.5, dim=1),
+             "the definition at the top has no 1/sqrt(d) scaling: use the scores as they are. ")
+            for dim in range(len(scores), 9)  # the tokens' dimension, whichever the handout draws them in
+        ] + [
+            (weights.T, "each row holds one token's weights and sums to 1: you have them by column. "),
+            (torch.eye(len(weights)), "a softmax of finite scores is never exactly 0 or 1: at beta = 1 work it "
+                                       "out. "),
+            (scores, "those are the scores: the weights are their softmax, row by row. "),
+        ],
+        "q3.copies": [([i for i in range(n)], "number the tokens from 1, as x1, x2, x3. ")]
+        + [([i] * n, "look at each row on its own: which weight is the largest in row i? ") for i in range(1, n + 1)],
+        "q3.error_order": [
+            (sp.exp(-beta), "the scores grow like beta^2 (beta scales both sides of the inner product), so must the "
+                            "exponent. "),
+            (sp.exp(-sp.sqrt(2) * beta), "the scores grow like beta^2 (beta scales both sides of the inner product), "
+                                         "so must the exponent. "),
+            (1 / beta ** 2, "the error falls exponentially in beta^2, faster than any power of beta. "),
+            (sp.exp(-2 * beta ** 2), "the exponent's factor differs: compare each row's largest score with its next "
+                                     "largest. "),
+            (sp.exp(-beta ** 2 / 2), "the exponent's factor differs: compare each row's largest score with its next "
+                                     "largest. "),
+        ],
+    }

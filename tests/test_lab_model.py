@@ -8,10 +8,10 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 from transformers import BertConfig, BertModel
 
-from course_utils.sentiment import batching, text
-from course_utils.sentiment import model as model_mod
-from course_staff.lab_key import count_parameters, freeze_bert
-from course_utils.sentiment.model import (
+from course_utils.lab import batching, text
+from course_utils.lab import model as model_mod
+from course_staff.keys.lab import count_parameters, freeze_bert
+from course_utils.lab.model import (
     BERTGRUSentiment,
     gru_final_states,
     load_bert,

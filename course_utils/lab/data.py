@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.errors import CourseError
-from course_utils.sentiment.labels import LABELS
-from course_utils.sentiment.synthetic import SYNTHETIC_VERSION, write_synthetic_imdb
+from course_utils.lab.labels import LABELS
+from course_utils.lab.synthetic import SYNTHETIC_VERSION, write_synthetic_imdb
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_utils.sentiment import text
-from course_utils.sentiment.infer import (RecordingLoss, padding_effect, predict_batches, predict_sentiment,
+from course_utils.lab import text
+from course_utils.lab.infer import (RecordingLoss, padding_effect, predict_batches, predict_sentiment,
                                           shared_predictions)
-from course_utils.sentiment.model import build_model, load_bert
-from course_utils.sentiment.plots import confusion_matrix, plot_confusion, plot_history
+from course_utils.lab.model import build_model, load_bert
+from course_utils.lab.plots import confusion_matrix, plot_confusion, plot_history
 
 SIZES = dict(output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)  # the lab's head but for its width
 
@@ -73,7 +73,7 @@ def test_any_unicode_works(model_and_tokenizer):
 
 
 def test_predict_batches_returns_probabilities_and_labels(model_and_tokenizer):
-    from course_utils.sentiment.batching import collate
+    from course_utils.lab.batching import collate
 
     model, tok = model_and_tokenizer
     ids = text.encode(tok, ["good", "not good at all", "bad"])
@@ -83,15 +83,15 @@ def test_predict_batches_returns_probabilities_and_labels(model_and_tokenizer):
 
 
 def _batches(tok):
-    from course_utils.sentiment.batching import collate
+    from course_utils.lab.batching import collate
 
     ids = text.encode(tok, ["good", "not good at all", "bad", "the plot was clever ."])
     return [collate([(ids[0], 1), (ids[1], 0)]), collate([(ids[2], 0), (ids[3], 1)])]
 
 
 def test_the_confusion_matrix_reuses_the_logits_an_evaluation_loop_gave_its_loss(model_and_tokenizer, monkeypatch):
-    from course_staff import lab_key
-    from course_utils.sentiment import infer
+    from course_staff.keys import lab as lab_key
+    from course_utils.lab import infer
 
     model, tok = model_and_tokenizer
     batches = _batches(tok)

@@ -316,3 +316,46 @@ JUDGES = {
         (_claim_of(_X[2 * _N] - _X[2 * _N - 1]), "only the last pair appears: the earlier pairs still reach h_2N "
                                                  "through the loop. "))),
 }
+
+
+# ---- the hash-checked answers and their known mistakes: the registry is built from these -----------------
+# A mistake's hint names the slip and where to look, never the answer; its fingerprint is stored as a slow
+# salted hash like the answer's (``course_utils.checks.named_mistake``).
+
+def answers(tiny: bool) -> dict[str, Any]:
+    """Q2's hash-checked answers (the same in both modes): h_4 and the last outputs of the two sequences."""
+    return {
+        "q2.final_hidden": final_hidden(4),
+        "q2.output_a": simulate(SEQUENCE_A)[1][-1],
+        "q2.output_b": simulate(SEQUENCE_B)[1][-1],
+    }
+
+
+_PERCENT = "that looks like a percentage: the sigmoid gives a probability, a number between 0 and 1. "
+_SEED_BIAS = ("the output unit in the figure has no bias: it is the sigmoid of the weight on its edge times h_4 "
+              "(is your sigmoid's argument 1000 - h?). ")
+
+
+def mistakes(tiny: bool, answers: dict[str, Any]) -> dict[str, list[tuple[Any, str]]]:
+    """Q2: the sign slips of the unrolled recurrence, the seed's output bias, percentages."""
+    import sympy as sp
+
+    x1, x2, x3, x4 = sp.symbols("x1:5")
+    right = final_hidden(4)
+    a_h, b_h = simulate(SEQUENCE_A)[0][-1], simulate(SEQUENCE_B)[0][-1]
+    out_a, out_b = (simulate(s)[1][-1] for s in (SEQUENCE_A, SEQUENCE_B))
+    return {
+        "q2.final_hidden": [
+            (-right, "every input carries the opposite sign: which input enters last, and what does the weight on "
+                     "the loop do to the earlier ones? "),
+            (x4 - x3, "only the last two inputs appear: the earlier ones still reach h_4 through the loop. "),
+            (x1 + x2 + x3 + x4, "every input carries the same sign: re-read the weight on the loop. "),
+            (x1 * x2, "a linear unit adds weighted inputs and never multiplies them. "),
+            (1000 * right, "that is the output unit's input (w_out times h_4); h_4 is the hidden state itself. "),
+        ],
+        "q2.output_a": [(sigmoid(1000 - a_h), _SEED_BIAS), (100 * out_a, _PERCENT),
+                        (float(a_h > 0), "a hard threshold is not the sigmoid: work out the sigmoid at this h_4. "),
+                        (out_b, "that is the other sequence's output: run the recurrence over this one. ")],
+        "q2.output_b": [(sigmoid(1000 - b_h), _SEED_BIAS), (100 * out_b, _PERCENT),
+                        (out_a, "that would be the output for h_4 = 0: run the recurrence over this sequence. ")],
+    }

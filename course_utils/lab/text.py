@@ -7,8 +7,8 @@ from pathlib import Path
 
 from transformers import BertTokenizerFast, PreTrainedTokenizerBase
 
-from course_utils.sentiment import encoder, synthetic
-from course_utils.sentiment.config import MAX_BERT_LENGTH
+from course_utils.lab import encoder, synthetic
+from course_utils.lab.config import MAX_BERT_LENGTH
 # bert-base-uncased's special ids, kept in the tiny vocabulary by filling 1..99 with [unusedN].
 SPECIAL_IDS = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102, "[MASK]": 103}
 

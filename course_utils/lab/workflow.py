@@ -27,15 +27,15 @@ from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerBase
 
 from course_utils.mode import deterministic_cudnn, set_seed
-from course_utils.sentiment.batching import EncodedReviews, bucket_loader
-from course_utils.sentiment.checkpoint import CheckpointError, epochs_left, load_checkpoint, load_model_state
-from course_utils.sentiment.config import FEATURES, LabConfig, default_cache_dir
-from course_utils.sentiment.data import ReviewSet, fetch_imdb, load_split, split_train_valid, synthetic_imdb
-from course_utils.sentiment.features import (DEFAULT_HEADROOM, CachedFeatures, FeatureBatches, extract_features,
+from course_utils.lab.batching import EncodedReviews, bucket_loader
+from course_utils.lab.checkpoint import CheckpointError, epochs_left, load_checkpoint, load_model_state
+from course_utils.lab.config import FEATURES, LabConfig, default_cache_dir
+from course_utils.lab.data import ReviewSet, fetch_imdb, load_split, split_train_valid, synthetic_imdb
+from course_utils.lab.features import (DEFAULT_HEADROOM, CachedFeatures, FeatureBatches, extract_features,
                                              release_features)
-from course_utils.sentiment.model import BERTGRUSentiment, build_model, load_bert
-from course_utils.sentiment.text import encode, load_tokenizer, tokenizer_from_vocabulary, vocabulary_of
-from course_utils.sentiment.train import BEST_NAME, fit, trained_by
+from course_utils.lab.model import BERTGRUSentiment, build_model, load_bert
+from course_utils.lab.text import encode, load_tokenizer, tokenizer_from_vocabulary, vocabulary_of
+from course_utils.lab.train import BEST_NAME, fit, trained_by
 
 
 @dataclass

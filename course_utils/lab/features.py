@@ -30,9 +30,9 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from course_utils.sentiment import feature_files
-from course_utils.sentiment.batching import BucketBatchSampler, pad_ids
-from course_utils.sentiment.storage import (  # noqa: F401 (re-exported: the storage choice is part of this API)
+from course_utils.lab import feature_files
+from course_utils.lab.batching import BucketBatchSampler, pad_ids
+from course_utils.lab.storage import (  # noqa: F401 (re-exported: the storage choice is part of this API)
     DEFAULT_HEADROOM,
     GPU_RESERVE,
     NoRoomError,

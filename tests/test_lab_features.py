@@ -14,11 +14,11 @@ import torch
 from transformers import BertConfig, BertModel
 
 from course_utils.mode import set_seed
-from course_utils.sentiment import features
-from course_utils.sentiment.features import (FeatureBatches, OnTheFlyFeatures, choose_storage,
+from course_utils.lab import features
+from course_utils.lab.features import (FeatureBatches, OnTheFlyFeatures, choose_storage,
                                              extract_features, open_disk_cache, passes_per_review)
-from course_utils.sentiment.model import build_model
-from course_staff.lab_key import train_epoch
+from course_utils.lab.model import build_model
+from course_staff.keys.lab import train_epoch
 
 GIB = 2**30
 N_REVIEWS, VOCAB, E = 23, 61, 20

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
-from course_utils.sentiment.checkpoint import (
+from course_utils.lab.checkpoint import (
     BEST_NAME,
     FORMAT,
     RESUME_NAME,
