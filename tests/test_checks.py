@@ -1,6 +1,6 @@
 """Student self-checks: the engine, the lab checks, the registry; right answers pass, wrong ones get their hint.
 
-The oracles are the published figures (DESIGN.md, the original lab's printed outputs) and
+The oracles are the published figures (the original lab's printed outputs, bert-base-uncased's vocabulary) and
 closed forms worked out by hand here, independent of the package code that built the registry.
 """
 

@@ -27,7 +27,7 @@ from course_staff.keys import solutions
 ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = settings.load(ROOT / "course.toml").repository  # the release's own repository (course.toml)
 
-#: Full-mode answers pinned in the registry (they need the real vocabulary and archive): DESIGN.md's figures.
+#: Full-mode answers pinned in the registry (they need the real vocabulary and archive): the original lab's printed figures.
 PINNED = {"lab.token_ids": [7592, 2088, 2129, 2024, 2017, 1029], "lab.split_sizes": [17500, 7500, 25000]}
 
 #: Answers in words and formulas, as a key or a hint could state them (spaces are matched loosely).

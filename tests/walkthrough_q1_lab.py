@@ -111,7 +111,6 @@ LAB_WRONG = {
                      "    return total / seen, right / seen  # no model.eval(), loss on rounded probabilities"),
 }
 CASES = {"01_cnn_vs_rnn": (Q1_RIGHT, Q1_WRONG), "04_bert_gru_sentiment": (LAB_RIGHT, LAB_WRONG)}
-COUNTS = {"01_cnn_vs_rnn": 3, "04_bert_gru_sentiment": 11}  # checks per handout
 # Where an untouched handout stops (Run all): the first cell that needs a blank, and what its one line names.
 STOPS = {"01_cnn_vs_rnn": ("2015a390", "write conv_parameters in its cell above (its self-check is q1.conv_parameters)"),
          "02_rnn_recurrence": ("cce5ac98", "write rnn_step in its cell above (its self-check is q2.step)"),
