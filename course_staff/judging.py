@@ -20,55 +20,19 @@ calls, in its own process, on the outputs a sandboxed kernel sent back.
 
 from __future__ import annotations
 
-import math
 import random
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
+from course_staff.keys import Judge, close, modules  # noqa: F401 - Judge and close are this module's too
 from course_utils.checks.plain import from_plain
 
 
 
 
-def close(got: Any, want: Any, case: Any = None, rtol: float = 1e-6, atol: float = 1e-9) -> tuple[bool, str]:
-    """(ok, detail): the same nesting, ints and texts equal, floats within ``rtol``/``atol``."""
-    if isinstance(want, (list, tuple)):
-        if not isinstance(got, (list, tuple)) or len(got) != len(want):
-            return False, "the output's shape differs. "
-        for g, w in zip(got, want):
-            ok, detail = close(g, w, case, rtol, atol)
-            if not ok:
-                return ok, detail
-        return True, ""
-    if isinstance(want, bool) or want is None or isinstance(want, str):
-        return (got == want and type(got) is type(want)), "a value differs. "
-    if isinstance(want, (int, float)):
-        if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return False, "a value is not a number. "
-        if isinstance(want, float) and math.isnan(want):
-            return isinstance(got, float) and math.isnan(got), "a value differs. "
-        ok = math.isfinite(got) and abs(got - want) <= atol + rtol * abs(want)
-        return ok, "a value differs. "
-    return got == want, "a value differs. "
-
-
-@dataclass(frozen=True)
-class Judge:
-    """How the grader judges one function check (see the module's docstring)."""
-
-    cases: Callable[[random.Random], list]
-    oracle: Callable[[Any], Any]
-    compare: Callable[[Any, Any, Any], tuple[bool, str]] = close
-    mistakes: tuple[tuple[Callable[[Any], Any], str], ...] = field(default=())
-    also_right: tuple[Callable[[Any], Any], ...] = field(default=())
-
-
 def judges() -> dict[str, Judge]:
     """Every function check's judge, by check id, from the question modules of ``course_staff.keys``."""
-    from course_staff import keys
-
     found: dict[str, Judge] = {}
-    for prefix, module in keys.modules().items():
+    for prefix, module in modules().items():
         for question, judge in getattr(module, "JUDGES", {}).items():
             if question.split(".", 1)[0] != prefix:
                 raise ValueError(f"{question} is judged in course_staff.keys.{prefix}: its prefix names another module")

@@ -9,14 +9,51 @@ define:
 - ``mistakes(tiny, answers) -> {check id: [(wrong value, hint), ...]}``: their known mistakes.
 
 Nothing lists the questions: a module here is found by its name, and its checks by their prefix.
+``Judge`` and ``close`` (how a function check is judged) live here, below the key modules that use them;
+``course_staff.judging`` applies them for the grader.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
+from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
+
+
+def close(got: Any, want: Any, case: Any = None, rtol: float = 1e-6, atol: float = 1e-9) -> tuple[bool, str]:
+    """(ok, detail): the same nesting, ints and texts equal, floats within ``rtol``/``atol``."""
+    if isinstance(want, (list, tuple)):
+        if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            return False, "the output's shape differs. "
+        for g, w in zip(got, want):
+            ok, detail = close(g, w, case, rtol, atol)
+            if not ok:
+                return ok, detail
+        return True, ""
+    if isinstance(want, bool) or want is None or isinstance(want, str):
+        return (got == want and type(got) is type(want)), "a value differs. "
+    if isinstance(want, (int, float)):
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            return False, "a value is not a number. "
+        if isinstance(want, float) and math.isnan(want):
+            return isinstance(got, float) and math.isnan(got), "a value differs. "
+        ok = math.isfinite(got) and abs(got - want) <= atol + rtol * abs(want)
+        return ok, "a value differs. "
+    return got == want, "a value differs. "
+
+
+@dataclass(frozen=True)
+class Judge:
+    """How the grader judges one function check (see the module's docstring)."""
+
+    cases: Callable[[random.Random], list]
+    oracle: Callable[[Any], Any]
+    compare: Callable[[Any, Any, Any], tuple[bool, str]] = close
+    mistakes: tuple[tuple[Callable[[Any], Any], str], ...] = field(default=())
+    also_right: tuple[Callable[[Any], Any], ...] = field(default=())
 
 
 def modules() -> dict[str, ModuleType]:

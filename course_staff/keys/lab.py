@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
-from course_staff.judging import Judge, close
+from course_staff.keys import Judge, close
 from course_utils.lab import probes
 from course_utils.lab.train import batch_logits
 

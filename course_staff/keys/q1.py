@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from course_staff.judging import Judge
+from course_staff.keys import Judge
 
 
 def _counted(module) -> int:

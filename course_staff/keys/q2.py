@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import sympy as sp
 
-from course_staff.judging import Judge, close
+from course_staff.keys import Judge, close
 from course_utils.q2.checks import CANNOT_FOLLOW
 from course_utils.q2.recurrence import InductionProof, check_induction, step_difference
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 import torch
 from torch import Tensor
 
-from course_staff.judging import Judge, close
+from course_staff.keys import Judge, close
 from course_utils.q3.attention import TOKEN_NAMES, TOKEN_STYLES, copy_errors, orthogonal_tokens, swap_query_map
 from course_utils.q3.checks import tokens_of
 
