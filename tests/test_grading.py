@@ -186,15 +186,21 @@ def test_honest_full_mode_work_is_not_compared_where_the_mode_matters(batch: dic
 
 def test_the_detail_names_what_was_faked(batch: dict) -> None:
     detail = {name: row["detail"] for name, row in batch["rows"].items()}
-    assert detail["typed_verdict.ipynb"] == "locked cell 7 [rnn-check-tie] edited (restored)"
-    assert detail["deleted_check.ipynb"] == "locked cell [rnn-check-even] deleted (restored)"
-    assert detail["edited_check.ipynb"] == "locked cell 7 [att-check] edited (restored)"
-    assert detail["fabricated.ipynb"] == "cell 6 [rnn-tie]: differ"
+    # a check that lost its points says so, with why where the self-check knows the slip (0.7: no known one)
+    assert detail["typed_verdict.ipynb"] == ("locked cell 7 [rnn-check-tie] edited (restored); "
+                                             "q2.tie_output: not the right value")
+    assert detail["deleted_check.ipynb"] == ("locked cell [rnn-check-even] deleted (restored); q2.even_larger_output: "
+                                             "that would be the output for h_4 = 0: run the recurrence over this sequence")
+    assert detail["edited_check.ipynb"] == "locked cell 7 [att-check] edited (restored); q3.norms: ||x1|| and ||x3|| are off"
+    assert detail["fabricated.ipynb"] == ("cell 6 [rnn-tie]: differ; q2.tie_output: the output unit in the figure has no "
+                                          "bias: it is the sigmoid of the weight on its edge times h_4 (is your sigmoid's "
+                                          "argument 1000 - h?)")
     assert detail["raises.ipynb"] == ("cell 9 [rnn-even]: raised; cell 10 [rnn-check-even]: raised; "
                                       "q2.even_larger_output: the value could not be read (NameError: name 'y_even' "
                                       "is not defined)")
     # the patched verify fools the student's own check, not the grader (which judges the value in its process)
-    assert detail["monkeypatch.ipynb"] == "suspicious source in cell 5 [student-helper]: assigns into c"
+    assert detail["monkeypatch.ipynb"] == ("q2.tie_output: not the right value; "
+                                           "suspicious source in cell 5 [student-helper]: assigns into c")
     assert detail["hangs.ipynb"].startswith("killed after the time limit")
     assert detail["kernel_dies.ipynb"].startswith("the kernel died")
     assert detail["not_json.ipynb"].startswith("not a valid notebook")

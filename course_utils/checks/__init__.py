@@ -222,7 +222,7 @@ def _compare_hashes(question: str, spec: Spec, value: Any, registry: dict | None
     unordered = unordered.get(mode.mode_name()) or unordered.get("any")
     if unordered and digest(salt, "unordered", unordered_text(spec, value)) == unordered:
         return False, "the right values, in the wrong order: mind the order the prompt asks for. "
-    coarse = _coarse(spec, value, wrong)
+    coarse = _coarse(spec, value, wrong, salt, hashes)
     if coarse:
         return False, coarse
     if spec.entries:
@@ -241,19 +241,26 @@ def unordered_text(spec: Spec, value: Any) -> str:
     return ",".join(map(str, sorted(numbers)))
 
 
-def _coarse(spec: Spec, value: Any, wrong: list[int]) -> str:
-    """A hint when a wrong float entry was given with fewer decimals than the prompt asks for ("" otherwise):
-    a rounded right value and a wrong one look alike, so the student learns which it is."""
+def _coarse(spec: Spec, value: Any, wrong: list[int], salt: str, hashes: list[str]) -> str:
+    """A hint when a wrong float entry was given with fewer decimals than the prompt asks for and a value it
+    rounds is the right one ("" otherwise): the student learns it is the precision, not the algebra."""
     if spec.kind not in ("float", "floats") or spec.precision < 1:
         return ""
     try:
         values = [_forms.as_float(v) for v in (_forms.flat(value) if spec.kind == "floats" else [value])]
     except Exception:  # noqa: BLE001 - not numbers: nothing to say about decimals
         return ""
-    if any(i < len(values) and math.isfinite(values[i]) and round(values[i], spec.precision - 1) == values[i]
-           and values[i] != 0 for i in wrong):
-        return (f"give every value to at least {spec.precision} decimals: a value with fewer may be a right one "
-                "rounded too early, or a wrong one. ")
+    for i in wrong:
+        if i >= len(values) or not math.isfinite(values[i]):
+            continue
+        shown = next((d for d in range(spec.precision) if round(values[i], d) == values[i]), None)
+        if shown is None or spec.precision - shown > 2:
+            continue
+        step, unit = 10.0 ** -shown, 10 ** (spec.precision - shown)
+        candidates = (round(values[i] + (k - unit / 2) * step / unit, spec.precision) for k in range(unit + 1))
+        if any(digest(salt, i, _forms.float_forms(c, spec.precision)[0]) == hashes[i] for c in candidates):
+            return (f"give every value to at least {spec.precision} decimals: a value you rounded to "
+                    f"{shown} decimal{'' if shown == 1 else 's'} is off only by its rounding. ")
     return ""
 
 

@@ -57,7 +57,7 @@ def probe_attention(attend: Any, case: dict) -> list:
 
 register("q3.norms", Spec("floats", "Write ||x1||^2 as the inner product of x1 with itself and expand it; which "
                           "property of a, b, c, d matters? Give ||x1||, ||x2||, ||x3|| for beta = 3.",
-                          precision=PRECISION))
+                          precision=PRECISION, entries=("||x1||", "||x2||", "||x3||")))
 register("q3.weights", Spec("floats", "Use the definition at the top of the notebook as it stands (no extra "
                             "scaling); row i holds the weights of y_i and sums to 1. Give them for beta = 1.",
                             precision=PRECISION))
