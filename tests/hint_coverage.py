@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 GENERIC = (re.compile(r"^on public case \d+ of \d+ your output differs from the right one\.$"),
            re.compile(r"^entries [\d, ]+ \(counting from 0\) are off\.$"),
+           re.compile(r"^[^:]* (is|are) off\.$"),  # where, by name ("||x1|| and ||x3|| are off"), not why
            re.compile(r"^$"))
 
 
