@@ -48,51 +48,35 @@ def _label(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _wrong_rows() -> Iterator[tuple[str, str, Any]]:
-    """(check id, mode, wrong answer) of every table, tiny mode unless the table is full mode's."""
+def _table_rows(right: bool) -> Iterator[tuple[str, str, Any]]:
+    """(check id, mode, answer) of every table's right (or wrong) rows, tiny mode unless the table is full mode's."""
     from tests import test_checks, test_checks_lab, test_checks_q1, test_checks_q2, test_checks_q3
 
     for module in (test_checks_q1, test_checks_q2, test_checks_q3):
-        for question, values in module.WRONG.items():
+        for question, values in (module.RIGHT if right else module.WRONG).items():
             for value in values:
                 yield question, "tiny", value
-    for question, _, wrong in test_checks.COMMON + test_checks._tiny_answers():
-        yield question, "tiny", wrong
-    for question, _, wrong in test_checks.FULL:
-        yield question, "full", wrong
-    for question, table in (("lab.binary_accuracy", test_checks_lab.ACCURACY_WRONG),
-                            ("lab.train_epoch", test_checks_lab.TRAIN_WRONG),
-                            ("lab.evaluate", test_checks_lab.EVALUATE_WRONG)):
-        for value, _ in table:
-            yield question, "tiny", value
-    for model, _ in test_checks_lab.model_rows()[1]:
-        yield "lab.model", "tiny", model
-
-
-def _right_rows() -> Iterator[tuple[str, str, Any]]:
-    """(check id, mode, right answer) of every table."""
-    from tests import test_checks, test_checks_lab, test_checks_q1, test_checks_q2, test_checks_q3
-
-    for module in (test_checks_q1, test_checks_q2, test_checks_q3):
-        for question, values in module.RIGHT.items():
-            for value in values:
-                yield question, "tiny", value
-    for question, right, _ in test_checks.COMMON + test_checks._tiny_answers():
-        yield question, "tiny", right
-    for question, right, _ in test_checks.FULL:
-        yield question, "full", right
-    for question, table in (("lab.binary_accuracy", test_checks_lab.ACCURACY_RIGHT),
-                            ("lab.train_epoch", test_checks_lab.TRAIN_RIGHT),
-                            ("lab.evaluate", test_checks_lab.EVALUATE_RIGHT)):
+    pick = 1 if right else 2  # the tables of test_checks are (id, right, wrong)
+    for mode, table in (("tiny", test_checks.COMMON + test_checks._tiny_answers()), ("full", test_checks.FULL)):
+        for row in table:
+            yield row[0], mode, row[pick]
+    lab = test_checks_lab
+    for question, table in (("lab.binary_accuracy", lab.ACCURACY_RIGHT if right else lab.ACCURACY_WRONG),
+                            ("lab.train_epoch", lab.TRAIN_RIGHT if right else lab.TRAIN_WRONG),
+                            ("lab.evaluate", lab.EVALUATE_RIGHT if right else lab.EVALUATE_WRONG)):
         for value in table:
-            yield question, "tiny", value
-    for model in test_checks_lab.model_rows()[0]:
-        yield "lab.model", "tiny", model
+            yield question, "tiny", value if right else value[0]  # a wrong row is (answer, its hint's words)
+    for model in lab.model_rows()[0 if right else 1]:
+        yield "lab.model", "tiny", model if right else model[0]
+
+
+def _wrong_rows() -> Iterator[tuple[str, str, Any]]:
+    return _table_rows(right=False)
 
 
 def answers() -> list[tuple[str, str, str, Any, bool]]:
     """(check id, mode, label, answer, right?) of every row of the check tables, right and wrong."""
-    return ([(q, mode, _label(v), v, True) for q, mode, v in _right_rows()]
+    return ([(q, mode, _label(v), v, True) for q, mode, v in _table_rows(right=True)]
             + [(q, mode, _label(v), v, False) for q, mode, v in _wrong_rows()])
 
 
