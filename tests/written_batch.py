@@ -242,7 +242,7 @@ def _notebook(handout, master, rng: random.Random, prose: dict[str, str]) -> nbf
 
 def make(folder: Path, students: int = 40, seed: int = 0, handouts_dir: Path = ROOT / "notebooks") -> Batch:
     """Write the batch into ``folder``; see the module docstring for what is planted."""
-    rng = random.Random(seed)
+    rng = random.Random(f"{seed}:pairs")  # the picks and the copies: not moved by a handout's cells
     folder.mkdir(parents=True, exist_ok=True)
     handouts = load_handouts(handouts_dir)
     masters = {name: nbformat.read(ROOT / "answers" / f"{name}.ipynb", as_version=4) for name in handouts}
@@ -251,10 +251,11 @@ def make(folder: Path, students: int = 40, seed: int = 0, handouts_dir: Path = R
     notebooks: dict[tuple[str, str], nbformat.NotebookNode] = {}
     for student in names:
         for name, handout in handouts.items():
+            own = random.Random(f"{seed}:{student}:{name}")  # one notebook's draws: a cell added elsewhere moves none
             prose, styles = {}, {}
             for qid in handout.blanks:
-                prose[qid], styles[qid] = _compose(rng, PROSE[qid]) if qid in PROSE else (BLANK, "blank")
-            nb = _notebook(handout, masters[name], rng, prose)
+                prose[qid], styles[qid] = _compose(own, PROSE[qid]) if qid in PROSE else (BLANK, "blank")
+            nb = _notebook(handout, masters[name], own, prose)
             notebooks[(student, name)] = nb
             for qid, style in styles.items():
                 batch.style[(f"{student}_{name}.ipynb", qid)] = style
@@ -266,9 +267,10 @@ def make(folder: Path, students: int = 40, seed: int = 0, handouts_dir: Path = R
         name = hand_names[k % len(hand_names)]
         source, target = notebooks[(a, name)], notebooks[(b, name)]
         copied = nbformat.from_dict(json.loads(json.dumps(source)))
+        disguise = random.Random(f"{seed}:code:{k}")
         for cell, mine in zip(copied.cells, target.cells):
             if cell.cell_type == "code":
-                cell.source = reorder(rng, rename(rng, cell.source))
+                cell.source = reorder(disguise, rename(disguise, cell.source))
             elif cell.get("id") in handouts[name].blanks:
                 cell.source = mine.source  # their own prose
         notebooks[(b, name)] = copied
@@ -278,8 +280,10 @@ def make(folder: Path, students: int = 40, seed: int = 0, handouts_dir: Path = R
         name = hand_names[(k + 1) % len(hand_names)]
         qid = list(handouts[name].blanks)[k % len(handouts[name].blanks)]
         spec = PROSE[qid]
-        text = rng.choice(spec["points"][0]).capitalize() + ". " + ". ".join(rng.choice(p) for p in spec["points"][1:]) + ". " + rng.choice(OWN)
-        for who, body in ((a, text), (b, paraphrase(rng, text))):
+        words = random.Random(f"{seed}:prose:{k}")
+        text = (words.choice(spec["points"][0]).capitalize() + ". " + ". ".join(words.choice(p) for p in spec["points"][1:])
+                + ". " + words.choice(OWN))
+        for who, body in ((a, text), (b, paraphrase(words, text))):
             cell = next(c for c in notebooks[(who, name)].cells if c.get("id") == qid)
             cell.source = body
             batch.style[(f"{who}_{name}.ipynb", qid)] = "points:" + ",".join(map(str, range(len(spec["points"]))))
@@ -307,14 +311,14 @@ def grade_report(batch: Batch, report: Path, seed: int = 0) -> dict[str, float]:
     from course_staff.formats.report import Row, write_report
     from course_staff.written import answers
 
-    rng = random.Random(seed)
     handouts = load_handouts(ROOT / "notebooks")
     rows, written, scores = [], [], {}
     check_ids = list(dict.fromkeys(q for h in handouts.values() for q in h.check_ids))
     for path in sorted(batch.folder.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         handout, _ = match(nb, handouts)
-        checks = {q: float(rng.randint(0, 1)) for q in handout.check_ids}
+        draw = random.Random(f"{seed}:{path.name}")  # each file's own: a check added elsewhere moves none
+        checks = {q: float(draw.randint(0, 1)) for q in handout.check_ids}
         row = Row(path.name, "pass", sum(checks.values()), float(len(checks)), handout.name, "tiny",
                   checks=checks, check_max={q: 1.0 for q in checks})
         rows.append(row)
