@@ -6,7 +6,9 @@ define:
 - ``JUDGES: dict[str, Judge]``: the grader's judge of each function check (hidden cases, oracle, mistakes;
   ``course_staff.judging``);
 - ``answers(tiny) -> {check id: value}``: each hash-checked answer in tiny or full mode;
-- ``mistakes(tiny, answers) -> {check id: [(wrong value, hint), ...]}``: their known mistakes.
+- ``mistakes(tiny, answers) -> {check id: [(wrong value, hint), ...]}``: their known mistakes;
+- ``premise() -> (ok, why not)``: what the question's lesson rests on, as code (Q3: each token's score with
+  itself exceeds its scores with the others), checked before any key or registry is made (:func:`premises`).
 
 Nothing lists the questions: a module here is found by its name, and its checks by their prefix.
 ``Judge`` and ``close`` (how a function check is judged) live here, below the key modules that use them;
@@ -60,6 +62,18 @@ def modules() -> dict[str, ModuleType]:
     """Every question's key module by its prefix (``"q2"``, ``"lab"``), imported."""
     return {info.name: importlib.import_module(f"{__name__}.{info.name}")
             for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")}
+
+
+class PremiseBroken(ValueError):
+    """A question's numbers no longer support its lesson (``premise()`` of its key module said why)."""
+
+
+def premises() -> None:
+    """Check every question's premise; raise :class:`PremiseBroken` naming the question and why."""
+    for prefix, module in modules().items():
+        ok, why = module.premise() if hasattr(module, "premise") else (True, "")
+        if not ok:
+            raise PremiseBroken(f"{prefix}: the question's premise fails: {why}")
 
 
 def solutions(tiny: bool) -> dict[str, Any]:

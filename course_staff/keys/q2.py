@@ -150,6 +150,16 @@ def prove_even_length_rule() -> InductionProof:
     )
 
 
+def premise() -> tuple[bool, str]:
+    """Q2's premise as code: (ok, why not). The network's h_2N is the even-position inputs' sum minus the odd
+    ones' for every N (induction, two steps at a time), so y_2N reads as a comparator of the two sums."""
+    proof = prove_even_length_rule()
+    if proof.holds:
+        return True, ""
+    return False, (f"h_2N is not the even-position sum minus the odd-position sum for every N ({proof}): the "
+                   "output no longer compares the two sums; derive the question's reading again")
+
+
 def describe_final_output(n_steps: int) -> str:
     """In words: what y_T = sigmoid(1000 h_T) computes for a sequence of length ``n_steps``."""
     input_symbols(n_steps)  # validates n_steps

@@ -132,6 +132,29 @@ def symbolic_attention() -> SymbolicQ3:
     return SymbolicQ3(beta, norms, scores, weights)
 
 
+def premise(betas: Sequence[float] = (1.0, 3.0, 5.0), dim: int = 6, seed: int = 0) -> tuple[bool, str]:
+    """Q3's premise as code: (ok, why not). Every token's score with itself exceeds its score with each other
+    token by a positive multiple of beta^2, so y_i tends to x_i and the error falls like e^(-r beta^2), the
+    form ``q3.error_order`` reads; and the tokens' scores are the pattern the key's closed forms are derived
+    for (``SCORE_PATTERN``). Checked before any key or registry is made from them."""
+    want = torch.tensor(SCORE_PATTERN, dtype=torch.float64)
+    for beta in betas:
+        X = orthogonal_tokens(beta, dim=dim, seed=seed)[1].to(torch.float64)
+        pattern = X @ X.T / beta**2
+        for i in range(len(pattern)):
+            for j in range(len(pattern)):
+                if i != j and pattern[i, i] - pattern[i, j] <= 1e-9:
+                    return False, (f"x{i + 1}'s score with itself ({float(pattern[i, i]):.3g} beta^2) does not exceed its "
+                                   f"score with x{j + 1} ({float(pattern[i, j]):.3g} beta^2): y{i + 1} copies no token, and "
+                                   "its error does not fall like e^(-r beta^2); build the tokens so that none shares "
+                                   "another's base vectors as fully")
+        if pattern.shape != want.shape or not torch.allclose(pattern, want, atol=1e-9):
+            return False, (f"the tokens' scores X X^T / beta^2 are {[[round(float(v), 3) for v in r] for r in pattern]}, "
+                           f"not {[list(r) for r in SCORE_PATTERN]}, the pattern the key's closed forms are derived for: "
+                           "derive them again (SCORE_PATTERN, closed_form_weights, predicted_copy_error)")
+    return True, ""
+
+
 def predicted_copy_error(betas: Union[Sequence[float], Tensor]) -> tuple[Tensor, Tensor]:
     """Exact and leading-order copy errors ||y_i - x_i|| for tokens 1, 2, 3.
 
