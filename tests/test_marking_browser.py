@@ -415,7 +415,10 @@ def test_walkthrough_at_scale_group_marks_blanks_counts_scroll_math_rubric_regra
         page.wait_for_function("o => document.querySelector(o).textContent.endsWith('(1/20)')", arg=option)  # live count
         # the blank answers, by one key
         blank = page.locator(".answer[data-blank='1']").count()
-        assert blank == 2
+        from course_staff.written.groups import is_blank
+
+        shown = [a for a in answers_mod.read_csv(report.with_suffix(".answers.csv")) if a.question == QUESTION]
+        assert blank == sum(is_blank(a.answer) for a in shown) >= 2  # the two left blank, and any the batch drew
         press(page, "b")
         page.wait_for_function("n => document.querySelectorAll(\".answer[data-blank='1'][data-marked='1']\").length === n",
                                arg=blank)
