@@ -22,28 +22,18 @@ import torch
 
 from course_staff.keys import lab as lab_key
 from course_utils.files import atomic_write
-from course_utils.lab import batching, features, synthetic, text
+from course_utils.lab import batching, features, text
 from course_utils.lab import model as model_mod
 from course_utils.lab.checkpoint import load_checkpoint
 from course_utils.lab.features import choose_storage, extract_features
 from course_utils.lab.model import build_model, load_bert
 from course_utils.lab.train import BEST_NAME, RESUME_NAME, batch_logits, fit
+from tests.test_lab_train import loaders
 
 SIZES = dict(output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)  # the lab's head but for its width
 
 GIB = 2**30
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
-
-
-def _loaders(n: int = 48, batch_size: int = 16):
-    tok = text.load_tokenizer(tiny=True)
-    rng = random.Random(0)
-    labels = [i % 2 for i in range(n)]
-    ids = text.encode(tok, [synthetic.make_review(rng, y) for y in labels])
-    cut = n * 3 // 4
-    train = batching.bucket_loader(batching.EncodedReviews(ids[:cut], labels[:cut]), batch_size, True, seed=1)
-    valid = batching.bucket_loader(batching.EncodedReviews(ids[cut:], labels[cut:]), batch_size, False)
-    return tok, ids, train, valid
 
 
 def _model(vocab_size: int, frozen: bool = True):
@@ -54,7 +44,7 @@ def _model(vocab_size: int, frozen: bool = True):
 
 
 def _fit(out_dir, epochs, frozen=True, log=None, train_fn=lab_key.train_epoch, evaluate_fn=lab_key.evaluate, **kwargs):
-    tok, _, train, valid = _loaders()
+    tok, _, train, valid = loaders(48)
     torch.manual_seed(0)
     random.seed(0)
     model = _model(len(tok), frozen)
@@ -128,7 +118,7 @@ def test_free_gpu_memory_counts_what_the_caching_allocator_holds(monkeypatch):
 
 def _tiny_feature_model():
     tok = text.load_tokenizer(tiny=True)
-    return _model(len(tok)), _loaders()[1]
+    return _model(len(tok)), loaders(48)[1]
 
 
 def test_an_interrupted_extraction_leaves_no_file(tmp_path, monkeypatch):
@@ -239,7 +229,7 @@ def _cpu_bf16(device):
 def test_bert_on_the_fly_runs_under_the_cached_features_autocast(monkeypatch):
     """Training on the fly, inference and the cache all run BERT under one autocast: with a bf16 double for
     it, the forward pass's logits equal those from the (float32-stored) cache, and differ from fp32 BERT's."""
-    tok, ids, _, _ = _loaders(8)
+    tok, ids, _, _ = loaders(8)
     model = _model(len(tok)).eval()
     batch = batching.collate([(x, 0) for x in ids[:4]])
     with torch.no_grad():

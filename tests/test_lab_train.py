@@ -21,7 +21,8 @@ SIZES = dict(output_dim=1, n_layers=2, bidirectional=True, dropout=0.25)  # the 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
-def _loaders(n: int = 96, batch_size: int = 16):
+def loaders(n: int = 96, batch_size: int = 16):
+    """(tokenizer, ids, train loader, valid loader) over n synthetic reviews, 3/4 of them for training."""
     tok = text.load_tokenizer(tiny=True)
     rng = random.Random(0)
     labels = [i % 2 for i in range(n)]
@@ -29,7 +30,7 @@ def _loaders(n: int = 96, batch_size: int = 16):
     cut = n * 3 // 4
     train = batching.bucket_loader(batching.EncodedReviews(ids[:cut], labels[:cut]), batch_size, True, seed=1)
     valid = batching.bucket_loader(batching.EncodedReviews(ids[cut:], labels[cut:]), batch_size, False)
-    return tok, train, valid
+    return tok, ids, train, valid
 
 
 def _model(vocab_size: int):
@@ -53,7 +54,7 @@ class FeatureBatch:
 
 
 def test_metrics_are_weighted_by_batch_size_and_feature_batches_match():
-    tok, _, _ = _loaders()
+    tok, _, _, _ = loaders()
     model = _model(len(tok)).eval()
     rng = random.Random(1)
     items = [(text.encode(tok, [synthetic.make_review(rng, i % 2)])[0], i % 2) for i in range(9)]
@@ -77,7 +78,7 @@ def test_metrics_are_weighted_by_batch_size_and_feature_batches_match():
 
 
 def test_train_epoch_learns_and_reports_fractions():
-    tok, train, valid = _loaders()
+    tok, _, train, valid = loaders()
     model = _model(len(tok))
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     before = [p.detach().clone() for p in model.bert.parameters()]
@@ -96,7 +97,7 @@ def _without_times(history: dict) -> dict:
 
 
 def _run(out_dir, epochs, meta=None, log=None, train_fn=train_epoch, crash_at=None):
-    tok, train, valid = _loaders()
+    tok, _, train, valid = loaders()
     train = train if crash_at is None else _CrashingIn(train, crash_at)
     torch.manual_seed(0)
     random.seed(0)
@@ -187,7 +188,7 @@ def test_best_checkpoint_is_the_lowest_validation_loss_and_safe_to_load(tmp_path
 
 def test_fit_runs_the_loops_it_is_given_on_every_epoch():
     """The lab notebook passes the student's loops: fit must call them (with the batches) and record their numbers."""
-    tok, train, valid = _loaders()
+    tok, _, train, valid = loaders()
     model = _model(len(tok))
     calls = []
 
