@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from course_utils import checks
+from course_utils import checks, variants
 from course_utils.files import atomic_write
 from course_staff import judging
 from course_staff import keys
@@ -59,12 +59,27 @@ def unordered_hash(question: str, value: Any) -> str | None:
 
 
 def build_registry(previous: dict | None = None) -> dict:
-    """The registry from ``solutions``: id -> {"tiny": [...], "full": [...]} or {"any": [...]}.
+    """The registry from ``solutions``: id -> {"tiny": [...], "full": [...]} or {"any": [...]}, and for a question
+    with variants (``course_utils.variants``) the same per variant v >= 1 under ``"variants"[str(v)]``, each
+    hashed with that variant's salt.
 
-    previous: the committed registry, whose pinned entries (``PINNED``) are carried over.
+    previous: the committed registry, whose pinned entries (``PINNED``) are carried over (variant 0's).
     """
-    keys.premises()  # no answer is hashed for numbers that no longer carry the question's lesson
     previous = checks.load_registry() if previous is None and checks.REGISTRY.is_file() else (previous or {})
+    registry = _build_variant(previous)  # variant 0 of every question: the handout without variants
+    for prefix in sorted({q.split(".", 1)[0] for q in registry}):
+        for number in range(1, variants.count(prefix)):
+            with variants.pinned(prefix, number):
+                found = _build_variant(previous, prefix, number)
+            for question, entry in found.items():
+                registry[question].setdefault("variants", {})[str(number)] = entry
+    return registry
+
+
+def _build_variant(previous: dict, prefix: str | None = None, number: int = 0) -> dict:
+    """The entries of every check (or of question ``prefix``'s only) in the variants this process is in."""
+    # no answer is hashed for numbers that no longer carry the question's lesson
+    keys.premises(only=prefix, variant=number)
     per_mode, extras = {}, {}
     for name in ("tiny", "full"):
         answers = solutions(name == "tiny")
@@ -73,15 +88,16 @@ def build_registry(previous: dict | None = None) -> dict:
         extras[name] = {q: {"mistakes": mistake_hashes(q, v, wrong.get(q, [])), "unordered": unordered_hash(q, v)}
                         for q, v in answers.items()}
     for question, name in sorted(PINNED):
-        pinned = previous.get(question, {}).get(name)
+        pinned = _pinned_value(previous, question, name, number)
         if pinned is not None:
             per_mode[name][question] = pinned
-            extras[name][question] = {key: previous.get(question, {}).get(key, {}).get(name)
-                                      or previous.get(question, {}).get(key, {}).get("any")
+            extras[name][question] = {key: _pinned_extra(previous, question, key, name, number)
                                       for key in ("mistakes", "unordered")}
     registry = {}
     known_judges = judging.judges()
     for question, spec in sorted(checks.specs().items()):
+        if prefix is not None and question.split(".", 1)[0] != prefix:
+            continue
         if spec.kind == "probe":
             if question not in known_judges:
                 raise ValueError(f"{question}: a probe check without a Judge in course_staff.keys.{question.split('.')[0]}.JUDGES")
@@ -100,6 +116,31 @@ def build_registry(previous: dict | None = None) -> dict:
                 registry[question][key] = ({"any": by_mode["tiny"]} if len(by_mode) == 2 and by_mode["tiny"] == by_mode["full"]
                                            else by_mode)
     return registry
+
+
+def _previous_entry(previous: dict, question: str, number: int) -> dict:
+    entry = previous.get(question, {})
+    return entry if not number else entry.get("variants", {}).get(str(number), {})
+
+
+def _pinned_value(previous: dict, question: str, name: str, number: int) -> list | None:
+    """A pinned answer's hashes in variant ``number``: the committed ones, or, where the key can derive the
+    variant's value from variant 0's pinned fact (``PINNED_VARIANTS``), hashed afresh."""
+    found = _previous_entry(previous, question, number).get(name)
+    if found is not None or not number:
+        return found
+    derive = PINNED_VARIANTS.get(question)
+    value = derive(name) if derive is not None else None
+    return None if value is None else answer_hashes(question, value)
+
+
+def _pinned_extra(previous: dict, question: str, key: str, name: str, number: int) -> Any:
+    table = _previous_entry(previous, question, number).get(key, {})
+    return table.get(name) or table.get("any")
+
+
+#: Pinned answers whose value in a variant other than 0 the key derives (``mode name -> value or None``).
+PINNED_VARIANTS: dict[str, Any] = {}
 
 
 def pin(registry: dict, question: str, mode_name: str, value: Any) -> dict:

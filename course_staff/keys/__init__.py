@@ -68,12 +68,19 @@ class PremiseBroken(ValueError):
     """A question's numbers no longer support its lesson (``premise()`` of its key module said why)."""
 
 
-def premises() -> None:
-    """Check every question's premise; raise :class:`PremiseBroken` naming the question and why."""
+def premises(only: str | None = None, variant: int | None = None) -> None:
+    """Check every question's premise (or question ``only``'s) in the variant this process is in; raise
+    :class:`PremiseBroken` naming the question, the variant and why."""
+    from course_utils import variants
+
     for prefix, module in modules().items():
+        if only is not None and prefix != only:
+            continue
         ok, why = module.premise() if hasattr(module, "premise") else (True, "")
         if not ok:
-            raise PremiseBroken(f"{prefix}: the question's premise fails: {why}")
+            number = variants.number(prefix) if variant is None else variant
+            where = f" (variant {number})" if number else ""
+            raise PremiseBroken(f"{prefix}{where}: the question's premise fails: {why}")
 
 
 def solutions(tiny: bool) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from course_utils import mode
+from course_utils import mode, variants
 from course_utils.checks import _forms
 
 REGISTRY = Path(__file__).resolve().parents[1] / "data" / "checks.json"
@@ -204,7 +204,7 @@ def verify(question: str, value: Any, registry: dict | None = None) -> CheckResu
 def _compare_hashes(question: str, spec: Spec, value: Any, registry: dict | None) -> tuple[bool, str]:
     """(ok, detail) for a hash-kind spec: every entry's canonical forms against the registry."""
     registry = load_registry() if registry is None else registry
-    hashes = registry.get(question, {}).get(mode.mode_name()) or registry.get(question, {}).get("any")
+    hashes = entry_of(registry, question).get(mode.mode_name()) or entry_of(registry, question).get("any")
     if hashes is None:
         return False, f"no answer is registered for {mode.mode_name()} mode; tell your instructor. "
     candidates = candidate_forms(spec, value)
@@ -218,7 +218,7 @@ def _compare_hashes(question: str, spec: Spec, value: Any, registry: dict | None
     mistake = named_mistake(question, [entry[0] for entry in candidates], registry)
     if mistake:
         return False, mistake
-    unordered = registry.get(question, {}).get("unordered", {})
+    unordered = entry_of(registry, question).get("unordered", {})
     unordered = unordered.get(mode.mode_name()) or unordered.get("any")
     if unordered and digest(salt, "unordered", unordered_text(spec, value)) == unordered:
         return False, "the right values, in the wrong order: mind the order the prompt asks for. "
@@ -281,7 +281,7 @@ def named_mistake(question: str, texts: list[str], registry: dict | None = None)
     """
     question = canonical_id(question)
     registry = load_registry() if registry is None else registry
-    table = registry.get(question, {}).get("mistakes", {})
+    table = entry_of(registry, question).get("mistakes", {})
     table = table.get(mode.mode_name()) or table.get("any") or {}
     if not table:
         return ""
@@ -295,7 +295,7 @@ def verify_forms(question: str, texts: list[str], registry: dict | None = None) 
     neighbours, so a list of guesses cannot match."""
     question = canonical_id(question)
     registry = load_registry() if registry is None else registry
-    hashes = registry.get(question, {}).get(mode.mode_name()) or registry.get(question, {}).get("any")
+    hashes = entry_of(registry, question).get(mode.mode_name()) or entry_of(registry, question).get("any")
     if hashes is None or len(texts) != len(hashes):
         return False
     salt = salt_for(question)
@@ -308,7 +308,7 @@ def verify_neighbours(question: str, forms: list[list[str]], registry: dict | No
     the texts the kernel computed (the same tolerance as the self-check, and no more)."""
     question = canonical_id(question)
     registry = load_registry() if registry is None else registry
-    hashes = registry.get(question, {}).get(mode.mode_name()) or registry.get(question, {}).get("any")
+    hashes = entry_of(registry, question).get(mode.mode_name()) or entry_of(registry, question).get("any")
     if hashes is None or len(forms) != len(hashes) or any(not 1 <= len(entry) <= 3 for entry in forms):
         return False
     salt = salt_for(question)
@@ -318,7 +318,7 @@ def verify_neighbours(question: str, forms: list[list[str]], registry: dict | No
 def _compare_probe(question: str, spec: Spec, function: Any, registry: dict | None) -> tuple[bool, str]:
     """(ok, detail) for a probe spec: the function's output on each public case against the registry."""
     registry = load_registry() if registry is None else registry
-    entry = registry.get(question, {})
+    entry = entry_of(registry, question)
     cases = entry.get(mode.mode_name()) or entry.get("any")
     if cases is None or len(cases) != len(spec.public_cases):
         return False, f"no reference is registered for {mode.mode_name()} mode; tell your instructor. "
@@ -413,8 +413,19 @@ def fast_digest(salt: str, index: str, form: str) -> str:
 
 
 def salt_for(question: str) -> str:
-    """The question's salt, derived from its id (so the registry regenerates identically)."""
-    return hashlib.sha256(f"course_utils.checks:{question}".encode()).hexdigest()[:16]
+    """The question's salt in this process's variant, derived from its id and the variant number (so the
+    registry regenerates identically, and one variant's hashes say nothing about another's)."""
+    number = variants.number(question)
+    suffix = f"#{number}" if number else ""  # variant 0 keeps the salts of the handout without variants
+    return hashlib.sha256(f"course_utils.checks:{question}{suffix}".encode()).hexdigest()[:16]
+
+
+def entry_of(registry: dict, question: str) -> dict:
+    """The registry entry of ``question`` for this process's variant of its question (``{}`` when none):
+    variant 0 is the entry itself, variant v its ``"variants"[str(v)]``."""
+    entry = registry.get(question, {})
+    number = variants.number(question)
+    return entry if not number else entry.get("variants", {}).get(str(number), {})
 
 
 def digest(salt: str, index: int | str, form: str) -> str:
