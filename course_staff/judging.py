@@ -58,7 +58,7 @@ def probe_entry(question: str, spec: Any, judge: Judge) -> dict:
 
     salt = checks.salt_for(question)
     hashes, mistakes, also = [], {}, [[] for _ in judge.also_right]
-    for number, case in enumerate(spec.public_cases):
+    for number, case in enumerate(spec.cases()):
         want = judge.oracle(case)
         forms = checks.probe_forms(want, spec.precision)
         hashes.append([checks.fast_digest(salt, f"{number}.{i}", entry[0]) for i, entry in enumerate(forms)])
@@ -73,7 +73,7 @@ def probe_entry(question: str, spec: Any, judge: Judge) -> dict:
                 if hint not in hints:  # two slips can give one output on a case: keep both, the other cases tell
                     hints.append(hint)
     entry = {"any": hashes, "mistakes": dict(sorted(mistakes.items()))}
-    if len({checks.probe_text(judge.oracle(case), spec.precision) for case in spec.public_cases}) > 1:
+    if len({checks.probe_text(judge.oracle(case), spec.precision) for case in spec.cases()}) > 1:
         entry["varies"] = True  # a function whose output never changes is told so
     return {**entry, "also": also} if also else entry
 

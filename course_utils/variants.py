@@ -34,6 +34,7 @@ from typing import Any
 from course_utils.errors import CourseError
 
 ID_ENV = "COURSE_STUDENT_ID"
+GRADER_ENV = "COURSE_GRADER_STUDENT_ID"  # set by the grader: the id it derived, which the notebook's cannot replace
 TERM_ENV = "COURSE_VARIANT_TERM"  # overrides the installed term (tests, and a grader's dry run)
 SETTINGS = Path(__file__).resolve().parent / "data" / "variants.json"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}$")
@@ -63,9 +64,12 @@ def normalise_id(student_id: Any) -> str:
 def use(student_id: Any) -> str:
     """Make ``student_id`` the id of this process (sets ``COURSE_STUDENT_ID``); returns it normalised.
 
-    Call it with the handout's ``STUDENT_ID`` right after the first cell. "" (no id) keeps variant 0.
+    Call it with the handout's ``STUDENT_ID`` right after the first cell. "" (no id) keeps variant 0. Under the
+    grader (``COURSE_GRADER_STUDENT_ID`` set) the grader's id is kept: a notebook is run as its owner's.
     """
     text = normalise_id(student_id)
+    if GRADER_ENV in os.environ:
+        text = normalise_id(os.environ[GRADER_ENV])
     os.environ[ID_ENV] = text
     return text
 

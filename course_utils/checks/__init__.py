@@ -75,7 +75,8 @@ class Spec:
     probe: "probe" only, (function, case) -> plain output (``plain.to_plain`` data: numbers, lists);
     raises :class:`NoAnswer` while the function's body is still ``...``. The probe builds the
     inputs from the case and calls the function; it computes nothing the blank asks for.
-    public_cases: "probe" only, JSON-ready cases (shown to anyone); ``precision``: decimals to
+    public_cases: "probe" only, JSON-ready cases (shown to anyone), or a function of no arguments that returns
+    them for the current variant (:meth:`cases`); ``precision``: decimals to
     which the output's floats are compared; ``callable_only``: False where the answer may also be a
     value the probe reads (an expression), not only a function; ``follow_up``: value -> (ok, detail),
     run once the public cases pass, for what the grader also requires of every answer and a public case
@@ -90,9 +91,14 @@ class Spec:
     entries: tuple[str, ...] = ()
     judge: Callable[[Any], tuple[bool, str]] | None = None
     probe: Callable[[Any, Any], Any] | None = None
-    public_cases: tuple = ()
+    public_cases: tuple | Callable[[], tuple] = ()
     callable_only: bool = True
     follow_up: Callable[[Any], tuple[bool, str]] | None = None
+
+    def cases(self) -> tuple:
+        """The public cases in this process's variant: ``public_cases``, or what it returns where it is a function
+        of no arguments (a question whose public cases differ per variant, ``course_utils.variants``)."""
+        return tuple(self.public_cases()) if callable(self.public_cases) else tuple(self.public_cases)
 
     @property
     def hashed(self) -> bool:
@@ -320,13 +326,13 @@ def _compare_probe(question: str, spec: Spec, function: Any, registry: dict | No
     registry = load_registry() if registry is None else registry
     entry = entry_of(registry, question)
     cases = entry.get(mode.mode_name()) or entry.get("any")
-    if cases is None or len(cases) != len(spec.public_cases):
+    if cases is None or len(cases) != len(spec.cases()):
         return False, f"no reference is registered for {mode.mode_name()} mode; tell your instructor. "
     if spec.callable_only and not callable(function):
         return False, "pass your function itself (its name, without calling it). "
     salt = salt_for(question)
     also = entry.get("also", [])  # other right outputs (a loop that computes its accuracy itself)
-    for number, (case, want) in enumerate(zip(spec.public_cases, cases)):
+    for number, (case, want) in enumerate(zip(spec.cases(), cases)):
         output = spec.probe(function, case)
         forms = probe_forms(output, spec.precision)
         if not any(_matches(salt, number, forms, right) for right in [want, *(other[number] for other in also)]):
@@ -348,7 +354,7 @@ def _probe_mistake(question: str, spec: Spec, function: Any, entry: dict, first:
     candidates = hints(first, output)
     texts = {probe_text(output, spec.precision)}
     try:
-        for number, case in enumerate(spec.public_cases):
+        for number, case in enumerate(spec.cases()):
             if number == first:
                 continue
             got = spec.probe(function, case)
@@ -361,9 +367,9 @@ def _probe_mistake(question: str, spec: Spec, function: Any, entry: dict, first:
         texts.add("")
     if candidates:
         return candidates[0]
-    if entry.get("varies") and len(texts) == 1 and len(spec.public_cases) > 1:
+    if entry.get("varies") and len(texts) == 1 and len(spec.cases()) > 1:
         return "your function gives the same output on every public case, whatever its inputs: compute the output from them. "
-    return f"on public case {first + 1} of {len(spec.public_cases)} your output differs from the right one. "
+    return f"on public case {first + 1} of {len(spec.cases())} your output differs from the right one. "
 
 
 def _matches(salt: str, number: int, forms: list[list[str]], want: list[str]) -> bool:
