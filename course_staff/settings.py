@@ -44,6 +44,7 @@ class CourseSettings:
     term: str  # [course] term: "" (none) or e.g. "Fall 2027"
     repository: str  # [release] repository: the GitHub OWNER/NAME the student release is published to
     branch: str  # [release] branch: the branch of that repository the badges open
+    variants: str = ""  # [variants] term: "" (variants off) or the name whose hash picks each student's numbers
 
     @property
     def title(self) -> str:
@@ -66,6 +67,10 @@ _SCHEMA: dict[str, dict[str, tuple[bool, Any, str]]] = {
         "name": (True, None, 'the course\'s name, e.g. name = "Deep Learning"'),
         "assignment": (True, None, 'the assignment\'s name, e.g. assignment = "Assignment 3"'),
         "term": (False, "", 'the term, e.g. term = "Fall 2027" (or leave it out)'),
+    },
+    "variants": {
+        "term": (False, "", 'the name of this term\'s variants, e.g. term = "fall-2027": each student then gets '
+                            'their own numbers per question; leave it out (or "") for one version for everyone'),
     },
     "release": {
         "repository": (True, None, 'the GitHub repository the student release is published to, as OWNER/NAME, '
@@ -99,7 +104,7 @@ def parse(text: str, source: str = str(DEFAULT_PATH)) -> CourseSettings:
             if key not in section:
                 if required:
                     raise CourseSettingsError(f"{source}: [{table}] {key} is missing: add it under [{table}]: {what}")
-                values[key] = default
+                values[f"{table}.{key}"] = default
                 continue
             value = section[key]
             if not isinstance(value, str) or (required and not value.strip()):
@@ -110,18 +115,23 @@ def parse(text: str, source: str = str(DEFAULT_PATH)) -> CourseSettings:
             if any(ord(c) < 32 or ord(c) == 127 for c in value):
                 raise CourseSettingsError(f"{source}: [{table}] {key} = {value!r} must be one line of text, without "
                                           f"tabs or control characters: {what}")
-            values[key] = value.strip()
-    repository = values["repository"]
+            values[f"{table}.{key}"] = value.strip()
+    repository = values["release.repository"]
     if repository.startswith(("http://", "https://", "github.com/", "git@")) or repository.endswith(".git") \
             or not _REPOSITORY.match(repository):
         raise CourseSettingsError(f"{source}: [release] repository = {repository!r} is not OWNER/NAME: write "
                                   "the GitHub repository alone, without https://github.com/ or .git, e.g. "
                                   'repository = "someuni/dl-a3-2027"')
-    if not _BRANCH.match(values["branch"]):
-        raise CourseSettingsError(f"{source}: [release] branch = {values['branch']!r} is not a branch name: "
+    if not _BRANCH.match(values["release.branch"]):
+        raise CourseSettingsError(f"{source}: [release] branch = {values['release.branch']!r} is not a branch name: "
                                   'e.g. branch = "main"')
-    return CourseSettings(name=values["name"], assignment=values["assignment"], term=values["term"],
-                          repository=repository, branch=values["branch"])
+    term = values["variants.term"]
+    if term and not re.match(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$", term):
+        raise CourseSettingsError(f"{source}: [variants] term = {term!r} must be a short name of letters, digits, "
+                                  "spaces, '.', '_' or '-', e.g. term = \"fall-2027\"")
+    return CourseSettings(name=values["course.name"], assignment=values["course.assignment"],
+                          term=values["course.term"], repository=repository, branch=values["release.branch"],
+                          variants=term)
 
 
 def load(path: Path | None = None) -> CourseSettings:

@@ -45,7 +45,7 @@ def test_optional_keys_have_defaults_and_a_term_joins_the_title():
     (VALID.replace('name = "Deep Learning"', "name = 3"), "[course] name = 3", "string in double quotes"),
     (VALID.replace('name = "Deep Learning"', 'name = ""'), "[course] name", "non-empty"),
     (VALID.replace('name = "Deep', 'nmae = "Deep'), "unknown key [course] nmae", "the keys of [course] are"),
-    (VALID + "[grading]\npoints = 3\n", "'grading'", "the tables are [course], [release]"),
+    (VALID + "[grading]\npoints = 3\n", "'grading'", "the tables are [course], [variants], [release]"),
     (VALID.replace('"Deep Learning"', "Deep Learning"), "not valid TOML", "fix the line"),
     (VALID + 'branch = "my branch"\n', "[release] branch", 'branch = "main"'),
     (VALID.replace('"Assignment 3"', '"Assignment\\n3"'), "[course] assignment", "one line"),

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import json
 import os
 import re
 import sys
@@ -306,6 +307,69 @@ def update_registry(path: Path | None = None, *, check: bool = False, result: Re
     return result
 
 
+def update_variants(course: settings.CourseSettings, *, check: bool = False, result: Result | None = None) -> Result:
+    """Write ``[variants] term`` of ``course.toml`` into the student package (``course_utils/data/variants.json``),
+    where every handout reads it: counted with the registry in the summary (both are the package's data)."""
+    from course_utils import variants
+
+    result = Result() if result is None else result
+    text = (json.dumps({"term": course.variants}, indent=1) + "\n").encode()
+    path = variants.SETTINGS
+    if check:
+        if not path.is_file() or path.read_bytes() != text:
+            result.count("registry", "stale")
+            result.changed.append(path)
+    elif write_if_changed(path, text):
+        result.count("registry", "written")
+        result.changed.append(path)
+    return result
+
+
+def key_for_student(answers: Path, out: Path, student: str, course: settings.CourseSettings,
+                    only: str | None = None) -> list[str]:
+    """Execute every master (or ``only``) as ``student``'s variant and render its key to ``out``/NAME.md, with its
+    figures beside it: the complete key of one student (regrades, a TA's questions). Returns the lines to print:
+    which variant of each question the student has. Writes nothing else (not the masters, not the handouts)."""
+    from course_utils import variants
+
+    if not course.variants:
+        raise KeysUsageError("variants are off: set [variants] term in course.toml (docs/variants.md) first")
+    student = variants.normalise_id(student)
+    if not student:
+        raise KeysUsageError("--variant needs a course id, e.g. --variant 123456")
+    lines = []
+    saved = {name: os.environ.get(name) for name in (variants.GRADER_ENV, variants.TERM_ENV)}
+    os.environ.update({variants.GRADER_ENV: student, variants.TERM_ENV: course.variants})
+    try:
+        for prefix in sorted(_question_prefixes()):
+            n = variants.count(prefix)
+            lines.append(f"{prefix}: variant {variants.number_for(prefix, student, course.variants)} of {n}")
+        for path in _master_files(answers, only):
+            name = path.stem
+            print(f"executing {path} as {student!r} ...", flush=True)
+            executed = execute(nbformat.read(path, as_version=4), answers)
+            key_md, figures = render.markdown(executed, name, f"{FIGURES}/{name}")
+            header = (f"<!-- the key of {student!r}'s variant, term {course.variants!r}: "
+                      f"{'; '.join(lines)} -->\n\n")
+            atomic_write(out / f"{name}.md", (header + key_md).encode())
+            for rel, data in figures.items():
+                atomic_write(out / rel, data)
+            lines.append(f"wrote {out / f'{name}.md'}")
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return lines
+
+
+def _question_prefixes() -> list[str]:
+    from course_utils import checks
+
+    return list(checks.parts())
+
+
 def summary(result: Result, where: dict[str, Path]) -> list[str]:
     """The closing lines of a run: one per kind (``KINDS``), with counts, and where they are."""
     lines = []
@@ -343,6 +407,11 @@ def keys_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--registry", type=Path, default=None, metavar="FILE",
                         help="where to build the check registry (default: course_utils/data/checks.json)")
     parser.add_argument("--no-registry", action="store_true", help="leave the check registry as it is")
+    parser.add_argument("--variant", metavar="ID", default=None,
+                        help="render the complete key of one student's variant (course id ID) into --out; writes "
+                             "nothing else (docs/variants.md)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="with --variant: where its keys go (default: keys-by-student/ID)")
 
 
 def keys(args: argparse.Namespace) -> int:
@@ -358,7 +427,20 @@ def keys(args: argparse.Namespace) -> int:
     except (KeysUsageError, settings.CourseSettingsError) as err:
         print(f"course-utils keys: {err}", file=sys.stderr)
         return 2
+    if args.variant is not None:
+        try:
+            out = args.out or Path("keys-by-student") / str(args.variant).strip().lower()
+            lines = key_for_student(args.answers, out, args.variant, course, args.only)
+        except (KeysUsageError, CourseError) as err:
+            print(f"course-utils keys: {err}", file=sys.stderr)
+            return 2
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            print(f"course-utils keys: a master failed in this variant: {_ANSI.sub('', str(exc))}", file=sys.stderr)
+            return 1
+        print("\n".join(lines))
+        return 0
     result = Result()
+    update_variants(course, check=args.check, result=result)
     if not args.no_registry:
         from course_staff.keys import PremiseBroken
 
