@@ -27,6 +27,7 @@ import importlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,14 @@ GRADER_ENV = "COURSE_GRADER_STUDENT_ID"  # set by the grader: the id it derived,
 TERM_ENV = "COURSE_VARIANT_TERM"  # overrides the installed term (tests, and a grader's dry run)
 SETTINGS = Path(__file__).resolve().parent / "data" / "variants.json"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}$")
-_PINNED: dict[str, int] = {}  # question prefix -> forced variant number (the key builder, tests)
+_LOCAL = threading.local()  # per thread: the grader judges several students at once (--jobs)
+
+
+def _pins() -> dict[str, int]:
+    """This thread's pinned variants: question prefix -> forced variant number (the key builder, tests)."""
+    if not hasattr(_LOCAL, "pins"):
+        _LOCAL.pins = {}
+    return _LOCAL.pins
 
 
 class VariantError(CourseError, ValueError):
@@ -135,8 +143,11 @@ def number_for(prefix: str, student: Any, term_name: str | None = None) -> int:
 def number(prefix: str) -> int:
     """The variant of question ``prefix`` in this process: a pinned one (:func:`pinned`), else the id's."""
     prefix = prefix.split(".", 1)[0]
-    if prefix in _PINNED:
-        return _PINNED[prefix]
+    if prefix in _pins():
+        return _pins()[prefix]
+    student = getattr(_LOCAL, "student", None)
+    if student is not None:
+        return number_for(prefix, student[0], student[1])
     return number_for(prefix, student_id())
 
 
@@ -153,15 +164,30 @@ def pinned(prefix: str, variant: int) -> Iterator[dict]:
     n = count(prefix)
     if isinstance(variant, bool) or not isinstance(variant, int) or not 0 <= variant < n:
         raise VariantError(f"{prefix} has variants 0 to {n - 1}; {variant!r} is not one of them.")
-    old = _PINNED.get(prefix)
-    _PINNED[prefix] = variant
+    pins = _pins()
+    old = pins.get(prefix)
+    pins[prefix] = variant
     try:
         yield params(prefix)
     finally:
         if old is None:
-            _PINNED.pop(prefix, None)
+            pins.pop(prefix, None)
         else:
-            _PINNED[prefix] = old
+            pins[prefix] = old
+
+
+@contextlib.contextmanager
+def as_student(student: Any, term_name: str | None = None) -> Iterator[str]:
+    """Within the block, in this thread only, every question is in ``student``'s variant of ``term_name``
+    (default: the installed term): how the grader draws hidden cases and judges one student while other
+    threads judge others. Yields the normalised id."""
+    student = normalise_id(student)
+    old = getattr(_LOCAL, "student", None)
+    _LOCAL.student = (student, term() if term_name is None else term_name)
+    try:
+        yield student
+    finally:
+        _LOCAL.student = old
 
 
 def describe(prefix: str) -> str:
@@ -169,7 +195,7 @@ def describe(prefix: str) -> str:
     n, v = count(prefix), number(prefix)
     if n == 1:
         return f"{prefix}: one version for everyone."
-    if prefix in _PINNED:
+    if prefix in _pins():
         return f"{prefix}: variant {v} of {n} (pinned)."
     if not enabled():
         return f"{prefix}: variants are off this term: everyone has variant 0."

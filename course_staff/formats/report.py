@@ -34,6 +34,8 @@ class Row:
     runs: int = 1  # 2 when a run that timed out or lost its kernel was run again (``--retries``)
     detail: str = ""
     sandbox: str = ""  # "bwrap", or "none" where the batch ran with --no-sandbox
+    student: str = ""  # the id it was graded as, with variants on (``identity.identify``)
+    variant: str = ""  # its variant per question, "q2=7" (variants on only)
     checks: dict[str, float] = field(default_factory=dict)  # check id -> points earned
     check_max: dict[str, float] = field(default_factory=dict)  # check id -> points possible
     profile: dict[str, float] = field(default_factory=dict)  # phase -> seconds (``--profile``; see ``profile.py``)
@@ -41,6 +43,7 @@ class Row:
 
 
 REPORT_COLUMNS = tuple(f.name for f in fields(Row) if f.name not in {"checks", "check_max", "profile", "cell_seconds"})
+_BEFORE_VARIANTS = tuple(c for c in REPORT_COLUMNS if c not in ("student", "variant"))
 
 
 def _number(value: float) -> str:
@@ -71,9 +74,11 @@ def read_report(path: Path) -> tuple[list[dict[str, str]], list[str]]:
     ValueError if it is not a report."""
     with path.open(newline="", encoding="utf-8") as handle:
         header, rows = csvsafe.read(handle)
-    if tuple(header[: len(REPORT_COLUMNS)]) != REPORT_COLUMNS:
-        raise ValueError(f"{path} is not a grading report (its first columns are not {', '.join(REPORT_COLUMNS)})")
-    return rows, header[len(REPORT_COLUMNS):]
+    if tuple(header[: len(REPORT_COLUMNS)]) == REPORT_COLUMNS:
+        return rows, header[len(REPORT_COLUMNS):]
+    if tuple(header[: len(_BEFORE_VARIANTS)]) == _BEFORE_VARIANTS:  # a report of a grader without variants
+        return [{**row, "student": "", "variant": ""} for row in rows], header[len(_BEFORE_VARIANTS):]
+    raise ValueError(f"{path} is not a grading report (its first columns are not {', '.join(REPORT_COLUMNS)})")
 
 
 def merge_reports(paths: list[Path], out: Path) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 from course_staff.formats.handouts import load_handouts
 from course_staff.formats.report import Row, write_report
 from course_staff.formats.scoring import load_rubric
-from course_staff.grading import gradescope, judge, profile, run, sandbox, scratch, shards
+from course_staff.grading import identity, gradescope, judge, profile, run, sandbox, scratch, shards
 from course_staff.grading.submission import NOT_SANDBOXED, Settings, Slots, grade_notebook
 from course_staff.written import answers
 
@@ -56,6 +56,10 @@ def grade_arguments(parser: argparse.ArgumentParser) -> None:
                              "(per cell) and .md (medians per handout, also printed)")
     parser.add_argument("--gradescope", type=Path, default=None, metavar="FILE",
                         help="also write Gradescope's results.json for DIR's one submission")
+    parser.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                        help="with variants on: the class's ids (a column 'id'; Canvas's gradebook export has one) and "
+                             "optionally a column 'file' naming each id's submission; an id cell that disagrees is "
+                             "flagged (docs/variants.md)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME",
                         help="pass this variable of yours to the kernels too (repeatable); they get only what they need")
     parser.add_argument("--no-sandbox", action="store_true",
@@ -120,6 +124,7 @@ def grade(args: argparse.Namespace) -> int:
     try:
         handouts = load_handouts(args.handouts)
         rubric = load_rubric(rubric_path)
+        roster = identity.load_roster(args.roster) if args.roster is not None else None
     except ValueError as exc:
         return _usage(str(exc))
     check_ids = list(dict.fromkeys(q for h in handouts.values() for q in h.check_ids))
@@ -158,7 +163,7 @@ def grade(args: argparse.Namespace) -> int:
         settings = Settings(handouts, rubric, args.timeout, not args.full, sanitize, tuple(args.env), args.retries,
                             sandboxed=not args.no_sandbox, environment=environment, user=user,
                             threads=max(1, (os.cpu_count() or 1) // args.jobs), slots=Slots(args.jobs),
-                            limits=limits)
+                            limits=limits, roster=roster)
         runs = folder.path / "runs"
         with _torch_cache_in(folder.path):
             # twice as many threads as run slots: while --jobs notebooks run, others are read, prepared
@@ -190,7 +195,8 @@ def grade(args: argparse.Namespace) -> int:
     rows = _rows(notebooks, graded)
     write_report(rows, args.report, check_ids)
     graded_list = [graded[i] for i in range(len(notebooks))]
-    written = [a for row, nb, handout in graded_list if handout is not None for a in answers.collect(row.file, nb, handout)]
+    written = [a for row, nb, handout in graded_list if handout is not None
+               for a in answers.collect(row.file, nb, handout, row.variant)]
     answers.write_csv(written, args.report.with_suffix(".answers.csv"))
     answers.write_html(written, args.report.with_suffix(".answers.html"))
     if args.gradescope is not None:

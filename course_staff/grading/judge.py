@@ -54,18 +54,49 @@ def probe_checks(check_ids: list[str]) -> list[str]:
     return probes
 
 
-def draw_cases(check_ids: list[str], seed: int) -> dict[str, list]:
-    """Fresh hidden cases for this run's probe checks, by the handout's id."""
+def draw_cases(check_ids: list[str], seed: int, student: str = "", term: str | None = None) -> dict[str, list]:
+    """Fresh hidden cases for this run's probe checks, by the handout's id, in ``student``'s variant of
+    ``term`` (default: the installed term; no student: variant 0)."""
     from course_staff.judging import hidden_cases
+    from course_utils import variants
     from course_utils.checks import canonical_id
 
     probes = probe_checks(check_ids)
-    drawn = hidden_cases([canonical_id(q) for q in probes], seed)
+    with variants.as_student(student, term):
+        drawn = hidden_cases([canonical_id(q) for q in probes], seed)
     return {q: drawn[canonical_id(q)] for q in probes if canonical_id(q) in drawn}
 
 
-def judge_answers(check_ids: list[str], answers_text: str | None, cases: dict) -> dict[str, tuple[bool, str]]:
-    """(ok, detail) per check id from the harness's file (in this process; see :func:`judge_run`)."""
+def other_variants(check_ids: list[str], answers_text: str | None, cases: dict, results: dict) -> dict[str, list[int]]:
+    """For each wrong check of a question with variants: the other variants whose right answer the notebook gave
+    (a classmate's numbers, or a notebook worked under another id). Plain answers are judged against each
+    variant's hashes; a function's outputs on the hidden cases against each variant's oracle."""
+    from course_utils import checks, variants
+
+    found: dict[str, list[int]] = {}
+    for question in check_ids:
+        if results.get(question, (True, ""))[0]:
+            continue
+        prefix = checks.canonical_id(question).split(".", 1)[0]
+        own = variants.number(prefix)
+        matched = []
+        for number in range(variants.count(prefix)):
+            if number == own:
+                continue
+            with variants.pinned(prefix, number):
+                ok, _ = judge_answers([question], answers_text, cases, others=False)[question]
+            if ok:
+                matched.append(number)
+        if matched:
+            found[question] = matched
+    return found
+
+
+def judge_answers(check_ids: list[str], answers_text: str | None, cases: dict,
+                  others: bool = False) -> dict[str, tuple[bool, str]]:
+    """(ok, detail) per check id from the harness's file (in this process; see :func:`judge_run`), in the
+    variant this thread is in (``course_utils.variants``). others: add to each wrong check's detail which other
+    variants its answer is right for (:func:`other_variants`)."""
     try:
         data = json.loads(answers_text) if answers_text is not None else {}
     except (ValueError, RecursionError):
@@ -81,7 +112,15 @@ def judge_answers(check_ids: list[str], answers_text: str | None, cases: dict) -
             results[question] = (False, f"the answer cannot be judged ({type(exc).__name__})")
         if malformed and not results[question][0]:
             results[question] = (False, "the answers file is not the harness's")
+    if others and not malformed:
+        for question, numbers in other_variants(check_ids, answers_text, cases, results).items():
+            ok, detail = results[question]
+            listed = ", ".join(map(str, numbers))
+            results[question] = (ok, f"{OTHER_VARIANT} {listed} (not this student's)" + (f"; {detail}" if detail else ""))
     return results
+
+
+OTHER_VARIANT = "right for variant"  # the start of a wrong check's detail when it is another variant's answer
 
 
 def _judge_one(question: str, entry: Any, cases: Any) -> tuple[bool, str]:
@@ -251,13 +290,18 @@ def close_workers() -> None:
 
 
 def judge_run(check_ids: list[str], answers_text: str | None, cases: dict, tiny: bool,
-              timeout: float = JUDGE_TIMEOUT_S) -> dict[str, tuple[bool, str]]:
-    """:func:`judge_answers` in a worker subprocess (the grading mode from ``tiny``) with a time limit.
+              timeout: float = JUDGE_TIMEOUT_S, student: str = "", term: str | None = None) -> dict[str, tuple[bool, str]]:
+    """:func:`judge_answers` in a worker subprocess (the grading mode from ``tiny``) with a time limit, as
+    ``student``'s variant of ``term`` (default: the installed term), naming other variants a wrong answer fits.
 
     Safe from several threads at once: each call holds a worker of its own while it judges."""
     if answers_text is None:
         return {q: (False, NOT_RUN) for q in check_ids}
-    payload = json.dumps({"checks": check_ids, "answers": answers_text, "cases": cases})
+    from course_utils import variants
+
+    term = variants.term() if term is None else term
+    payload = json.dumps({"checks": check_ids, "answers": answers_text, "cases": cases, "student": student,
+                          "term": term})
     worker = _take(tiny)
     try:
         found = worker.ask(payload, timeout)
@@ -280,7 +324,11 @@ def main() -> None:
             if not line.strip():
                 continue
             payload = json.loads(line)
-            results = judge_answers(list(payload["checks"]), payload["answers"], payload.get("cases") or {})
+            from course_utils import variants
+
+            with variants.as_student(str(payload.get("student") or ""), str(payload.get("term") or "")):
+                results = judge_answers(list(payload["checks"]), payload["answers"], payload.get("cases") or {},
+                                        others=bool(payload.get("term")))
             answer.write(json.dumps({q: [ok, detail] for q, (ok, detail) in results.items()}) + "\n")
             answer.flush()
 

@@ -27,7 +27,8 @@ import nbformat
 from course_staff.formats.handouts import Handout, match, read_notebook
 from course_staff.formats.report import Row
 from course_staff.formats.scoring import Rubric, score
-from course_staff.grading import colab, judge, locking, run, sandbox, scan
+from course_staff.grading import colab, identity, judge, locking, run, sandbox, scan
+from course_utils import variants
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Settings:
     slots: "Slots | None" = dataclasses.field(default=None, compare=False)
     limits: sandbox.Limits = sandbox.DEFAULT_LIMITS  # what each sandboxed notebook may use
     font_cache: bool = True  # copy the batch's matplotlib font list into each run
+    roster: identity.Roster | None = None  # --roster: the class's ids, and files that belong to them
+    term: str | None = None  # the variants' term (None: the installed package's; "": variants off)
 
 
 class Slots:
@@ -144,18 +147,25 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
         return Row(path.name, "error", detail=how), nb, None
     grading_mode = "tiny" if settings.tiny else "full"
     prepared = locking.prepare(nb, handout, grading_mode)
+    term = variants.term() if settings.term is None else settings.term
+    who = identity.identify(path.name, nb, settings.roster) if term else None
+    student = who.student if who is not None else ""
     waited = 0.0  # seconds spent waiting for a free run slot (--jobs), not counted in any phase
     for runs in range(1, settings.retries + 2):
-        cases = judge.draw_cases(handout.check_ids, secrets.randbits(64))  # fresh for every run
-        execution = _run_once(prepared.nb, scratch, settings, cases, uses_lab(handout))
+        cases = judge.draw_cases(handout.check_ids, secrets.randbits(64), student, term)  # fresh for every run
+        execution = _run_once(prepared.nb, scratch, settings, cases, uses_lab(handout), student, term)
         waited += execution.waited
         if not (execution.timed_out or execution.kernel_died or execution.infrastructure):
             break
     prepare_s = execution.started - begun - waited if execution.started else 0.0  # earlier runs included
     judged = time.time()
-    results = judge.judge_run(handout.check_ids, execution.answers, cases, settings.tiny)
+    results = judge.judge_run(handout.check_ids, execution.answers, cases, settings.tiny, student=student, term=term)
     row = summarise(path.name, handout, prepared, execution, settings.rubric, results, settings.limits)
     row.runs = runs
+    if who is not None:
+        row.student, row.variant = who.student, variant_label(handout, who.student, term)
+        row.detail = "; ".join(filter(None, [who.note, whose_variant(results, who, handout, term, settings.roster),
+                                             row.detail]))
     flagged = scan.suspicious(nb, handout)
     if flagged and row.status == "pass":
         row.status = "fail"  # code that reaches into the checks or the grader: for a person to read
@@ -170,13 +180,48 @@ def _grade(path: Path, scratch: Path, settings: Settings) -> tuple[Row, nbformat
     return row, nb, handout
 
 
+def variant_label(handout: Handout, student: str, term: str) -> str:
+    """The variants a notebook was graded in, per question of its checks: ``"q2=7"``, ``"q1=0 lab=3"``."""
+    from course_utils.checks import canonical_id
+
+    prefixes = dict.fromkeys(canonical_id(q).split(".", 1)[0] for q in handout.check_ids)
+    return " ".join(f"{p}={variants.number_for(p, student, term)}" for p in prefixes if variants.count(p) > 1)
+
+
+def whose_variant(results: dict[str, tuple[bool, str]], who: identity.Identity, handout: Handout, term: str,
+                  roster: identity.Roster | None) -> str:
+    """The row's note when wrong checks hold another variant's right answers: which variant, and whose it is
+    (the id cell's owner, or the roster's students who have it)."""
+    from course_utils.checks import canonical_id
+
+    numbers: dict[str, set[int]] = {}
+    for question, (ok, detail) in results.items():
+        if not ok and detail.startswith(judge.OTHER_VARIANT):
+            listed = detail[len(judge.OTHER_VARIANT):].split("(", 1)[0]
+            prefix = canonical_id(question).split(".", 1)[0]
+            numbers.setdefault(prefix, set()).update(int(n) for n in listed.replace(",", " ").split() if n.isdigit())
+    if not numbers:
+        return ""
+    parts = []
+    for prefix, found in sorted(numbers.items()):
+        owners = []
+        if who.cell and who.cell != who.student and variants.number_for(prefix, who.cell, term) in found:
+            owners = [who.cell]
+        elif roster is not None:
+            owners = sorted(i for i in roster.ids if i != who.student and variants.number_for(prefix, i, term) in found)
+        named = f" (the variant of {', '.join(map(repr, owners[:5]))}{' ...' if len(owners) > 5 else ''})" if owners else ""
+        parts.append(f"{prefix}: answers of variant {'/'.join(map(str, sorted(found)))}{named}, not this student's "
+                     f"variant {variants.number_for(prefix, who.student, term)}")
+    return "another variant's answers: " + "; ".join(parts)
+
+
 def uses_lab(handout: Handout) -> bool:
     """Whether the handout's code imports the lab's package (then a tiny run gets the batch's lab cache)."""
     return any(c.cell_type == "code" and "course_utils.lab" in c.source for c in handout.nb.cells)
 
 
 def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, cases: dict | None = None,
-              lab: bool = False) -> run.Execution:
+              lab: bool = False, student: str = "", term: str = "") -> run.Execution:
     """Execute ``nb`` once in a fresh scratch folder made under ``scratch`` (then removed); ``lab``: a
     tiny-mode run gets the batch's synthetic review set (``sandbox.Environment.tiny_cache``). The run
     itself holds one of ``settings.slots`` (``Execution.waited``: the seconds it waited for one)."""
@@ -192,6 +237,8 @@ def _run_once(nb: nbformat.NotebookNode, scratch: Path, settings: Settings, case
         cache = environment.tiny_cache() if lab and settings.tiny and environment else None
         env = run.grading_environment(workdir, settings.tiny, settings.extra_env, environment,
                                       settings.sandboxed, settings.threads, cache)
+        # the kernel runs as the student's variant, whatever the notebook's id cell says (variants.use)
+        env.update({variants.GRADER_ENV: student, variants.ID_ENV: student, variants.TERM_ENV: term})
         queued = time.monotonic()
         with (settings.slots or Slots(1)).take() as slot:
             waited = time.monotonic() - queued

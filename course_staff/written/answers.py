@@ -30,16 +30,18 @@ class Answer:
     question: str  # the blank's cell id
     prompt: str  # the markdown cell before the blank in the handout
     answer: str
+    variant: str = ""  # the submission's variants, "q2=7" (per-student variants on; the grading report's)
 
 
-def collect(file: str, nb: nbformat.NotebookNode, handout: Handout) -> list[Answer]:
-    """The written answers of one submission, in handout order."""
+def collect(file: str, nb: nbformat.NotebookNode, handout: Handout, variant: str = "") -> list[Answer]:
+    """The written answers of one submission, in handout order (``variant``: its report row's)."""
     cells = {cell.get("id"): cell for cell in nb.cells}
     found = []
     for cell_id, prompt in handout.blanks.items():
         cell = cells.get(cell_id)
         text = DELETED if cell is None else cell.source.strip()
-        found.append(Answer(file, handout.name, cell_id, prompt.strip(), NOT_ANSWERED if text == BLANK else text))
+        found.append(Answer(file, handout.name, cell_id, prompt.strip(), NOT_ANSWERED if text == BLANK else text,
+                            variant))
     return found
 
 
@@ -48,15 +50,16 @@ def write_csv(answers: list[Answer], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csvsafe.writer(handle)
-        writer.writerow(["file", "handout", "question", "prompt", "answer"])
-        writer.writerows([a.file, a.handout, a.question, a.prompt, a.answer] for a in answers)
+        writer.writerow(["file", "handout", "question", "prompt", "answer", "variant"])
+        writer.writerows([a.file, a.handout, a.question, a.prompt, a.answer, a.variant] for a in answers)
 
 
 def read_csv(path: Path) -> list[Answer]:
     """The answers of a CSV written by ``write_csv`` (as they were before ``csvsafe`` escaped them)."""
     with path.open(newline="", encoding="utf-8") as handle:
         _, rows = csvsafe.read(handle)
-    return [Answer(row["file"], row["handout"], row["question"], row["prompt"], row["answer"]) for row in rows]
+    return [Answer(row["file"], row["handout"], row["question"], row["prompt"], row["answer"], row.get("variant") or "")
+            for row in rows]
 
 
 def write_html(answers: list[Answer], path: Path) -> None:

@@ -72,6 +72,7 @@ class Feedback:
     superseded: list[str] = field(default_factory=list)
     total: float = 0.0
     max_points: float = 0.0
+    variant: list[str] = field(default_factory=list)  # "q2=7": the variants graded (per-student variants on)
 
 
 def feedback_arguments(parser: argparse.ArgumentParser) -> None:
@@ -173,7 +174,8 @@ def build(report: Path, marks: Path, rubric: WrittenRubric, check_rubric: Rubric
     for row in rows:
         files = row["files"]
         item = Feedback(row["student"], Path(files[0]).stem if files else row["student"], list(files),
-                        superseded=list(row["superseded"]), total=row["total"], max_points=row["max"])
+                        superseded=list(row["superseded"]), total=row["total"], max_points=row["max"],
+                        variant=list(row.get("variant", [])))
         for file in files:
             graded = report_rows[file]
             lines = []
@@ -240,6 +242,8 @@ def render_html(item: Feedback) -> str:
            f"<h1>Feedback: {_e(item.name)}</h1>",
            f'<p class="total" id="total">Total: <b>{_e(_n(item.total))} / {_e(_n(item.max_points))}</b> points</p>',
            f'<p class="muted">Graded: {_e(", ".join(item.files))}</p>']
+    if item.variant:
+        out.append(f'<p class="muted">Graded in your variant: {_e(_variant_text(item.variant))}</p>')
     if item.superseded:
         out.append(f'<p class="muted">Earlier uploads, not counted (only your latest upload of each notebook '
                    f'counts): {_e(", ".join(item.superseded))}</p>')
@@ -302,11 +306,18 @@ def md_block(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
+def _variant_text(variant: list[str]) -> str:
+    """``["q2=7", "lab=3"]`` as "q2 variant 7, lab variant 3" (the numbers ``course-utils keys --variant`` names)."""
+    return ", ".join(f"{v.split('=', 1)[0]} variant {v.split('=', 1)[-1]}" for v in variant)
+
+
 def render_markdown(item: Feedback) -> str:
     """The student's feedback as Markdown (what a student's text holds never becomes markup)."""
     out = [f"# Feedback: {md_inline(item.name)}", "",
            f"**Total: {md_inline(_n(item.total))} / {md_inline(_n(item.max_points))} points**", "",
            f"Graded: {md_inline(', '.join(item.files))}", ""]
+    if item.variant:
+        out += [f"Graded in your variant: {md_inline(_variant_text(item.variant))}", ""]
     if item.superseded:
         out += [f"Earlier uploads, not counted (only your latest upload of each notebook counts): "
                 f"{md_inline(', '.join(item.superseded))}", ""]

@@ -134,9 +134,10 @@ def build(report: Path, marks: Path, rubric: WrittenRubric) -> tuple[list[dict],
     students: dict[str, dict] = {}
     for row in rows:
         key, user_id = student_of(row["file"])
-        entry = students.setdefault(key, {"student": key, "id": user_id, "files": [], "checks": 0.0, "written": 0.0,
-                                          "max": 0.0, "unmarked": 0, "changed": 0, "superseded": []})
+        entry = students.setdefault(key, {"student": key, "id": user_id, "files": [], "variant": [], "checks": 0.0,
+                                          "written": 0.0, "max": 0.0, "unmarked": 0, "changed": 0, "superseded": []})
         entry["files"].append(row["file"])
+        entry["variant"] += [v for v in row.get("variant", "").split() if v not in entry["variant"]]
         for check in check_ids:
             if row.get(check, "") != "":
                 entry[check] = entry.get(check, 0.0) + float(row[check])
@@ -171,14 +172,14 @@ def _cell(value):
 
 
 def write(rows: list[dict], check_ids: list[str], written: list[str], path: Path) -> None:
-    columns = ["student", "id", "files", *check_ids, *written, "checks", "written", "total", "max", "unmarked", "changed",
+    columns = ["student", "id", "files", "variant", *check_ids, *written, "checks", "written", "total", "max", "unmarked", "changed",
                "superseded"]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csvsafe.writer(handle)
         out.writerow(columns)
         for row in rows:
-            out.writerow([" ".join(row.get(c, [])) if c in {"files", "superseded"} else _cell(row.get(c, ""))
+            out.writerow([" ".join(row.get(c, [])) if c in {"files", "superseded", "variant"} else _cell(row.get(c, ""))
                           for c in columns])
 
 

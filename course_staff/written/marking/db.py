@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS answers (
   id INTEGER PRIMARY KEY, file TEXT NOT NULL, handout TEXT NOT NULL, question TEXT NOT NULL,
   prompt TEXT NOT NULL, text TEXT NOT NULL, text_hash TEXT NOT NULL, anon TEXT NOT NULL,
   grp INTEGER NOT NULL DEFAULT 0, grp_size INTEGER NOT NULL DEFAULT 1, blank INTEGER NOT NULL DEFAULT 0,
-  present INTEGER NOT NULL DEFAULT 1, UNIQUE (file, question));
+  present INTEGER NOT NULL DEFAULT 1, variant TEXT NOT NULL DEFAULT '', UNIQUE (file, question));
 CREATE TABLE IF NOT EXISTS marks (
   answer_id INTEGER NOT NULL REFERENCES answers(id), item TEXT NOT NULL, applied INTEGER NOT NULL,
   ta TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (answer_id, item));
@@ -86,6 +86,11 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.executescript(SCHEMA)
+    if "variant" not in {r["name"] for r in conn.execute("PRAGMA table_info(answers)")}:
+        with conn:  # a database from before per-student variants: the column, empty until the next import
+            conn.execute("BEGIN IMMEDIATE")
+            if "variant" not in {r["name"] for r in conn.execute("PRAGMA table_info(answers)")}:
+                conn.execute("ALTER TABLE answers ADD COLUMN variant TEXT NOT NULL DEFAULT ''")
     if _positional(conn):
         with conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -152,15 +157,16 @@ def import_answers(conn: sqlite3.Connection, answers: list[Answer], blank: set[t
             row = conn.execute("SELECT id, text_hash FROM answers WHERE file = ? AND question = ?",
                                (answer.file, answer.question)).fetchone()
             if row is None:
-                conn.execute("INSERT INTO answers (file, handout, question, prompt, text, text_hash, anon, blank) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (answer.file, answer.handout, answer.question,
-                                                                 answer.prompt, answer.answer, digest,
-                                                                 anon_label(answer.file), is_blank))
+                conn.execute("INSERT INTO answers (file, handout, question, prompt, text, text_hash, anon, blank, "
+                             "variant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (answer.file, answer.handout, answer.question, answer.prompt, answer.answer, digest,
+                              anon_label(answer.file), is_blank, answer.variant))
                 counts["new"] += 1
                 continue
             counts["unchanged" if row["text_hash"] == digest else "changed"] += 1
-            conn.execute("UPDATE answers SET text = ?, text_hash = ?, prompt = ?, handout = ?, blank = ?, present = 1 "
-                         "WHERE id = ?", (answer.answer, digest, answer.prompt, answer.handout, is_blank, row["id"]))
+            conn.execute("UPDATE answers SET text = ?, text_hash = ?, prompt = ?, handout = ?, blank = ?, present = 1, "
+                         "variant = ? WHERE id = ?", (answer.answer, digest, answer.prompt, answer.handout, is_blank,
+                                                      answer.variant, row["id"]))
         conn.execute("INSERT INTO log (at, ta, action, detail) VALUES (?, '', 'import', ?)", (time.time(), repr(counts)))
     return counts
 
@@ -339,6 +345,7 @@ def answers_of(conn: sqlite3.Connection, question: str, ta: str | None = None) -
     for r in regrades(conn, question):
         reopened.setdefault(r["answer_id"], []).append(r)
     return [{"id": r["id"], "file": r["file"], "anon": r["anon"], "text": r["text"], "group": r["grp"],
+             "variant": r["variant"],
              "group_size": r["grp_size"], "blank": bool(r["blank"]), "items": applied.get(r["id"], []),
              "comment": r["comment"] or "", "marked_by": r["marked_by"] or "",
              "changed": r["marked_hash"] is not None and r["marked_hash"] != r["text_hash"],

@@ -173,7 +173,8 @@ function render(scroll) {
     const head = el("div", "group", (names ? ans.file : ans.anon) + "  |  group " + (ans.group + 1) + " (" +
       ans.group_size + (ans.blank ? ", blank" : "") + ")  |  " + ans.score + "/" + spec.max +
       (ans.marked_by ? "  |  marked by " + ans.marked_by : "  |  not marked") +
-      (ans.regrades ? "  |  regraded " + ans.regrades + "x" : ""));
+      (ans.regrades ? "  |  regraded " + ans.regrades + "x" : "") +
+      (ans.variant ? "  |  variant " + ans.variant : ""));
     card.appendChild(head);
     if (ans.changed) card.appendChild(el("div", "flag", "answer changed since it was marked: check the marks (0 confirms)"));
     if (ans.gone.length) card.appendChild(el("div", "flag", ans.gone.length + " mark(s) on items no longer in the rubric"));

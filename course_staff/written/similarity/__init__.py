@@ -32,6 +32,8 @@ def similarity_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-question", type=int, default=TOP,
                         help=f"pairs always listed per question and per handout's code (default: {TOP})")
     parser.add_argument("--top", type=int, default=200, help="pairs shown in the HTML page (default: 200)")
+    parser.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                        help="with per-student variants on: the class's ids and files, as for course-utils grade")
 
 
 def _code_view(source: str, lines: tuple[int, ...]) -> str:
@@ -50,6 +52,10 @@ def write_html(pairs: list[Pair], works: list[Work], path: Path, top: int) -> No
              "<p>Handout text and scaffold code removed; nothing is penalised: confirm or dismiss each pair in "
              "<code>course-utils mark</code>.</p>"]
     for rank, pair in enumerate(pairs[:top], start=1):
+        if pair.part == "variant":  # no text side by side: the evidence is the number or the id cell itself
+            parts.append(f"<h2>{rank}. {html.escape(pair.a)} &rarr; {html.escape(pair.b or '?')}: another student's "
+                         f"variant {html.escape(pair.question)} ({html.escape(pair.why)})</h2>")
+            continue
         a, b = by_file[pair.a], by_file[pair.b]
         what = "code" if pair.part == "code" else f"prose, question {html.escape(pair.question)}"
         parts.append(f"<h2>{rank}. {html.escape(pair.a)} &harr; {html.escape(pair.b)}: {what}, score {pair.score:.2f}"
@@ -68,7 +74,14 @@ def similarity(args: argparse.Namespace) -> int:
     if not args.dir.is_dir() or not args.handouts.is_dir():
         print(f"course-utils similarity: {args.dir} and --handouts {args.handouts} must be folders", file=sys.stderr)
         return 2
-    pairs, works, skipped = run(args.dir, args.handouts, args.threshold, args.per_question)
+    from course_staff.grading import identity
+
+    try:
+        roster = identity.load_roster(args.roster) if args.roster is not None else None
+    except identity.RosterError as exc:
+        print(f"course-utils similarity: {exc}", file=sys.stderr)
+        return 2
+    pairs, works, skipped = run(args.dir, args.handouts, args.threshold, args.per_question, roster)
     write_csv(pairs, args.out)
     if args.html is not None:
         write_html(pairs, works, args.html, args.top)

@@ -194,8 +194,11 @@ def compare(works: list[Work], handouts: dict[str, Handout], threshold: float | 
 
 
 def run(folder: Path, handouts_dir: Path, threshold: float | None = None,
-        top: int = TOP) -> tuple[list[Pair], list[Work], list[str]]:
-    """Load, compare: the pairs, the works (for the HTML) and the files skipped."""
+        top: int = TOP, roster=None) -> tuple[list[Pair], list[Work], list[str]]:
+    """Load, compare: the pairs, the works (for the HTML) and the files skipped. With per-student variants on,
+    another student's variant in a notebook comes first (``similarity.variants.evidence``): the strongest sign."""
+    from course_staff.written.similarity.variants import evidence
+
     handouts = load_handouts(handouts_dir)
     works, skipped = load(folder, handouts)
-    return compare(works, handouts, threshold, top), works, skipped
+    return evidence(folder, handouts, roster) + compare(works, handouts, threshold, top), works, skipped

@@ -1,0 +1,111 @@
+"""The strongest evidence of copying when per-student variants are on: another student's variant in a notebook.
+
+Two signs, each listed as a pair (``part`` "variant", score 1.0, so first) between the submission and the
+submissions of the students who own that variant:
+
+- its id cell names another student of the batch (``STUDENT_ID = "..."``, read as data), not the one its file
+  name or the roster names;
+- its own code or prose holds a number that is the answer of another variant of a question, and of no variant the
+  student has: the key's answers of every variant (``course_staff.keys.solutions`` per variant) in their canonical
+  form (``course_utils.checks.candidate_forms``), kept where they are specific to one variant and long enough not to
+  be met by chance (``MIN_DIGITS`` digits).
+
+Honest work never shows either: a student's notebook holds their own variant's numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from course_staff.formats.handouts import Handout, match, read_notebook
+from course_staff.grading import identity
+from course_staff.written.pairs import Pair
+from course_utils import variants
+
+MIN_DIGITS = 3  # a number with fewer significant digits (0.5, 12) is met by chance
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+def _digits(text: str) -> int:
+    return len(text.lstrip("-").replace(".", "").lstrip("0").split("e")[0])
+
+
+def variant_numbers(tiny: bool = True) -> dict[str, dict[int, dict[str, str]]]:
+    """question prefix -> variant -> {canonical number text: check id}: the numbers only that variant's answers
+    hold (each a hash-checked answer's entry, of ``MIN_DIGITS`` digits or more)."""
+    from course_staff.keys import solutions
+    from course_utils import checks
+
+    found: dict[str, dict[int, dict[str, str]]] = {}
+    specs = checks.specs()
+    for prefix in checks.parts():
+        n = variants.count(prefix)
+        if n < 2:
+            continue
+        per: dict[int, dict[str, str]] = {}
+        for number in range(n):
+            with variants.pinned(prefix, number):
+                answers = {q: v for q, v in solutions(tiny).items() if q.startswith(prefix + ".")}
+                texts: dict[str, str] = {}
+                for question, value in answers.items():
+                    spec = specs.get(question)
+                    if spec is None or spec.kind not in ("int", "ints", "float", "floats"):
+                        continue
+                    for entry in checks.candidate_forms(spec, value):
+                        for text in entry[0].split(","):
+                            if _digits(text) >= MIN_DIGITS:
+                                texts[text] = question
+                per[number] = texts
+        counts: dict[str, int] = {}
+        for texts in per.values():
+            for text in texts:
+                counts[text] = counts.get(text, 0) + 1
+        found[prefix] = {v: {t: q for t, q in texts.items() if counts[t] == 1} for v, texts in per.items()}
+    return found
+
+
+def evidence(folder: Path, handouts: dict[str, Handout], roster: identity.Roster | None = None,
+             tiny: bool = True, term: str | None = None) -> list[Pair]:
+    """The "variant" pairs of the submissions in ``folder`` (module docstring); none while variants are off."""
+    term = variants.term() if term is None else term
+    if not term:
+        return []
+    seen: list[tuple[str, identity.Identity, str]] = []  # (file, who, its own text)
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nb = read_notebook(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError, OSError):
+            continue
+        handout, _ = match(nb, handouts)
+        if handout is None:
+            continue
+        given = {c.get("id"): c.source for c in handout.nb.cells}
+        own = "\n".join(c.source for c in nb.cells if given.get(c.get("id")) != c.source)
+        seen.append((path.name, identity.identify(path.name, nb, roster), own))
+    files_of: dict[str, list[str]] = {}
+    for file, who, _ in seen:
+        if who.student:
+            files_of.setdefault(who.student, []).append(file)
+    numbers = variant_numbers(tiny)
+    pairs: list[Pair] = []
+    for file, who, own in seen:
+        if who.cell and who.cell != who.student and who.cell in files_of:
+            pairs += [Pair(file, other, "variant", "", 1.0, why=f"its id cell is {who.cell!r}'s, not {who.student!r}'s")
+                      for other in files_of[who.cell] if other != file]
+        if not who.student:
+            continue
+        present = set(_NUMBER.findall(own))
+        for prefix, per in numbers.items():
+            mine = variants.number_for(prefix, who.student, term)
+            for number, texts in per.items():
+                hits = sorted(t for t in present & set(texts) if t not in per.get(mine, {}))
+                if number == mine or not hits:
+                    continue
+                owners = sorted(f for s, fs in files_of.items() if s != who.student
+                                and variants.number_for(prefix, s, term) == number for f in fs)
+                why = (f"holds {', '.join(hits[:3])} ({texts[hits[0]]}'s answer in {prefix} variant {number}), "
+                       f"not its own variant {mine}")
+                pairs += [Pair(file, other, "variant", prefix, 1.0, why=why) for other in owners] or \
+                    [Pair(file, "", "variant", prefix, 1.0, why=why + " (no submission of that variant here)")]
+    return pairs
