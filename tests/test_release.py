@@ -23,6 +23,7 @@ from course_utils.checks import _forms
 from course_staff import settings
 from course_staff.authoring.release import write_release
 from course_staff.keys import solutions
+from course_utils import variants
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = settings.load(ROOT / "course.toml").repository  # the release's own repository (course.toml)
@@ -86,11 +87,18 @@ def renderings(value: object, question: str | None = None) -> list[str]:
 
 
 def all_renderings() -> dict[str, list[str]]:
-    """Check id (or statement name) -> the renderings to search for, over both modes."""
+    """Check id (or statement name) -> the renderings to search for, over both modes and every variant of every
+    question (``course_utils.variants``: each variant's answers are as secret as variant 0's)."""
     found: dict[str, set[str]] = {}
     for tiny in (True, False):
         for question, value in {**solutions(tiny), **({} if tiny else PINNED)}.items():
             found.setdefault(question, set()).update(renderings(value, question))
+        for prefix in checks.parts():
+            for number in range(1, variants.count(prefix)):
+                with variants.pinned(prefix, number):
+                    for question, value in solutions(tiny).items():
+                        if question.startswith(prefix + "."):
+                            found.setdefault(question, set()).update(renderings(value, question))
     for name, texts in STATEMENTS.items():
         found.setdefault(name, set()).update(texts)
     return {q: sorted(texts) for q, texts in found.items() if texts}

@@ -463,5 +463,12 @@ def candidate_forms(spec: Spec, value: Any) -> list[list[str]]:
 
 
 def load_registry(path: Path = REGISTRY) -> dict:
-    """The committed hash registry (``course_utils/data/checks.json``): id -> {mode: [hash, ...]}."""
-    return json.loads(path.read_text(encoding="utf-8"))["checks"]
+    """The committed hash registry (``course_utils/data/checks.json``): id -> {mode: [hash, ...]}. Read once per
+    version of the file (it holds every variant's hashes: parsed again only when it changes). Treat it as read-only."""
+    info = path.stat()
+    return _parsed(str(path), info.st_mtime_ns, info.st_size)["checks"]
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(path: str, mtime_ns: int, size: int) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
