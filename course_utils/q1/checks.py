@@ -1,6 +1,7 @@
 """Self-checks of Q1 (CNNs vs RNNs): the student's parameter counts and receptive field, as closed forms.
 
-All three are *probe* checks: the student's function runs on the public sizes below here, and on
+All three are *probe* checks: the student's function runs on the public sizes of the student's variant
+(``course_utils/q1/variants.py``: ``conv_cases``, ``gru_cases``, ``stack_cases``, read when the check runs), and on
 hidden sizes at grading, where ``course_staff.keys.q1`` judges the outputs. The blanks ask for
 formulas in the sizes, so the probe refuses to let the function build a layer while it runs
 (:func:`no_layers`): counting the parameters of an ``nn.Conv2d(...)`` is not an answer. Some sizes are also far
@@ -12,11 +13,23 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from course_utils import variants
 from course_utils.checks import NoAnswer, Spec, _forms, register
 
-CONV_CASES = ((1, 4, 3), (3, 5, 5), (2, 7, 1), (6, 2, 3), (3000, 70000, 9))  # public (c_in, c_out, k)
-GRU_CASES = ((16, 32), (5, 7), (64, 3), (90000, 400000))  # public (width, hidden)
-STACK_CASES = ((1, 3), (2, 3), (4, 3), (2, 5), (3, 7), (40, 9))  # public (n_layers, k)
+
+def conv_cases() -> tuple[tuple[int, int, int], ...]:
+    """The public (c_in, c_out, k) of ``q1.conv_parameters`` in this process's variant."""
+    return tuple(tuple(case) for case in variants.params("q1")["conv_cases"])
+
+
+def gru_cases() -> tuple[tuple[int, int], ...]:
+    """The public (width, hidden) of ``q1.gru_parameters`` in this process's variant."""
+    return tuple(tuple(case) for case in variants.params("q1")["gru_cases"])
+
+
+def stack_cases() -> tuple[tuple[int, int], ...]:
+    """The public (n_layers, k) of ``q1.stack_rows_seen`` in this process's variant."""
+    return tuple(tuple(case) for case in variants.params("q1")["stack_cases"])
 
 
 class LayerBuilt(RuntimeError):
@@ -57,9 +70,9 @@ def probe_formula(function: Any, case: Any) -> int:
 
 register("q1.conv_parameters", Spec("probe", "Print the shapes of the parameters of a small nn.Conv2d "
                                     "(named_parameters()) and build your formula from them.", probe=probe_formula,
-                                    public_cases=CONV_CASES))
+                                    public_cases=conv_cases))
 register("q1.gru_parameters", Spec("probe", "Print the shapes of the parameters of a small nn.GRU "
                                    "(named_parameters()) and build your formula from them.", probe=probe_formula,
-                                   public_cases=GRU_CASES))
+                                   public_cases=gru_cases))
 register("q1.stack_rows_seen", Spec("probe", "Draw one output and the window it reads, then the windows of the "
-                                    "layer below, row by row.", probe=probe_formula, public_cases=STACK_CASES))
+                                    "layer below, row by row.", probe=probe_formula, public_cases=stack_cases))

@@ -298,12 +298,16 @@ def train_classifier(
     return losses
 
 
-def parameter_counts(width: int) -> tuple[int, int]:
-    """PyTorch's own parameter counts of Q1's two default models for images ``width`` pixels wide:
-    (``SmallCNN()``, ``RowGRU(width=width)``), heads included, read from their flattened parameters."""
+def parameter_counts(width: int, channels: tuple[int, int] = (4, 8), kernel_size: int = 3,
+                     hidden: int = 32) -> tuple[int, int]:
+    """PyTorch's own parameter counts of Q1's two models for images ``width`` pixels wide:
+    (``SmallCNN(channels=channels, kernel_size=kernel_size)``, ``RowGRU(width=width, hidden_dim=hidden)``), heads
+    included, read from their flattened parameters. The defaults are the models the notebook trains; the
+    parameter table passes the sizes of the student's variant (``course_utils/q1/variants.py``)."""
     from torch.nn.utils import parameters_to_vector
 
-    return tuple(parameters_to_vector(m.parameters()).numel() for m in (SmallCNN(), RowGRU(width=width)))
+    models = (SmallCNN(channels=tuple(channels), kernel_size=kernel_size), RowGRU(width=width, hidden_dim=hidden))
+    return tuple(parameters_to_vector(m.parameters()).numel() for m in models)
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
