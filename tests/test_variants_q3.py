@@ -355,3 +355,39 @@ def test_the_rate_mistakes_follow_the_variant():
         assert checks.verify("q3.error_order", sp.exp(-2 * BETA**2)).ok
     with variants.pinned("q3", 0):
         assert "the exponent's factor differs" in checks.verify("q3.error_order", sp.exp(-2 * BETA**2)).message
+
+
+# --- the master itself, run as two students whose variants differ from today's -------------------------------
+
+@pytest.mark.parametrize("v", [3, 4])  # four tokens in five base vectors; three tokens with rate 2 in six
+def test_the_master_runs_right_for_a_student_of_another_variant(v, tmp_path, monkeypatch):
+    """Executed with a STUDENT_ID that the hash sends to variant v: it shows that variant's numbers, every
+    solution passes its self-check there, and no cell fails (the key-only cells included)."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = Path(__file__).resolve().parents[1]
+    term = "variants-q3-test"
+    student = next(f"s{k}" for k in range(10_000) if variants.number_for("q3", f"s{k}", term) == v)
+    monkeypatch.setenv(variants.TERM_ENV, term)
+    monkeypatch.setenv("COURSE_TINY", "1")
+    monkeypatch.setenv("PYTHONPATH", str(root))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(root / "answers" / "03_self_attention.ipynb", 4)
+    (setup,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    setup.source = setup.source.replace('STUDENT_ID = ""', f'STUDENT_ID = "{student}"')
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    lines = [line for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
+             for line in o["text"].splitlines()]
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    with variants.pinned("q3", v) as P:
+        assert f"q3: variant {v} of {N}, for STUDENT_ID '{student}'." in lines
+        assert any(line.strip().startswith("tokens") and line.strip().endswith(", ".join(att.token_names()))
+                   for line in lines)
+    verdicts = [line for line in lines if re.match(r"q3\.\w+: ", line)]
+    assert verdicts == [f"{q}: correct." for q in ("q3.norms", "q3.attention", "q3.weights", "q3.copies",
+                                                   "q3.error_order")], verdicts
+    assert len(P["tokens"]) == (4 if v == 3 else 3)

@@ -78,7 +78,8 @@ def __getattr__(name: str) -> Any:
 
 
 def orthogonal_tokens(beta: float, dim: int | None = None, seed: int = 0, dtype: torch.dtype = torch.float64,
-                      recipes: Sequence[Sequence[str]] | None = None, bases: int | None = None) -> tuple[Tensor, Tensor]:
+                      recipes: Sequence[Sequence[str]] | None = None,
+                      bases: int | None = None) -> tuple[Tensor, Tensor]:
     """The base vectors a, b, c, ... (orthogonal, norm beta) and the tokens made of them (x1 = d + b, x2 = a,
     x3 = c + b in variant 0).
 
@@ -93,7 +94,8 @@ def orthogonal_tokens(beta: float, dim: int | None = None, seed: int = 0, dtype:
     names = base_names(bases)
     dim = bases if dim is None else dim
     if dim < bases:
-        raise ValueError(f"dim={dim} is too small: {bases} orthogonal base vectors {', '.join(names)} need dim >= {bases}.")
+        raise ValueError(f"dim={dim} is too small: {bases} orthogonal base vectors {', '.join(names)} "
+                         f"need dim >= {bases}.")
     if not 0 < beta < math.inf:
         raise ValueError(f"beta={beta!r} must be a positive finite number.")
     generator = torch.Generator().manual_seed(seed)

@@ -79,8 +79,8 @@ def probe_attention(attend: Any, case: dict) -> list:
 
 
 register("q3.norms", Spec("floats", "Write ||x1||^2 as the inner product of x1 with itself and expand it; which "
-                          "property of the base vectors matters? Give one norm per token, x1 first, for your beta (printed at "
-                          "the top).", precision=PRECISION, entries=("||x1||", "||x2||", "||x3||", "||x4||")))
+                          "property of the base vectors matters? Give one norm per token, x1 first, for your beta "
+                          "(printed at the top).", precision=PRECISION, entries=("||x1||", "||x2||", "||x3||", "||x4||")))
 register("q3.weights", Spec("floats", "Use the definition at the top of the notebook as it stands (no extra "
                             "scaling); row i holds the weights of y_i and sums to 1. Give them for your beta (printed "
                             "at the top).",
