@@ -391,3 +391,14 @@ def test_the_master_runs_right_for_a_student_of_another_variant(v, tmp_path, mon
     assert verdicts == [f"{q}: correct." for q in ("q3.norms", "q3.attention", "q3.weights", "q3.copies",
                                                    "q3.error_order")], verdicts
     assert len(P["tokens"]) == (4 if v == 3 else 3)
+
+
+def test_the_markers_table_names_every_variants_facts():
+    table = q3_key.variant_table()
+    blocks = table.split("\nvariant ")
+    assert len(blocks) == N and table.startswith("variant 0: x1 = d + b, x2 = a, x3 = c + b  (dim 6)")
+    for v, block in enumerate(blocks):
+        with variants.pinned("q3", v) as P:
+            assert ", ".join(att.token_names()) in block
+            assert str(pattern_by_hand(P["tokens"])) in block
+            assert f"rate e^(-{rate_by_hand(P['tokens'])} beta^2)" in block

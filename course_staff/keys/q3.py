@@ -563,3 +563,25 @@ def mistakes(tiny: bool, answers: dict[str, Any]) -> dict[str, list[tuple[Any, s
                                       "largest. ")
              for k in dict.fromkeys([2 * r, sp.Rational(r, 2), r + 1, r - 1]) if k not in (0, r)],
     }
+
+
+def variant_table() -> str:
+    """Every variant's facts for the markers, one block each: the tokens, the scores X X^T / beta^2, the rate r of
+    the copy error and its leading term, the betas, the demo's query map (written answers follow these)."""
+    import sympy as sp
+
+    from course_utils import variants
+
+    beta = sp.Symbol("beta", positive=True)
+    blocks = []
+    for number in range(variants.count("q3")):
+        with variants.pinned("q3", number) as P:
+            G = score_pattern()
+            blocks.append("\n".join([
+                f"variant {number}: {', '.join(token_names())}  (dim {P['dim']})",
+                f"  scores / beta^2: {G.tolist()}",
+                f"  norms: {[str(n) for n in symbolic_attention().norms]} at beta = {P['norms_beta']:g}; "
+                f"weights at beta = {P['weights_beta']:g}",
+                f"  error: rate e^(-{error_rate()} beta^2), leading term {leading_term(beta)}",
+                f"  query map swaps {' and '.join('-'.join(pair) for pair in P['query_swaps'])}"]))
+    return "\n".join(blocks)
