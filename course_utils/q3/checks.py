@@ -4,18 +4,41 @@
 of different counts and sizes, so a swapped axis fails, and the question's tokens at beta = 1000,
 where a naive softmax overflows) and its outputs are compared with hashes of the right ones. At
 grading the same probe runs on hidden inputs, judged by ``course_staff.keys.q3``.
+
+The betas the prompts name and the question's tokens are the student's variant's (``course_utils.q3.variants``),
+read when asked for: ``norms_beta()``, ``weights_beta()`` (``NORMS_BETA`` and ``WEIGHTS_BETA`` read the same).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from course_utils import variants
 from course_utils.checks import NoAnswer, Spec, _forms, register
 
-NORMS_BETA = 3.0
-WEIGHTS_BETA = 1.0
+
+def norms_beta() -> float:
+    """The beta at which (a) asks for the norms, in this variant (3 in variant 0)."""
+    return float(variants.params("q3")["norms_beta"])
+
+
+def weights_beta() -> float:
+    """The beta at which (b) asks for the weights, in this variant (1 in variant 0)."""
+    return float(variants.params("q3")["weights_beta"])
+
+
+def __getattr__(name: str) -> Any:
+    """``NORMS_BETA`` and ``WEIGHTS_BETA``: this variant's, read when asked for (never frozen at import)."""
+    if name == "NORMS_BETA":
+        return norms_beta()
+    if name == "WEIGHTS_BETA":
+        return weights_beta()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 PRECISION = 2  # decimals the prompts ask for
 ATTENTION_CASES = (  # public inputs: explicit tokens (rows), or the question's tokens {"beta", "dim", "seed"}
+    # (the question's tokens are the variant's, made when the case runs; dim 6 holds every variant's base vectors)
     {"X": [[-1.84, 0.57, 1.49], [-0.77, -1.99, -0.1], [0.72, 1.65, -1.82], [-1.94, 1.06, 0.71]]},
     {"X": [[2.3, 1.47, -0.15, -0.41, 3.86], [-0.43, -1.18, -1.71, 0.14, 0.22]]},
     {"X": [[-0.52, -0.13]]},
@@ -56,10 +79,11 @@ def probe_attention(attend: Any, case: dict) -> list:
 
 
 register("q3.norms", Spec("floats", "Write ||x1||^2 as the inner product of x1 with itself and expand it; which "
-                          "property of a, b, c, d matters? Give ||x1||, ||x2||, ||x3|| for beta = 3.",
-                          precision=PRECISION, entries=("||x1||", "||x2||", "||x3||")))
+                          "property of the base vectors matters? Give one norm per token, x1 first, for your beta "
+                          "(printed at the top).", precision=PRECISION, entries=("||x1||", "||x2||", "||x3||", "||x4||")))
 register("q3.weights", Spec("floats", "Use the definition at the top of the notebook as it stands (no extra "
-                            "scaling); row i holds the weights of y_i and sums to 1. Give them for beta = 1.",
+                            "scaling); row i holds the weights of y_i and sums to 1. Give them for your beta (printed "
+                            "at the top).",
                             precision=PRECISION))
 register("q3.attention", Spec("probe", "Follow the definition at the top term by term for any (n_tokens, dim) "
                               "input: one output row per token, each token's weights summing to 1, finite for "
