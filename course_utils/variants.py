@@ -111,6 +111,10 @@ def enabled() -> bool:
 def table(prefix: str) -> tuple[dict, ...]:
     """Every variant's numbers for question ``prefix`` (``course_utils/<prefix>/variants.py``); one empty
     variant for a question that declares none."""
+    name = prefix.split(".", 1)[0] if isinstance(prefix, str) else ""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not (Path(__file__).resolve().parent / name / "checks.py").is_file():
+        raise VariantError(f"{prefix!r} is not a question of this package: name one by its prefix, e.g. 'q2'.")
+    prefix = name
     try:
         module = importlib.import_module(f"course_utils.{prefix}.variants")
     except ModuleNotFoundError as exc:
