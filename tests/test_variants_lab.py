@@ -348,3 +348,28 @@ def test_no_variants_answer_is_in_the_student_package_or_the_handout(every_answe
                 hits += [(v, tiny, q, form, name) for name, content in texts.items() if _pattern(form).search(content)]
     assert not hits, hits[:10]
     assert re.search(r"\b0\.75\b", (ROOT / "course_utils" / "lab" / "variants.py").read_text())  # the numbers are public
+
+
+@pytest.mark.slow
+def test_a_students_handout_runs_in_their_variant_and_a_classmates_numbers_fail(tmp_path, monkeypatch):
+    """The handout as a student runs it with variants on and their id typed in: the walkthrough's right answers
+    (written for any variant) pass every check in that variant, and variant 0's numbers typed in do not."""
+    from tests import walkthrough
+    from tests.walkthrough_q1_lab import LAB_RIGHT
+
+    monkeypatch.setenv(variants.TERM_ENV, "test-term")
+    monkeypatch.delenv(variants.ID_ENV, raising=False)
+    student = next(f"s{n}" for n in range(1000) if variants.number_for("lab", f"s{n}", "test-term") == 4)
+    handout = walkthrough.handout("04_bert_gru_sentiment")
+    parameters = next(c for c in handout.cells if "parameters" in c.metadata.get("tags", []))
+    answers = {**LAB_RIGHT, parameters.id: parameters.source.replace('STUDENT_ID = ""', f'STUDENT_ID = "{student}"')}
+    right = walkthrough.walk(walkthrough.fill(handout, answers), tmp_path)
+    assert right.messages and all(line.endswith(": correct.") for line in right.messages.values()), right.messages
+    with variants.pinned("lab", 0):  # variant 0's tiny numbers, as a classmate without an id would print them
+        zero = oracle(lab_variants.VARIANTS[0], tiny=True)
+    copied = {**answers, "b783c51c": f"split_sizes = {tuple(zero['lab.split_sizes'])}",
+              "30165215": f"n_params = {zero['lab.n_params']}"}
+    wrong = walkthrough.walk(walkthrough.fill(handout, copied), tmp_path)
+    assert "not yet" in wrong.messages["lab.split_sizes"] and "another validation fraction" in wrong.messages["lab.split_sizes"]
+    assert "not yet" in wrong.messages["lab.n_params"] and "another hidden size" in wrong.messages["lab.n_params"]
+    assert wrong.messages["lab.n_trainable"].endswith(": correct.")
