@@ -347,7 +347,8 @@ def test_no_variants_answer_is_in_the_student_package_or_the_handout(every_answe
             for form in forms:
                 hits += [(v, tiny, q, form, name) for name, content in texts.items() if _pattern(form).search(content)]
     assert not hits, hits[:10]
-    assert re.search(r"\b0\.75\b", (ROOT / "course_utils" / "lab" / "variants.py").read_text())  # the numbers are public
+    # the variants' numbers themselves are public
+    assert re.search(r"\b0\.75\b", (ROOT / "course_utils" / "lab" / "variants.py").read_text())
 
 
 @pytest.mark.slow
@@ -370,6 +371,7 @@ def test_a_students_handout_runs_in_their_variant_and_a_classmates_numbers_fail(
     copied = {**answers, "b783c51c": f"split_sizes = {tuple(zero['lab.split_sizes'])}",
               "30165215": f"n_params = {zero['lab.n_params']}"}
     wrong = walkthrough.walk(walkthrough.fill(handout, copied), tmp_path)
-    assert "not yet" in wrong.messages["lab.split_sizes"] and "another validation fraction" in wrong.messages["lab.split_sizes"]
-    assert "not yet" in wrong.messages["lab.n_params"] and "another hidden size" in wrong.messages["lab.n_params"]
+    split, count = wrong.messages["lab.split_sizes"], wrong.messages["lab.n_params"]
+    assert "not yet" in split and "another validation fraction" in split, split
+    assert "not yet" in count and "another hidden size" in count, count
     assert wrong.messages["lab.n_trainable"].endswith(": correct.")

@@ -353,7 +353,8 @@ def premise() -> tuple[bool, str]:
         rnn = net.rnn
         if (rnn.num_layers, rnn.bidirectional, rnn.hidden_size, net.out.in_features) != (2, True, cfg.hidden_dim,
                                                                                            2 * cfg.hidden_dim):
-            return False, f"{name} mode: the model built is not the 2-layer bidirectional GRU of hidden size {cfg.hidden_dim}"
+            return False, (f"{name} mode: the model built is not the 2-layer bidirectional GRU of hidden size "
+                           f"{cfg.hidden_dim}")
         freeze_bert(net)
         if any(p.requires_grad for p in net.bert.parameters()):
             return False, f"{name} mode: BERT keeps trainable parameters after freezing"
