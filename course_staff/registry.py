@@ -140,7 +140,12 @@ def _pinned_extra(previous: dict, question: str, key: str, name: str, number: in
 
 
 #: Pinned answers whose value in a variant other than 0 the key derives (``mode name -> value or None``).
-PINNED_VARIANTS: dict[str, Any] = {}
+PINNED_VARIANTS: dict[str, Any] = {
+    # the lab (course_staff.keys.lab.pinned_full): the split of the archive's 25,000 training reviews by the
+    # variant's fraction, and the sentence's ids, the same in every variant (each checked against variant 0's pin)
+    "lab.split_sizes": lambda mode_name: keys.modules()["lab"].pinned_full("lab.split_sizes", mode_name),
+    "lab.token_ids": lambda mode_name: keys.modules()["lab"].pinned_full("lab.token_ids", mode_name),
+}
 
 
 def pin(registry: dict, question: str, mode_name: str, value: Any) -> dict:

@@ -1,6 +1,7 @@
 """The lab: IMDB sentiment with a frozen BERT and a GRU head: data, tokens and batches, model, training, inference.
 
-Modules, one job each: ``config`` (``LabConfig`` and its tiny preset), ``encoder`` (which
+Modules, one job each: ``config`` (``LabConfig`` and its tiny preset), ``variants`` (each student's seed, split
+and GRU size), ``encoder`` (which
 pre-trained BERT: hub name or folder), ``labels`` (the label map), ``synthetic`` (tiny mode's review set), ``data`` (download, verify, extract, load, split), ``text`` (tokenizers,
 encoding), ``batching`` (``TokenBatch``, length buckets), ``model`` (``BERTGRUSentiment``),
 ``checkpoint`` (safe checkpoints), ``train`` (``fit``: the driver that runs the student's loops, with resume), ``infer``

@@ -28,8 +28,9 @@ register("lab.vocab_size", Spec("int", "The tokenizer knows the size of its own 
 register("lab.token_ids", Spec("ints", "Two steps: the word pieces first (mind the letter case), then one id per "
                                "piece, without the special tokens."))
 register("lab.special_ids", Spec("ints", "Pass the ids of [CLS], [SEP], [PAD], [UNK], in that order."))
-register("lab.split_sizes", Spec("ints", "Pass (train, valid, test): 70% of the training reviews train, the rest "
-                                 "validate; the test set is separate."))
+register("lab.split_sizes", Spec("ints", "Pass (train, valid, test): your share of the training reviews trains "
+                                 "(config.train_fraction, printed at the top), the rest validates; the test set is "
+                                 "separate."))
 register("lab.label_vocab", Spec("mapping", "Read a few reviews next to their labels: which number do the positive "
                                  "ones carry?"))
 register("lab.model", Spec("custom", "Build BERTGRUSentiment on the loaded bert and take every size from config, in "

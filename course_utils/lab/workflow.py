@@ -100,7 +100,7 @@ def locate_data(config: LabConfig, data_dir: Path | None = None, cache_dir: Path
         return Path(data_dir)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     if config.tiny_mode:
-        return synthetic_imdb(cache, config.n_synthetic, config.seed, config.n_synthetic_test or None)
+        return synthetic_imdb(cache, config.n_synthetic, config.synthetic_seed, config.n_synthetic_test or None)
     return fetch_imdb(cache, progress=progress)
 
 
