@@ -80,15 +80,23 @@ def _build_variant(previous: dict, prefix: str | None = None, number: int = 0) -
     """The entries of every check (or of question ``prefix``'s only) in the variants this process is in."""
     # no answer is hashed for numbers that no longer carry the question's lesson
     keys.premises(only=prefix, variant=number)
-    per_mode, extras = {}, {}
+    per_mode, extras, computed = {}, {}, {}
     for name in ("tiny", "full"):
-        answers = solutions(name == "tiny")
+        answers = computed[name] = solutions(name == "tiny")
         wrong = mistakes(name == "tiny", answers)
         per_mode[name] = {q: answer_hashes(q, v) for q, v in answers.items()}
         extras[name] = {q: {"mistakes": mistake_hashes(q, v, wrong.get(q, [])), "unordered": unordered_hash(q, v)}
                         for q, v in answers.items()}
     for question, name in sorted(PINNED):
-        pinned = _pinned_value(previous, question, name, number)
+        if number and question in PINNED_VARIANTS:  # derived afresh from variant 0's fact: never a stale copy
+            value = PINNED_VARIANTS[question](name)
+            if value is not None:
+                wrong = PINNED_MISTAKES.get(question, lambda value, answers: [])(value, computed[name])
+                per_mode[name][question] = answer_hashes(question, value)
+                extras[name][question] = {"mistakes": mistake_hashes(question, value, wrong),
+                                          "unordered": unordered_hash(question, value)}
+            continue
+        pinned = _previous_entry(previous, question, number).get(name)
         if pinned is not None:
             per_mode[name][question] = pinned
             extras[name][question] = {key: _pinned_extra(previous, question, key, name, number)
@@ -121,17 +129,6 @@ def _build_variant(previous: dict, prefix: str | None = None, number: int = 0) -
 def _previous_entry(previous: dict, question: str, number: int) -> dict:
     entry = previous.get(question, {})
     return entry if not number else entry.get("variants", {}).get(str(number), {})
-
-
-def _pinned_value(previous: dict, question: str, name: str, number: int) -> list | None:
-    """A pinned answer's hashes in variant ``number``: the committed ones, or, where the key can derive the
-    variant's value from variant 0's pinned fact (``PINNED_VARIANTS``), hashed afresh."""
-    found = _previous_entry(previous, question, number).get(name)
-    if found is not None or not number:
-        return found
-    derive = PINNED_VARIANTS.get(question)
-    value = derive(name) if derive is not None else None
-    return None if value is None else answer_hashes(question, value)
 
 
 def _pinned_extra(previous: dict, question: str, key: str, name: str, number: int) -> Any:
