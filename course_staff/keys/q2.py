@@ -186,8 +186,8 @@ def premise() -> tuple[bool, str]:
     the two sums. And the handout's sequence A is a tie, B is not."""
     w_in, w_rec, w_out = weights()
     if not (isinstance(w_in, int) and not isinstance(w_in, bool) and w_in > 0):
-        return False, (f"w_in = {w_in!r} is not a positive integer: the question's input weight is one, and the "
-                       "sign of the output weight alone decides which sum makes y_2N say 1")
+        return False, (f"w_in = {w_in!r} is not a positive integer: the variants keep the input weight positive, so "
+                       "that the sign of the output weight alone decides which sum makes y_2N say 1")
     if not isinstance(w_rec, int) or isinstance(w_rec, bool):
         return False, f"w_rec = {w_rec!r} is not an integer: the hidden states are no longer exact"
     proof = prove_even_length_rule()
