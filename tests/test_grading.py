@@ -363,6 +363,6 @@ def test_a_percentage_in_binary_accuracy_costs_its_own_check_only_and_the_detail
 def test_a_wrong_value_is_named_in_the_detail_with_its_hint(tmp_path: Path) -> None:
     """A plain answer that lost its points says why in the report, in the self-check's words."""
     row, handout, _, settings = _grade_real(tmp_path, "02_rnn_recurrence", lambda nb: _replace_in_cell(
-        nb, "q2-final-hidden", "h_4 = sp.expand(x_t - h_4)", "h_4 = sp.expand(x_t + h_4)"))
+        nb, "q2-final-hidden", "h_4 = sp.expand(W_IN * x_t + W_REC * h_4)", "h_4 = sp.expand(W_IN * x_t - W_REC * h_4)"))
     assert row.score == row.max_score - settings.rubric.of("q2.final_hidden"), row.detail
     assert "q2.final_hidden: every input carries the same sign" in row.detail

@@ -117,10 +117,20 @@ def unrolled_table(xs: Sequence[int], step: Callable) -> str:
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
 
 
-def draw_network(w_in: int = 1, w_rec: int = -1, w_out: float = 1000) -> Figure:
-    """Draw the network x_t -> h_t (self-loop) -> y_t with its weights; returns the Figure."""
+def draw_network(w_in: int | None = None, w_rec: int | None = None, w_out: float | None = None) -> Figure:
+    """Draw the network x_t -> h_t (self-loop) -> y_t with its weights; returns the Figure.
+
+    A weight left out is the current variant's (``course_utils.variants.params("q2")``, read at call time).
+    """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle, FancyArrowPatch
+
+    from course_utils import variants
+
+    numbers = variants.params("q2")
+    w_in = numbers["w_in"] if w_in is None else w_in
+    w_rec = numbers["w_rec"] if w_rec is None else w_rec
+    w_out = numbers["w_out"] if w_out is None else w_out
 
     fig, ax = plt.subplots(figsize=(3.8, 5.4))
     for y, text, colour in [(0.0, "xₜ", "#dbe9f6"), (1.6, "hₜ", "#fde7c8"), (3.2, "yₜ", "#d9f0d3")]:
