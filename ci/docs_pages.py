@@ -164,6 +164,18 @@ def render_performance(data: dict | None = None) -> str:
         out.append(f"| {students} | {x['notebooks']:,} | {x['load_s']} s / {x['group_s']} s / {x['compare_s']} s | "
                    f"{x['peak_rss_mib']} MiB | {x['marks']:,} ({x['marks_one_per_answer']:,}) | "
                    f"{x['planted_code_copies']} | {x['highest_honest_code']:.2f} |")
+    v = data["variants_cost"]
+    out += ["", "## Per-student variants", "",
+            f"`{v['command']}` at `{v['commit']}` ({v['date']}, {v['machine']}; sandboxed): one honest class per "
+            f"handout graded with [variants](variants.md) off and on, side by side. Off: the notebooks as today (no id); "
+            f"on: each with its Canvas id typed and run in its own variant. Median seconds per notebook:", "",
+            "| handout | run, off | run, on | on / off | grading cost, off | grading cost, on | on / off | "
+            "variants graded |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for handout, x in v["per_handout"].items():
+        r, g = x["run"], x["grading"]
+        out.append(f"| `{handout}` | {r['off']:.2f} | {r['on']:.2f} | **{r['on_over_off']:.3f}** | {g['off']:.2f} | "
+                   f"{g['on']:.2f} | **{g['on_over_off']:.3f}** | {x['variants']} |")
+    out += ["", "Every row of both at full marks." if v["all_full_marks"] else "Not every row at full marks."]
     out += ["", "## CI", "", "| what | commit | date | time |", "|---|---|---|---:|"]
     for record in data["ci"].values():
         out.append(f"| {record['what']} | `{record['commit']}` | {record['date']} | "

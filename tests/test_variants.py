@@ -60,8 +60,7 @@ def test_the_same_id_always_gets_the_same_variant(term):
 def test_the_term_and_the_question_change_the_variant(term):
     """Another term re-deals every question; within one term, one student's questions are drawn independently."""
     multi = [q for q in QUESTIONS if variants.count(q) > 1]
-    if not multi:
-        pytest.skip("no question declares variants yet")
+    assert multi == list(QUESTIONS)
     moved = sum(variants.number_for(q, s, "fall-2027") != variants.number_for(q, s, "spring-2028")
                 for q in multi for s in CLASS)
     assert moved > 0.5 * len(multi) * len(CLASS)
@@ -76,8 +75,7 @@ def test_a_class_of_300_is_spread_over_every_variant(term):
         assert set(counts) == set(range(n)), q
         assert max(counts.values()) <= max(3, 2.2 * len(CLASS) / n), (q, counts)
     tuples = collections.Counter(tuple(variants.number_for(q, s, term) for q in QUESTIONS) for s in CLASS)
-    if all(variants.count(q) > 1 for q in QUESTIONS):
-        assert len(tuples) >= 0.8 * len(CLASS)
+    assert len(tuples) >= 0.95 * len(CLASS), len(tuples)
 
 
 @pytest.mark.parametrize("bad", [None, 3.5, True, ["1"], "a b", "x" * 65, "id;rm -rf"])
@@ -98,9 +96,7 @@ def test_the_grader_id_wins_over_the_notebook(term, monkeypatch):
 
 def test_pinned_and_as_student_are_per_thread(term):
     """The grader judges several students at once: one thread's student is not another's."""
-    multi = next((q for q in QUESTIONS if variants.count(q) > 1), None)
-    if multi is None:
-        pytest.skip("no question declares variants yet")
+    multi = "q2"
     a, b = next((x, y) for x in CLASS for y in CLASS
                 if variants.number_for(multi, x, term) != variants.number_for(multi, y, term))
     seen = {}

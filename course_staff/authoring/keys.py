@@ -349,8 +349,8 @@ def key_for_student(answers: Path, out: Path, student: str, course: settings.Cou
             print(f"executing {path} as {student!r} ...", flush=True)
             executed = execute(nbformat.read(path, as_version=4), answers)
             key_md, figures = render.markdown(executed, name, f"{FIGURES}/{name}")
-            header = (f"<!-- the key of {student!r}'s variant, term {course.variants!r}: "
-                      f"{'; '.join(lines)} -->\n\n")
+            header = (f"<!-- the key for student {student!r} in term {course.variants!r}: "
+                      f"{'; '.join(line for line in lines if not line.startswith('wrote '))} -->\n\n")
             atomic_write(out / f"{name}.md", (header + key_md).encode())
             for rel, data in figures.items():
                 atomic_write(out / rel, data)

@@ -194,14 +194,16 @@ def whose_variant(results: dict[str, tuple[bool, str]], who: identity.Identity, 
     (the id cell's owner, or the roster's students who have it)."""
     from course_utils.checks import canonical_id
 
-    numbers: dict[str, set[int]] = {}
+    per_check: dict[str, list[set[int]]] = {}
     for question, (ok, detail) in results.items():
         if not ok and detail.startswith(judge.OTHER_VARIANT):
             listed = detail[len(judge.OTHER_VARIANT):].split("(", 1)[0]
             prefix = canonical_id(question).split(".", 1)[0]
-            numbers.setdefault(prefix, set()).update(int(n) for n in listed.replace(",", " ").split() if n.isdigit())
-    if not numbers:
+            per_check.setdefault(prefix, []).append({int(n) for n in listed.replace(",", " ").split() if n.isdigit()})
+    if not per_check:
         return ""
+    # the variants every such check fits (a tie's 0.5 fits many; the checks together name one), else any of them
+    numbers = {prefix: set.intersection(*sets) or set.union(*sets) for prefix, sets in per_check.items()}
     parts = []
     for prefix, found in sorted(numbers.items()):
         owners = []
