@@ -70,7 +70,7 @@ def test_written_answers_show_items_points_and_the_comment(tmp_path):
     assert make(tmp_path)[0] == 0
     page = (tmp_path / "feedback" / f"{NGUYEN}.html").read_text(encoding="utf-8")
     assert "Q2 1. the recurrence: 0 / 3" in page and "Q2 6. what y_2N computes: 2 / 4" in page
-    assert "<b>+1</b> h_t = x_t - h_{t-1}" in page and "<b>-1</b> sigmoid(1000 - h_t) or another bias" in page
+    assert "<b>+1</b> h_t = 1 x_t - h_{t-1}" in page and "<b>-1</b> sigmoid(1000 - h_t) or another bias" in page
     assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in page and "<script" not in page
     assert "&lt;b&gt;not bold&lt;/b&gt; &amp; ```fence```" in page
     assert "Content-Security-Policy" in page and "src=" not in page.replace("src=x", "")  # nothing loaded
@@ -86,7 +86,7 @@ def test_markdown_renders_as_text(tmp_path):
     assert "<strong>bold</strong>" not in rendered  # the student's **bold** stays as typed
     assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in rendered
     assert "h_t = x_t - h_{t-1}" in rendered and "&lt;b&gt;not bold&lt;/b&gt; &amp; ```fence```" in rendered
-    assert "<li>+1 h_t = x_t - h_{t-1}</li>" in rendered
+    assert "<li>+1 h_t = 1 x_t - h_{t-1}</li>" in rendered
 
 
 def test_unmarked_answers_stop_the_feedback_unless_allowed(tmp_path, capsys):

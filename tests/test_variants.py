@@ -166,3 +166,12 @@ def test_a_roster_that_cannot_be_used_names_the_fix(tmp_path, text, fix):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(identity.RosterError, match=fix):
         identity.load_roster(path)
+
+
+def test_the_instructors_page_states_each_questions_variants():
+    """docs/variants.md's table gives every question's number of variants as the package has them."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "variants.md").read_text(encoding="utf-8")
+    for label, prefix in (("Q1", "q1"), ("Q2", "q2"), ("Q3", "q3"), ("Lab", "lab")):
+        assert f"| {label} | {variants.count(prefix)} |" in page, prefix

@@ -39,7 +39,7 @@ def _class(folder: Path) -> tuple[Path, str, str]:
     report = folder / "report.csv"
     write_report(rows, report, ["q2.output_a"])
     rubric = load_rubric(ROOT / "answers" / "written_rubric.json")
-    question = next(q for q in rubric.questions if q.startswith(("df663ae2", "3a74adbd")))
+    question = "df663ae2"  # Q2 1. the recurrence: its items name the weights
     written = [answers.Answer(f, HANDOUT, question, "the prompt", "my answer", v) for f, (_, v) in files.items()]
     answers.write_csv(written, report.with_suffix(".answers.csv"))
     load_batch(report, report.with_suffix(".marks.sqlite"))
@@ -161,3 +161,29 @@ def test_similarity_lists_another_students_variant_first(tmp_path, monkeypatch):
     assert all(p.part == "variant" and p.score == 1.0 for p in pairs)
     monkeypatch.setenv(variants.TERM_ENV, "")
     assert similarity_variants.evidence(folder, handouts, tiny=True, term="") == []
+
+
+def test_rubric_items_name_each_students_own_numbers(tmp_path):
+    """An item written as ``sigmoid({w_out} h_t)`` reads with the student's own w_out on the marking page's data
+    and in their feedback; variant 0's reads as the handout without variants does."""
+    from course_staff.formats.scoring import Rubric
+    from course_staff.written.marking.rubric import with_values, variant_values
+
+    report, ada, bob = _class(tmp_path)
+    rubric = load_rubric(ROOT / "answers" / "written_rubric.json")
+    item = next(i for i in rubric.question("df663ae2").items if "{w_out}" in i.text)
+    conn = db.connect(report.with_suffix(".marks.sqlite"))
+    try:
+        for answer in db.answers_of(conn, "df663ae2"):
+            db.set_mark(conn, [answer["id"]], -1, True, "ta")
+            db.set_mark(conn, [answer["id"]], item.id, True, "ta")
+        values = {a["file"].split("_")[0]: a["values"] for a in db.answers_of(conn, "df663ae2")}
+    finally:
+        conn.close()
+    w_out = variants.table("q2")[3]["w_out"]
+    assert values["ada"]["w_out"] == w_out and values["bob"]["w_out"] == 1000
+    assert with_values("sigmoid({w_out} h_t), {unknown}", variant_values("q2=3")) == f"sigmoid({w_out} h_t), {{unknown}}"
+    items, _ = feedback.build(report, report.with_suffix(".marks.sqlite"), rubric, Rubric())
+    text = {i.files[0].split("_")[0]: feedback.render_markdown(i).replace("\\_", "_") for i in items}
+    assert f"sigmoid({w_out} h_t)" in text["ada"] and "sigmoid(1000 h_t)" in text["bob"]
+    assert "{w_out}" not in text["ada"] + text["bob"]

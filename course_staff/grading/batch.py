@@ -26,7 +26,7 @@ from course_staff.formats.handouts import load_handouts
 from course_staff.formats.report import Row, write_report
 from course_staff.formats.scoring import load_rubric
 from course_staff.grading import identity, gradescope, judge, profile, run, sandbox, scratch, shards
-from course_staff.grading.submission import NOT_SANDBOXED, Settings, Slots, grade_notebook
+from course_staff.grading.submission import variant_label, NOT_SANDBOXED, Settings, Slots, grade_notebook
 from course_staff.written import answers
 
 SANITIZE_FILE = Path(__file__).resolve().parent / "in_kernel" / "nbval_sanitize.cfg"
@@ -196,7 +196,7 @@ def grade(args: argparse.Namespace) -> int:
     write_report(rows, args.report, check_ids)
     graded_list = [graded[i] for i in range(len(notebooks))]
     written = [a for row, nb, handout in graded_list if handout is not None
-               for a in answers.collect(row.file, nb, handout, row.variant)]
+               for a in answers.collect(row.file, nb, handout, row.variant or variant_label(handout, "", ""))]
     answers.write_csv(written, args.report.with_suffix(".answers.csv"))
     answers.write_html(written, args.report.with_suffix(".answers.html"))
     if args.gradescope is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from course_staff.written.answers import read_csv as read_answers
 from course_staff.written.marking import db
-from course_staff.written.marking.rubric import WrittenRubric
+from course_staff.written.marking.rubric import WrittenRubric, variant_values, with_values
 
 
 def _number(value: float) -> str:
@@ -98,7 +98,8 @@ def written_line(rubric: WrittenRubric, answer, scores: dict, comments: dict, ch
             continue
         before, after = spec.score(regrade.get("before") or []), spec.score(regrade.get("after") or [])
         said.append(f"Regraded from {before:g} to {after:g} points: {regrade.get('reason', '')}")
-    return WrittenLine(answer.question, spec.title, answer.answer, [(i.points, i.text) for i in items],
+    values = variant_values(getattr(answer, "variant", ""))  # an item naming {w_out} says the student's own
+    return WrittenLine(answer.question, spec.title, answer.answer, [(i.points, with_values(i.text, values)) for i in items],
                        spec.score(keys) if state else 0.0, spec.max_points,
                        comments.get((answer.file, answer.question), ""), bool(state and state["marked"]), said)
 

@@ -326,6 +326,12 @@ def _reviewed(conn: sqlite3.Connection, answer_id: int, ta: str, now: float) -> 
                  "ta = excluded.ta, at = excluded.at", (ta, now, answer_id))
 
 
+def variant_values(variant: str) -> dict:
+    from course_staff.written.marking.rubric import variant_values as values
+
+    return values(variant)
+
+
 def variant_numbers(variant: str) -> str:
     """``"q2=7"`` with the numbers of that variant, as a TA reads an answer against them:
     ``"q2=7 (w_in 2, w_rec -1, w_out 1000)"``; "" without variants."""
@@ -362,7 +368,7 @@ def answers_of(conn: sqlite3.Connection, question: str, ta: str | None = None) -
     for r in regrades(conn, question):
         reopened.setdefault(r["answer_id"], []).append(r)
     return [{"id": r["id"], "file": r["file"], "anon": r["anon"], "text": r["text"], "group": r["grp"],
-             "variant": variant_numbers(r["variant"]),
+             "variant": variant_numbers(r["variant"]), "values": variant_values(r["variant"]),
              "group_size": r["grp_size"], "blank": bool(r["blank"]), "items": applied.get(r["id"], []),
              "comment": r["comment"] or "", "marked_by": r["marked_by"] or "",
              "changed": r["marked_hash"] is not None and r["marked_hash"] != r["text_hash"],

@@ -126,6 +126,12 @@ function move(index) { current = Math.max(0, Math.min(index, answers.length - 1)
 function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text; return e; }
 function keyOf(id) { const i = spec.items.findIndex(item => item.id === id); return i + 1; }
+// an item naming {w_out} shows the current answer's own number (its variant's); numbers are escaped as text
+function withValues(html, a) {
+  const values = (a && a.values) || {};
+  return html.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, k) => Object.prototype.hasOwnProperty.call(values, k)
+    ? String(values[k]).replace(/[&<>"']/g, c => "&#" + c.charCodeAt(0) + ";") : m);
+}
 function renderItems() {
   const a = answers[current], items = $("items"); items.textContent = "";
   spec.items.forEach(item => {
@@ -133,7 +139,7 @@ function renderItems() {
     const d = el("div", "item" + (on ? " on" : ""));
     d.dataset.key = item.key; d.dataset.id = item.id;
     d.appendChild(el("span", "", "[" + item.key + "] " + (item.points > 0 ? "+" : "") + item.points + "  "));
-    d.appendChild(setHTML(el("span", "itemtext"), item.html));
+    d.appendChild(setHTML(el("span", "itemtext"), withValues(item.html, a)));
     if (spec.editable) { const b = el("button", "edit", "edit"); b.onclick = () => editItem(d, item); d.appendChild(b); }
     items.appendChild(d);
   });

@@ -38,6 +38,37 @@ MAX_ITEMS = 9  # one key per item: 1..9
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,39}")  # never all digits: "#N" and bare numbers are positions
 
 
+def variant_values(variant: str) -> dict[str, object]:
+    """The numbers of the variants in a report's ``variant`` text (``"q2=7"``, several separated by spaces) that an
+    item may name as ``{name}`` (``course_utils.variants``; plain numbers and words only); without one, those of
+    variant 0 (what everyone has while variants are off)."""
+    from course_utils import variants
+
+    found: dict[str, object] = {}
+    parts = str(variant or "").split()
+    if not parts:  # graded without variants: every question's variant 0, the handout as it always was
+        from course_utils import checks
+
+        parts = [f"{prefix}=0" for prefix in checks.parts()]
+    for part in parts:
+        prefix, _, number = part.partition("=")
+        try:
+            numbers = variants.table(prefix)[int(number)]
+        except (ValueError, IndexError):
+            continue
+        found.update({k: v for k, v in numbers.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)})
+    return found
+
+
+_NAMED = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def with_values(text: str, values: dict[str, object]) -> str:
+    """An item's text with each ``{name}`` it holds replaced by that variant's number (unknown names stay as they
+    are): one rubric names every student's own numbers, e.g. ``y_t = sigmoid({w_out} h_t)``."""
+    return _NAMED.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
+
+
 def text_id(text: str) -> str:
     """The id of an item that has none in the file: ``t`` and 8 hex digits of its text's SHA-256."""
     return "t" + hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:8]
