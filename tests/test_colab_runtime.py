@@ -203,3 +203,33 @@ def test_the_labs_progress_bars_are_colab_widgets(colab_kernel, tmp_path):
     outputs = nb.cells[0].outputs
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), outputs
     assert not [o for o in outputs if o.get("name") == "stderr"], outputs
+
+
+VARIANT_TERM = "fall-2027"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_student_of_another_variant_passes_every_check_on_colab(colab_kernel, name, tmp_path, monkeypatch):
+    """Variants on, on Colab's stack: a student whose id gives them another variant than 0 of the handout's
+    question types it in the first cell, fills the blanks with code that reads the printed numbers (the master's
+    solutions), and every check says "correct." for their own variant."""
+    from course_staff.formats.handouts import filled_from_master, load_handouts
+    from course_utils import checks, variants
+
+    handout = load_handouts(Path(os.environ["COLAB_RELEASE"]) / "notebooks")[name]
+    prefixes = {checks.canonical_id(q).split(".", 1)[0] for q in handout.check_ids}
+    student = next(str(n) for n in range(300000, 400000)
+                   if all(variants.number_for(p, str(n), VARIANT_TERM) not in (0, None) for p in prefixes))
+    nb = filled_from_master(handout, nbformat.read(ROOT / "answers" / f"{name}.ipynb", as_version=4))
+    for cell in nb.cells:
+        cell.outputs = [] if cell.cell_type == "code" else cell.get("outputs")
+        if cell.cell_type == "code" and 'STUDENT_ID = ""' in cell.source:
+            cell.source = cell.source.replace('STUDENT_ID = ""', f'STUDENT_ID = "{student}"')
+    monkeypatch.setenv(variants.TERM_ENV, VARIANT_TERM)
+    executed, messages, verdicts, runtime, _ = walk(nb, tmp_path, colab_kernel)
+    assert runtime[0].startswith("3.13.")
+    assert messages == {q: f"{q}: correct." for q in handout.check_ids}, messages
+    shown = "".join(walkthrough._stdout(c) for c in executed.cells)
+    for prefix in prefixes:
+        number = variants.number_for(prefix, student, VARIANT_TERM)
+        assert f"{prefix}: variant {number} of {variants.count(prefix)}, for STUDENT_ID '{student}'" in shown

@@ -187,3 +187,36 @@ def test_rubric_items_name_each_students_own_numbers(tmp_path):
     text = {i.files[0].split("_")[0]: feedback.render_markdown(i).replace("\\_", "_") for i in items}
     assert f"sigmoid({w_out} h_t)" in text["ada"] and "sigmoid(1000 h_t)" in text["bob"]
     assert "{w_out}" not in text["ada"] + text["bob"]
+
+
+def test_similarity_names_a_classmates_numbers_in_a_notebook(tmp_path, monkeypatch):
+    """Q3: a notebook whose own code holds a classmate's norms (their variant's answer, not its own) is paired with
+    the classmate's notebook, as the strongest evidence; its own variant's numbers are never evidence."""
+    monkeypatch.setenv(variants.TERM_ENV, TERM)
+    name = "03_self_attention"
+    handouts = load_handouts(ROOT / "notebooks")
+    honest = filled_from_master(handouts[name], nbformat.read(ROOT / "answers" / f"{name}.ipynb", 4))
+    from course_staff.keys import solutions
+
+    numbers = similarity_variants.variant_numbers(True)["q3"]
+    ada, bob = next((x, y) for x, y in ((_student_of_variant("q3", a), _student_of_variant("q3", b))
+                                        for a in range(14) for b in range(14) if a != b)
+                    if set(numbers[variants.number_for("q3", x, TERM)]) - set(numbers[variants.number_for("q3", y, TERM)]))
+    with variants.pinned("q3", variants.number_for("q3", ada, TERM)):
+        norms = [round(float(v), 4) for v in solutions(True)["q3.norms"]]
+
+    def notebook(student: str, extra: str) -> nbformat.NotebookNode:
+        nb = nbformat.from_dict(honest)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and 'STUDENT_ID = ""' in cell.source:
+                cell.source = cell.source.replace('STUDENT_ID = ""', f'STUDENT_ID = "{student}"')
+        nb.cells.append(nbformat.v4.new_code_cell(extra))
+        return nb
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    nbformat.write(notebook(ada, f"norms = {norms}"), folder / f"ada_{ada}_1_{name}.ipynb")  # her own: no evidence
+    nbformat.write(notebook(bob, f"norms = {norms}"), folder / f"bob_{bob}_1_{name}.ipynb")
+    pairs = similarity_variants.evidence(folder, handouts, tiny=True, term=TERM)
+    assert [(p.a.split("_")[0], p.b.split("_")[0], p.question) for p in pairs] == [("bob", "ada", "q3")], pairs
+    assert "not in its own variant" in pairs[0].why

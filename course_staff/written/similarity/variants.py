@@ -5,10 +5,9 @@ submissions of the students who own that variant:
 
 - its id cell names another student of the batch (``STUDENT_ID = "..."``, read as data), not the one its file
   name or the roster names;
-- its own code or prose holds a number that is the answer of another variant of a question, and of no variant the
-  student has: the key's answers of every variant (``course_staff.keys.solutions`` per variant) in their canonical
-  form (``course_utils.checks.candidate_forms``), kept where they are specific to one variant and long enough not to
-  be met by chance (``MIN_DIGITS`` digits).
+- its own code or prose holds a number that is an answer of another variant of a question and not of the student's:
+  the key's answers of every variant (``course_staff.keys.solutions`` per variant), as a notebook holds them, long
+  enough not to be met by chance (``MIN_DIGITS`` significant digits).
 
 Honest work never shows either: a student's notebook holds their own variant's numbers.
 """
@@ -23,19 +22,22 @@ from course_staff.grading import identity
 from course_staff.written.pairs import Pair
 from course_utils import variants
 
-MIN_DIGITS = 3  # a number with fewer significant digits (0.5, 12) is met by chance
+MIN_DIGITS = 3  # a number with fewer significant digits (0.5, 12, 3.00, 100) is met by chance
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 
 
 def _digits(text: str) -> int:
-    return len(text.lstrip("-").replace(".", "").lstrip("0").split("e")[0])
+    """Significant digits of a number's text: ``"4.2426"`` 5, ``"3.0000"`` and ``"100"`` 1 (met everywhere)."""
+    return len(text.lstrip("-").split("e")[0].replace(".", "").strip("0"))
 
 
 def variant_numbers(tiny: bool = True) -> dict[str, dict[int, dict[str, str]]]:
-    """question prefix -> variant -> {canonical number text: check id}: the numbers only that variant's answers
-    hold (each a hash-checked answer's entry, of ``MIN_DIGITS`` digits or more)."""
+    """question prefix -> variant -> {number text: check id}: the numbers of that variant's hash-checked answers as
+    a notebook would hold them (ints as digits; floats to 4 decimals and as the check rounds them), each of
+    ``MIN_DIGITS`` significant digits or more."""
     from course_staff.keys import solutions
     from course_utils import checks
+    from course_utils.checks import _forms
 
     found: dict[str, dict[int, dict[str, str]]] = {}
     specs = checks.specs()
@@ -52,16 +54,12 @@ def variant_numbers(tiny: bool = True) -> dict[str, dict[int, dict[str, str]]]:
                     spec = specs.get(question)
                     if spec is None or spec.kind not in ("int", "ints", "float", "floats"):
                         continue
-                    for entry in checks.candidate_forms(spec, value):
-                        for text in entry[0].split(","):
-                            if _digits(text) >= MIN_DIGITS:
-                                texts[text] = question
+                    for x in _forms.flat(value):
+                        x = float(x)
+                        shown = [str(int(x))] if x.is_integer() else [f"{x:.4f}", f"{x:.{max(spec.precision, 2)}f}"]
+                        texts.update({t: question for t in shown if _digits(t) >= MIN_DIGITS})
                 per[number] = texts
-        counts: dict[str, int] = {}
-        for texts in per.values():
-            for text in texts:
-                counts[text] = counts.get(text, 0) + 1
-        found[prefix] = {v: {t: q for t, q in texts.items() if counts[t] == 1} for v, texts in per.items()}
+        found[prefix] = per
     return found
 
 
@@ -98,14 +96,18 @@ def evidence(folder: Path, handouts: dict[str, Handout], roster: identity.Roster
         present = set(_NUMBER.findall(own))
         for prefix, per in numbers.items():
             mine = variants.number_for(prefix, who.student, term)
-            for number, texts in per.items():
-                hits = sorted(t for t in present & set(texts) if t not in per.get(mine, {}))
-                if number == mine or not hits:
-                    continue
-                owners = sorted(f for s, fs in files_of.items() if s != who.student
-                                and variants.number_for(prefix, s, term) == number for f in fs)
-                why = (f"holds {', '.join(hits[:3])} ({texts[hits[0]]}'s answer in {prefix} variant {number}), "
-                       f"not its own variant {mine}")
-                pairs += [Pair(file, other, "variant", prefix, 1.0, why=why) for other in owners] or \
-                    [Pair(file, "", "variant", prefix, 1.0, why=why + " (no submission of that variant here)")]
+            foreign = {t: [v for v, texts in per.items() if v != mine and t in texts]
+                       for t in present - set(per.get(mine, {}))}
+            foreign = {t: vs for t, vs in foreign.items() if vs}
+            if not foreign:
+                continue
+            theirs = sorted({v for vs in foreign.values() for v in vs})
+            hits = sorted(foreign)[:3]
+            owners = sorted(f for s, fs in files_of.items() if s != who.student
+                            and variants.number_for(prefix, s, term) in theirs for f in fs)
+            what = per[foreign[hits[0]][0]][hits[0]]
+            why = (f"holds {', '.join(hits)} ({what} in {prefix} variant {'/'.join(map(str, theirs))}), "
+                   f"not in its own variant {mine}")
+            pairs += [Pair(file, other, "variant", prefix, 1.0, why=why) for other in owners] or \
+                [Pair(file, "", "variant", prefix, 1.0, why=why + " (no submission of that variant here)")]
     return pairs
