@@ -30,6 +30,16 @@ def _student_of_variant(prefix: str, number: int) -> str:
     return next(str(n) for n in range(100000, 300000) if variants.number_for(prefix, str(n), TERM) == number)
 
 
+def _with_id(honest: nbformat.NotebookNode, student: str, extra: str = "") -> nbformat.NotebookNode:
+    """A copy of ``honest`` with ``student`` typed in its id cell and a last code cell ``extra``."""
+    nb = nbformat.from_dict(honest)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and 'STUDENT_ID = ""' in cell.source:
+            cell.source = cell.source.replace('STUDENT_ID = ""', f'STUDENT_ID = "{student}"')
+    nb.cells.append(nbformat.v4.new_code_cell(extra))
+    return nb
+
+
 def _class(folder: Path) -> tuple[Path, str, str]:
     """A graded Q2 class of two students in variants 3 and 0, with written answers; the report's path."""
     ada, bob = _student_of_variant("q2", 3), _student_of_variant("q2", 0)
@@ -143,18 +153,10 @@ def test_similarity_lists_another_students_variant_first(tmp_path, monkeypatch):
     honest = filled_from_master(handouts[HANDOUT], nbformat.read(ROOT / "answers" / f"{HANDOUT}.ipynb", 4))
     ada, bob = _student_of_variant("q2", 4), _student_of_variant("q2", 7)
 
-    def notebook(student: str, extra: str = "") -> nbformat.NotebookNode:
-        nb = nbformat.from_dict(honest)
-        for cell in nb.cells:
-            if cell.cell_type == "code" and 'STUDENT_ID = ""' in cell.source:
-                cell.source = cell.source.replace('STUDENT_ID = ""', f'STUDENT_ID = "{student}"')
-        nb.cells.append(nbformat.v4.new_code_cell(extra))
-        return nb
-
     folder = tmp_path / "subs"
     folder.mkdir()
-    nbformat.write(notebook(ada), folder / f"ada_{ada}_1_{HANDOUT}.ipynb")
-    nbformat.write(notebook(ada), folder / f"bob_{bob}_1_{HANDOUT}.ipynb")  # bob kept ada's id cell
+    nbformat.write(_with_id(honest, ada), folder / f"ada_{ada}_1_{HANDOUT}.ipynb")
+    nbformat.write(_with_id(honest, ada), folder / f"bob_{bob}_1_{HANDOUT}.ipynb")  # bob kept ada's id cell
     pairs = similarity_variants.evidence(folder, handouts, tiny=True, term=TERM)
     found = {(p.a.split("_")[0], p.b.split("_")[0], p.question) for p in pairs}
     assert ("bob", "ada", "") in found
@@ -205,18 +207,10 @@ def test_similarity_names_a_classmates_numbers_in_a_notebook(tmp_path, monkeypat
     with variants.pinned("q3", variants.number_for("q3", ada, TERM)):
         norms = [round(float(v), 4) for v in solutions(True)["q3.norms"]]
 
-    def notebook(student: str, extra: str) -> nbformat.NotebookNode:
-        nb = nbformat.from_dict(honest)
-        for cell in nb.cells:
-            if cell.cell_type == "code" and 'STUDENT_ID = ""' in cell.source:
-                cell.source = cell.source.replace('STUDENT_ID = ""', f'STUDENT_ID = "{student}"')
-        nb.cells.append(nbformat.v4.new_code_cell(extra))
-        return nb
-
     folder = tmp_path / "subs"
     folder.mkdir()
-    nbformat.write(notebook(ada, f"norms = {norms}"), folder / f"ada_{ada}_1_{name}.ipynb")  # her own: no evidence
-    nbformat.write(notebook(bob, f"norms = {norms}"), folder / f"bob_{bob}_1_{name}.ipynb")
+    nbformat.write(_with_id(honest, ada, f"norms = {norms}"), folder / f"ada_{ada}_1_{name}.ipynb")  # her own: no evidence
+    nbformat.write(_with_id(honest, bob, f"norms = {norms}"), folder / f"bob_{bob}_1_{name}.ipynb")
     pairs = similarity_variants.evidence(folder, handouts, tiny=True, term=TERM)
     assert [(p.a.split("_")[0], p.b.split("_")[0], p.question) for p in pairs] == [("bob", "ada", "q3")], pairs
     assert "not in its own variant" in pairs[0].why
