@@ -160,6 +160,11 @@ def test_similarity_lists_another_students_variant_first(tmp_path, monkeypatch):
     pairs = similarity_variants.evidence(folder, handouts, tiny=True, term=TERM)
     found = {(p.a.split("_")[0], p.b.split("_")[0], p.question) for p in pairs}
     assert ("bob", "ada", "") in found
+    nbformat.write(_with_id(honest, ada), folder / "copy.ipynb")  # not named by Canvas: only its id cell names it
+    nbformat.write(_with_id(honest, ada), folder / "mine.ipynb")
+    found = {(p.a.split("_")[0], p.b.split("_")[0], p.why) for p in similarity_variants.evidence(folder, handouts,
+                                                                                              tiny=True, term=TERM)}
+    assert ("copy.ipynb", "mine.ipynb", f"both name '{ada}' in their id cells") in found
     assert all(p.part == "variant" and p.score == 1.0 for p in pairs)
     monkeypatch.setenv(variants.TERM_ENV, "")
     assert similarity_variants.evidence(folder, handouts, tiny=True, term="") == []

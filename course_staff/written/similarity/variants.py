@@ -4,7 +4,7 @@ Two signs, each listed as a pair (``part`` "variant", score 1.0, so first) betwe
 submissions of the students who own that variant:
 
 - its id cell names another student of the batch (``STUDENT_ID = "..."``, read as data), not the one its file
-  name or the roster names;
+  name or the roster names; or, where nothing but the id cell names the owner, another notebook names the same;
 - its own code or prose holds a number that is an answer of another variant of a question and not of the student's:
   the key's answers of every variant (``course_staff.keys.solutions`` per variant), as a notebook holds them, long
   enough not to be met by chance (``MIN_DIGITS`` significant digits).
@@ -88,6 +88,9 @@ def evidence(folder: Path, handouts: dict[str, Handout], roster: identity.Roster
     numbers = variant_numbers(tiny)
     pairs: list[Pair] = []
     for file, who, own in seen:
+        if who.source == "id cell":  # nothing but the notebook names its owner: another file claiming one is a copy
+            pairs += [Pair(file, other, "variant", "", 1.0, why=f"both name {who.student!r} in their id cells")
+                      for other in files_of[who.student] if other > file]
         if who.cell and who.cell != who.student and who.cell in files_of:
             pairs += [Pair(file, other, "variant", "", 1.0, why=f"its id cell is {who.cell!r}'s, not {who.student!r}'s")
                       for other in files_of[who.cell] if other != file]
