@@ -175,3 +175,20 @@ def test_the_instructors_page_states_each_questions_variants():
     page = (Path(__file__).resolve().parents[1] / "docs" / "variants.md").read_text(encoding="utf-8")
     for label, prefix in (("Q1", "q1"), ("Q2", "q2"), ("Q3", "q3"), ("Lab", "lab")):
         assert f"| {label} | {variants.count(prefix)} |" in page, prefix
+
+
+def test_two_notebooks_named_only_by_one_id_cell_are_flagged():
+    """Without a Canvas name or a roster line the id cell names the owner; two notebooks of one handout naming the
+    same id would be graded as one student, so both rows say so (the batch's last step before the report)."""
+    from course_staff.formats.report import Row
+    from course_staff.grading.batch import flag_shared_id_cells
+
+    class Handout:
+        name = "02_rnn_recurrence"
+
+    rows = [Row(f, "pass", student="777") for f in ("copy.ipynb", "mine.ipynb")]
+    canvas = Row("doe_777_1_x.ipynb", "pass", student="777")  # named by Canvas: its id is not the id cell's
+    nb = _notebook('STUDENT_ID = "777"')
+    flag_shared_id_cells([(r, nb, Handout()) for r in (*rows, canvas)], None)
+    assert rows[0].detail == "its id cell's '777' is also the id cell of mine.ipynb"
+    assert rows[1].detail == "its id cell's '777' is also the id cell of copy.ipynb" and canvas.detail == ""

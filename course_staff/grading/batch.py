@@ -193,8 +193,9 @@ def grade(args: argparse.Namespace) -> int:
               f"the rest are error rows in {args.report}", file=sys.stderr)
         return 130 if stopped[0] == "SIGINT" else 143
     rows = _rows(notebooks, graded)
-    write_report(rows, args.report, check_ids)
     graded_list = [graded[i] for i in range(len(notebooks))]
+    flag_shared_id_cells(graded_list, roster)
+    write_report(rows, args.report, check_ids)
     written = [a for row, nb, handout in graded_list if handout is not None
                for a in answers.collect(row.file, nb, handout, row.variant or variant_label(handout, "", ""))]
     answers.write_csv(written, args.report.with_suffix(".answers.csv"))
@@ -208,6 +209,22 @@ def grade(args: argparse.Namespace) -> int:
     if args.no_sandbox:
         print(f"{NOT_SANDBOXED} (--no-sandbox)")
     return 0
+
+
+def flag_shared_id_cells(graded: list[tuple[Row, object, object]], roster: identity.Roster | None) -> None:
+    """Where nothing but the id cell names a notebook's owner (no Canvas name, no roster line), two notebooks of one
+    handout naming the same id are graded as the same student: each row says so (a copy that kept its source's id)."""
+    claimed: dict[tuple[str, str], list[Row]] = {}
+    for row, nb, handout in graded:
+        if nb is None or handout is None or not row.student:
+            continue
+        if identity.identify(row.file, nb, roster).source == "id cell":
+            claimed.setdefault((row.student, handout.name), []).append(row)
+    for rows in claimed.values():
+        for row in rows if len(rows) > 1 else ():
+            others = ", ".join(r.file for r in rows if r is not row)
+            row.detail = "; ".join(filter(None, [f"its id cell's {row.student!r} is also the id cell of {others}",
+                                                 row.detail]))
 
 
 def _rows(notebooks: list[Path], graded: dict, missing: str | None = None) -> list[Row]:
