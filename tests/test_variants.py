@@ -1,5 +1,5 @@
 """Per-student variants, the core: who gets which variant, that it never changes for one id, that it is off
-without a term or an id, and whose submission a grader takes a notebook for (``course_staff.grading.identity``)."""
+without a term or an id, and whose submission a grader takes a notebook for (``course_staff.formats.identity``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from course_utils import variants
-from course_staff.grading import identity
+from course_staff.formats import identity
 
 QUESTIONS = ("q1", "q2", "q3", "lab")
 CLASS = [str(100000 + 37 * i) for i in range(300)]  # a 300-student class of Canvas-like ids

@@ -25,7 +25,8 @@ from pathlib import Path
 from course_staff.formats.handouts import load_handouts
 from course_staff.formats.report import Row, write_report
 from course_staff.formats.scoring import load_rubric
-from course_staff.grading import identity, gradescope, judge, profile, run, sandbox, scratch, shards
+from course_staff.formats import identity
+from course_staff.grading import gradescope, judge, profile, run, sandbox, scratch, shards
 from course_staff.grading.submission import variant_label, NOT_SANDBOXED, Settings, Slots, grade_notebook
 from course_staff.written import answers
 

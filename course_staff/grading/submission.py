@@ -27,7 +27,8 @@ import nbformat
 from course_staff.formats.handouts import Handout, match, read_notebook
 from course_staff.formats.report import Row
 from course_staff.formats.scoring import Rubric, score
-from course_staff.grading import colab, identity, judge, locking, run, sandbox, scan
+from course_staff.formats import identity
+from course_staff.grading import colab, judge, locking, run, sandbox, scan
 from course_utils import variants
 
 

@@ -74,7 +74,7 @@ def similarity(args: argparse.Namespace) -> int:
     if not args.dir.is_dir() or not args.handouts.is_dir():
         print(f"course-utils similarity: {args.dir} and --handouts {args.handouts} must be folders", file=sys.stderr)
         return 2
-    from course_staff.grading import identity
+    from course_staff.formats import identity
 
     try:
         roster = identity.load_roster(args.roster) if args.roster is not None else None

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from course_staff.formats.handouts import Handout, match, read_notebook
-from course_staff.grading import identity
+from course_staff.formats import identity
 from course_staff.written.pairs import Pair
 from course_utils import variants
 
