@@ -427,10 +427,11 @@ def keys(args: argparse.Namespace) -> int:
     except (KeysUsageError, settings.CourseSettingsError) as err:
         print(f"course-utils keys: {err}", file=sys.stderr)
         return 2
-    if args.variant is not None:
+    student = getattr(args, "variant", None)  # a Namespace made by a caller of its own may lack the new options
+    if student is not None:
         try:
-            out = args.out or Path("keys-by-student") / str(args.variant).strip().lower()
-            lines = key_for_student(args.answers, out, args.variant, course, args.only)
+            out = getattr(args, "out", None) or Path("keys-by-student") / str(student).strip().lower()
+            lines = key_for_student(args.answers, out, student, course, args.only)
         except (KeysUsageError, CourseError) as err:
             print(f"course-utils keys: {err}", file=sys.stderr)
             return 2
