@@ -221,9 +221,9 @@ def test_a_student_of_another_variant_passes_every_check_on_colab(colab_kernel, 
     student = next(str(n) for n in range(300000, 400000)
                    if all(variants.number_for(p, str(n), VARIANT_TERM) not in (0, None) for p in prefixes))
     nb = filled_from_master(handout, nbformat.read(ROOT / "answers" / f"{name}.ipynb", as_version=4))
-    for cell in nb.cells:
-        cell.outputs = [] if cell.cell_type == "code" else cell.get("outputs")
-        if cell.cell_type == "code" and 'STUDENT_ID = ""' in cell.source:
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        cell.outputs = []  # run afresh, as the student runs it
+        if 'STUDENT_ID = ""' in cell.source:
             cell.source = cell.source.replace('STUDENT_ID = ""', f'STUDENT_ID = "{student}"')
     monkeypatch.setenv(variants.TERM_ENV, VARIANT_TERM)
     executed, messages, verdicts, runtime, _ = walk(nb, tmp_path, colab_kernel)
