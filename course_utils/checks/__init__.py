@@ -399,9 +399,23 @@ def probe_forms(output: Any, precision: int) -> list[list[str]]:
     return forms
 
 
+#: Significant digits of a float that a fingerprint keeps: float64 work agrees to about this many digits across
+#: torch and BLAS versions, so a mistake's output of 968665973.86226 is fingerprinted as 968665973.862.
+FINGERPRINT_DIGITS = 12
+
+
 def probe_text(output: Any, precision: int) -> str:
-    """One canonical text for a whole probe output (each value's first form): the fingerprint of a mistake."""
-    return "|".join(entry[0] for entry in probe_forms(output, precision))
+    """One canonical text for a whole probe output (each value's first form, a float to ``precision`` decimals but
+    at most ``FINGERPRINT_DIGITS`` significant digits): the fingerprint of a mistake."""
+    leaves: list = []
+    texts = [_shape(output, leaves)]
+    for leaf in leaves:
+        if isinstance(leaf, float) and math.isfinite(leaf):
+            whole = len(str(int(abs(leaf)))) if abs(leaf) >= 1 else 0
+            texts.append(_forms.float_forms(leaf, max(0, min(precision, FINGERPRINT_DIGITS - whole)))[0])
+        else:
+            texts.append(probe_forms(leaf, precision)[1][0])
+    return "|".join(texts)
 
 
 def _shape(value: Any, leaves: list) -> str:
